@@ -1,0 +1,235 @@
+#include "fetch.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+
+static struct usm_ipc_reply reply; /* calls are serialized on the client */
+
+static json_object *path_id(uint64_t dev, uint64_t inode)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "Dev", json_object_new_uint64(dev));
+	json_object_object_add(o, "Inode", json_object_new_uint64(inode));
+	return o;
+}
+
+/* Adds the record's pids to the last entry if it continues the same file
+ * (a file with many pids spans several records), else starts an entry. */
+static void add_traced_record(json_object *list, const struct usm_traced_record *r)
+{
+	size_t n = json_object_array_length(list);
+	json_object *last = n ? json_object_array_get_idx(list, n - 1) : NULL;
+	json_object *pids = NULL;
+	if (last) {
+		json_object *pid_obj, *dev, *ino, *type;
+		json_object_object_get_ex(last, "PathID", &pid_obj);
+		json_object_object_get_ex(pid_obj, "Dev", &dev);
+		json_object_object_get_ex(pid_obj, "Inode", &ino);
+		json_object_object_get_ex(last, "ProgramType", &type);
+		if (json_object_get_uint64(dev) == r->dev && json_object_get_uint64(ino) == r->inode &&
+		    strcmp(json_object_get_string(type), usm_program_type_name(r->program_type)) == 0)
+			json_object_object_get_ex(last, "PIDs", &pids);
+	}
+	if (!pids) {
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "ProgramType",
+				       json_object_new_string(usm_program_type_name(r->program_type)));
+		json_object_object_add(e, "FilePath", json_object_new_string(r->path));
+		pids = json_object_new_array();
+		json_object_object_add(e, "PIDs", pids);
+		json_object_object_add(e, "PathID", path_id(r->dev, r->inode));
+		json_object_array_add(list, e);
+	}
+	for (uint32_t i = 0; i < r->npids; i++)
+		json_object_array_add(pids, json_object_new_int64(r->pids[i]));
+}
+
+static void add_blocked_record(json_object *by_type[USM_PROG_TYPE_COUNT],
+			       const struct usm_blocked_record *r)
+{
+	json_object *id = path_id(r->dev, r->inode);
+	json_object_object_add(id, "Reason", json_object_new_string(r->reason));
+	json_object_object_add(id, "SamplePath", json_object_new_string(r->sample_path));
+	json_object_array_add(by_type[r->program_type], id);
+}
+
+/* One paged listing; returns the page count or -errno. */
+static int read_pages(struct usm_ipc_client *cl, uint16_t req_type, uint16_t rep_type,
+		      void (*on_page)(void *arg, const void *page), void *arg,
+		      void (*reset)(void *arg))
+{
+	for (int attempt = 0; attempt <= FETCH_MAX_RETRIES; attempt++) {
+		struct usm_page_req pr = {.cursor = 0};
+		uint64_t generation = 0;
+		bool restarted = false;
+		reset(arg);
+		for (int page = 0; page < FETCH_MAX_PAGES; page++) {
+			int rc = usm_ipc_call(cl, req_type, &pr, sizeof(pr), rep_type, &reply);
+			if (rc != 0)
+				return rc;
+			/* Both page types start with next_cursor, generation. */
+			const struct usm_traced_page *hdr = (const void *)reply.payload;
+			if (page == 0)
+				generation = hdr->generation;
+			else if (hdr->generation != generation) {
+				restarted = true;
+				break;
+			}
+			on_page(arg, reply.payload);
+			if (hdr->next_cursor == 0)
+				return 0;
+			pr.cursor = hdr->next_cursor;
+		}
+		if (!restarted) {
+			log_warn("listing %s stopped after %d pages", usm_msg_type_name(req_type),
+				 FETCH_MAX_PAGES);
+			return -E2BIG;
+		}
+	}
+	return -EAGAIN;
+}
+
+struct traced_ctx {
+	json_object *list;
+};
+
+static void traced_reset(void *arg)
+{
+	struct traced_ctx *t = arg;
+	json_object_put(t->list);
+	t->list = json_object_new_array();
+}
+
+static void traced_page(void *arg, const void *page)
+{
+	struct traced_ctx *t = arg;
+	const struct usm_traced_page *p = page;
+	const struct usm_traced_record *r = (const void *)(p + 1);
+	for (uint32_t i = 0; i < p->count; i++)
+		add_traced_record(t->list, &r[i]);
+}
+
+int fetch_traced_programs(struct usm_ipc_client *cl, json_object **out)
+{
+	struct traced_ctx t = {NULL};
+	int rc = read_pages(cl, USM_MSG_COLL_TRACED_REQ, USM_MSG_COLL_TRACED_REP, traced_page, &t,
+			    traced_reset);
+	if (rc != 0) {
+		json_object_put(t.list);
+		return rc;
+	}
+	*out = t.list;
+	return 0;
+}
+
+struct blocked_ctx {
+	json_object *by_type[USM_PROG_TYPE_COUNT];
+};
+
+static void blocked_reset(void *arg)
+{
+	struct blocked_ctx *b = arg;
+	for (int i = 0; i < USM_PROG_TYPE_COUNT; i++) {
+		json_object_put(b->by_type[i]);
+		b->by_type[i] = json_object_new_array();
+	}
+}
+
+static void blocked_page(void *arg, const void *page)
+{
+	struct blocked_ctx *b = arg;
+	const struct usm_blocked_page *p = page;
+	const struct usm_blocked_record *r = (const void *)(p + 1);
+	for (uint32_t i = 0; i < p->count; i++)
+		add_blocked_record(b->by_type, &r[i]);
+}
+
+int fetch_blocked_processes(struct usm_ipc_client *cl, json_object **out)
+{
+	struct blocked_ctx b = {{NULL}};
+	int rc = read_pages(cl, USM_MSG_COLL_BLOCKED_REQ, USM_MSG_COLL_BLOCKED_REP, blocked_page,
+			    &b, blocked_reset);
+	json_object *list = rc == 0 ? json_object_new_array() : NULL;
+	for (int i = 0; i < USM_PROG_TYPE_COUNT; i++) {
+		/* Program types with nothing blocked are left out. */
+		if (list && json_object_array_length(b.by_type[i]) > 0) {
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "ProgramType",
+					       json_object_new_string(usm_program_type_name((uint8_t)i)));
+			json_object_object_add(e, "PathIdentifiers", json_object_get(b.by_type[i]));
+			json_object_array_add(list, e);
+		}
+		json_object_put(b.by_type[i]);
+	}
+	if (rc == 0)
+		*out = list;
+	return rc;
+}
+
+int fetch_stats(struct usm_ipc_client *cl, json_object **out)
+{
+	int rc = usm_ipc_call(cl, USM_MSG_COLL_STATS_REQ, NULL, 0, USM_MSG_COLL_STATS_REP, &reply);
+	if (rc != 0)
+		return rc;
+	struct usm_stats s;
+	memcpy(&s, reply.payload, sizeof(s));
+
+	json_object *blocked, *traced;
+	if ((rc = fetch_blocked_processes(cl, &blocked)) != 0)
+		return rc;
+	if ((rc = fetch_traced_programs(cl, &traced)) != 0) {
+		json_object_put(blocked);
+		return rc;
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "state", json_object_new_string(usm_monitor_state_name(s.state)));
+	if (s.error[0])
+		json_object_object_add(o, "error", json_object_new_string(s.error));
+	json_object_object_add(o, "blocked_processes", blocked);
+	json_object_object_add(o, "traced_programs", traced);
+	json_object_object_add(o, "last_check", json_object_new_int64(s.last_check));
+	json_object *counters = json_object_new_object();
+	for (unsigned i = 0; i < USM_CTR_COUNT; i++)
+		json_object_object_add(counters, usm_counter_name(i),
+				       json_object_new_uint64(s.counters[i]));
+	json_object_object_add(o, "counters", counters);
+	*out = o;
+	return 0;
+}
+
+int fetch_health(struct usm_ipc_client *cl, json_object **out, int *healthy)
+{
+	int rc = usm_ipc_call(cl, USM_MSG_COLL_HEALTH_REQ, NULL, 0, USM_MSG_COLL_HEALTH_REP, &reply);
+	if (rc != 0)
+		return rc;
+	struct usm_health h;
+	memcpy(&h, reply.payload, sizeof(h));
+	*healthy = 1;
+	json_object *procs = json_object_new_array();
+	for (unsigned i = 0; i < USM_ROLE_COUNT; i++) {
+		const struct usm_proc_health *p = &h.proc[i];
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "name", json_object_new_string(usm_role_name(p->role)));
+		json_object_object_add(e, "state", json_object_new_string(usm_proc_state_name(p->state)));
+		json_object_object_add(e, "pid", p->pid ? json_object_new_int64(p->pid) : NULL);
+		json_object_object_add(e, "up_since", json_object_new_int64(p->up_since));
+		json_object_object_add(e, "restarts", json_object_new_int64(p->restarts));
+		json_object_object_add(e, "last_exit",
+				       p->last_exit >= 0 ? json_object_new_int(p->last_exit) : NULL);
+		json_object_array_add(procs, e);
+		if (p->state != USM_PROC_RUNNING)
+			*healthy = 0;
+	}
+	json_object *ipc = json_object_new_object();
+	json_object_object_add(ipc, "privd_rejected_peers",
+			       json_object_new_uint64(h.ipc_rejected_peers));
+	json_object_object_add(ipc, "privd_bad_messages", json_object_new_uint64(h.ipc_bad_messages));
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string(*healthy ? "ok" : "degraded"));
+	json_object_object_add(o, "processes", procs);
+	json_object_object_add(o, "ipc", ipc);
+	*out = o;
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* apid's questions to the collector, as JSON built from checked replies.
+ *
+ * Each returns 0 and a new json_object in *out, or a negative errno when
+ * the collector did not answer (the route answers 503). Paged lists are
+ * read to the end; if the collector's registry changed while paging
+ * (generation differs), the listing restarts, at most FETCH_MAX_RETRIES
+ * times. */
+#ifndef USM_APID_FETCH_H
+#define USM_APID_FETCH_H
+
+#include <json-c/json.h>
+
+#include "ipc_socket.h"
+
+#define FETCH_MAX_RETRIES 3
+#define FETCH_MAX_PAGES 4096 /* bound on one listing: 4096 * 48 records */
+
+/* /usm/stats: state, error, blocked_processes, traced_programs,
+ * last_check, counters. */
+int fetch_stats(struct usm_ipc_client *cl, json_object **out);
+
+/* [{"ProgramType", "FilePath", "PIDs", "PathID": {"Dev", "Inode"}}] */
+int fetch_traced_programs(struct usm_ipc_client *cl, json_object **out);
+
+/* [{"ProgramType", "PathIdentifiers": [{"Dev", "Inode", "Reason", "SamplePath"}]}] */
+int fetch_blocked_processes(struct usm_ipc_client *cl, json_object **out);
+
+/* {"status", "processes": [...], "ipc": {...}}; *healthy false when any
+ * process is not running. */
+int fetch_health(struct usm_ipc_client *cl, json_object **out, int *healthy);
+
+#endif

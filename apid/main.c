@@ -1,0 +1,76 @@
+/* usm-apid: the HTTP/JSON API. Unprivileged, no files, seccomp.
+ *
+ * Start-up order: options, privilege check, dial the collector, bind the
+ * HTTP listener, seccomp (so bind and listen need not be allowed after),
+ * then wait for a signal while nng's threads serve. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "child_start.h"
+#include "log.h"
+#include "routes.h"
+
+extern const char usm_policy_apid[];
+extern const unsigned long usm_policy_apid_len;
+
+static int start_http(const char *listen, nng_http_server **srv)
+{
+	char url[128];
+	nng_url *u;
+	snprintf(url, sizeof(url), "http://%s", listen);
+	int rv = nng_url_parse(&u, url);
+	if (rv == 0) {
+		rv = nng_http_server_hold(srv, u);
+		nng_url_free(u);
+	}
+	if (rv != 0) {
+		log_error("cannot create the HTTP server for %s: %s", url, nng_strerror(rv));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct usm_config cfg;
+	static struct usm_ipc_client collector;
+	char path[PATH_MAX];
+	nng_http_server *srv;
+
+	int sigfd = usm_child_start(argc, argv, "usm-apid", &cfg);
+	snprintf(path, sizeof(path), "%s/collector/collector.ipc", cfg.runtime_dir);
+	int rc = usm_ipc_client_dial(&collector, path, (int)cfg.ipc_timeout_ms);
+	if (rc != 0) {
+		log_error("cannot dial the collector at %s: %s", path, strerror(-rc));
+		return 1;
+	}
+	if (start_http(cfg.api_listen, &srv) != 0 || routes_register(srv, &collector) != 0)
+		return 1;
+	int rv = nng_http_server_start(srv);
+	if (rv != 0) {
+		log_error("cannot listen on %s: %s", cfg.api_listen, nng_strerror(rv));
+		return 1;
+	}
+	usm_child_confine(usm_policy_apid, usm_policy_apid_len, "apid.policy", &cfg);
+	log_info("serving http://%s", cfg.api_listen);
+
+	for (;;) {
+		struct pollfd pfd = {sigfd, POLLIN, 0};
+		struct signalfd_siginfo si;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP)
+			break;
+	}
+	nng_http_server_stop(srv);
+	nng_http_server_release(srv);
+	usm_ipc_client_close(&collector);
+	log_info("stopped");
+	return 0;
+}

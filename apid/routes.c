@@ -1,0 +1,173 @@
+#include "routes.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch.h"
+#include "log.h"
+
+static struct usm_ipc_client *collector;
+/* One question to the collector at a time: its answers share a buffer,
+ * and the collector serves one request at a time anyway. */
+static pthread_mutex_t query_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void respond(nng_aio *aio, uint16_t status, json_object *body, const char *allow)
+{
+	nng_http_res *res;
+	size_t len;
+	const char *json = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
+	char *text = malloc(len + 2); /* with a newline, for people using curl */
+	int rv = text ? nng_http_res_alloc(&res) : NNG_ENOMEM;
+	if (text) {
+		memcpy(text, json, len);
+		text[len++] = '\n';
+	}
+	if (rv == 0 && ((rv = nng_http_res_set_status(res, status)) != 0 ||
+			(rv = nng_http_res_set_header(res, "Content-Type", "application/json")) != 0 ||
+			(allow && (rv = nng_http_res_set_header(res, "Allow", allow)) != 0) ||
+			(rv = nng_http_res_copy_data(res, text, len)) != 0))
+		nng_http_res_free(res);
+	free(text);
+	json_object_put(body);
+	if (rv != 0) {
+		nng_aio_finish(aio, rv);
+		return;
+	}
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+static void respond_error(nng_aio *aio, uint16_t status, const char *allow, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void respond_error(nng_aio *aio, uint16_t status, const char *allow, const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(text));
+	json_object_object_add(o, "status", json_object_new_int(status));
+	respond(aio, status, o, allow);
+}
+
+/* The path without its query string, for messages. */
+static void request_path(nng_http_req *req, char *out, size_t cap)
+{
+	const char *uri = nng_http_req_get_uri(req);
+	size_t n = strcspn(uri, "?");
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, uri, n);
+	out[n] = '\0';
+}
+
+/* Common prologue: GET only. Returns false when it already answered. */
+static bool accept_get(nng_aio *aio, nng_http_req **req_out)
+{
+	nng_http_req *req = nng_aio_get_input(aio, 0);
+	*req_out = req;
+	if (strcmp(nng_http_req_get_method(req), "GET") != 0) {
+		char path[128];
+		request_path(req, path, sizeof(path));
+		respond_error(aio, 405, "GET", "method %s is not allowed on %s",
+			      nng_http_req_get_method(req), path);
+		return false;
+	}
+	return true;
+}
+
+typedef int (*fetch_fn)(struct usm_ipc_client *cl, json_object **out);
+
+static void serve_fetch(nng_aio *aio, fetch_fn fetch)
+{
+	nng_http_req *req;
+	if (!accept_get(aio, &req))
+		return;
+	json_object *body = NULL;
+	pthread_mutex_lock(&query_lock);
+	int rc = fetch(collector, &body);
+	pthread_mutex_unlock(&query_lock);
+	if (rc != 0) {
+		respond_error(aio, 503, NULL, "the collector did not answer: %s", strerror(-rc));
+		return;
+	}
+	respond(aio, 200, body, NULL);
+}
+
+static void on_stats(nng_aio *aio) { serve_fetch(aio, fetch_stats); }
+static void on_traced(nng_aio *aio) { serve_fetch(aio, fetch_traced_programs); }
+static void on_blocked(nng_aio *aio) { serve_fetch(aio, fetch_blocked_processes); }
+
+static void on_health(nng_aio *aio)
+{
+	nng_http_req *req;
+	if (!accept_get(aio, &req))
+		return;
+	json_object *body = NULL;
+	int healthy = 0;
+	pthread_mutex_lock(&query_lock);
+	int rc = fetch_health(collector, &body, &healthy);
+	pthread_mutex_unlock(&query_lock);
+	if (rc != 0) {
+		/* The collector is down (restarting or given up): say so, with
+		 * what apid knows itself. */
+		body = json_object_new_object();
+		json_object_object_add(body, "status", json_object_new_string("degraded"));
+		json_object_object_add(body, "error", json_object_new_string(strerror(-rc)));
+		json_object *procs = json_object_new_array();
+		json_object *c = json_object_new_object();
+		json_object_object_add(c, "name", json_object_new_string("usm-collector"));
+		json_object_object_add(c, "state", json_object_new_string("unreachable"));
+		json_object_array_add(procs, c);
+		json_object_object_add(body, "processes", procs);
+	}
+	respond(aio, healthy ? 200 : 503, body, NULL);
+}
+
+static void on_not_found(nng_aio *aio)
+{
+	char path[128];
+	request_path(nng_aio_get_input(aio, 0), path, sizeof(path));
+	respond_error(aio, 404, NULL, "no such endpoint: %s", path);
+}
+
+static const struct route {
+	const char *path;
+	void (*handler)(nng_aio *);
+	bool tree; /* also answers every path below it */
+} route_table[] = {
+	{"/usm/stats", on_stats, false},
+	{"/debug/usm/traced_programs", on_traced, false},
+	{"/debug/usm/blocked_processes", on_blocked, false},
+	{"/health", on_health, false},
+	{"/", on_not_found, true}, /* everything else: JSON 404 */
+};
+
+int routes_register(nng_http_server *srv, struct usm_ipc_client *cl)
+{
+	collector = cl;
+	for (size_t i = 0; i < sizeof(route_table) / sizeof(route_table[0]); i++) {
+		const struct route *r = &route_table[i];
+		nng_http_handler *h;
+		int rv = nng_http_handler_alloc(&h, r->path, r->handler);
+		/* NULL method: every method reaches the handler, which answers
+		 * 405 itself, in JSON. */
+		if (rv == 0 && (rv = nng_http_handler_set_method(h, NULL)) == 0 &&
+		    (!r->tree || (rv = nng_http_handler_set_tree(h)) == 0))
+			rv = nng_http_server_add_handler(srv, h);
+		if (rv != 0) {
+			log_error("cannot register %s: %s", r->path, nng_strerror(rv));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,63 @@
+#include "child_start.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+#include "seccomp_policy.h"
+
+int usm_child_start(int argc, char **argv, const char *name, struct usm_config *cfg)
+{
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	usm_log_init(name, USM_LOG_INFO);
+	usm_config_defaults(cfg);
+
+	unsigned index = 0;
+	for (int i = 1; i < argc; i++) {
+		struct usm_config_error err;
+		if (strcmp(argv[i], "-o") != 0 || i + 1 == argc) {
+			fprintf(stderr, "%s: usage: %s [-o key=value]... (started by usm-privd)\n",
+				name, name);
+			exit(2);
+		}
+		if (usm_config_set_option(cfg, argv[++i], ++index, &err) != 0) {
+			fprintf(stderr, "%s: %s\n", name, err.msg);
+			exit(2);
+		}
+	}
+	usm_log_set_level(cfg->log_level);
+	if (usm_require_unprivileged() != 0)
+		exit(1);
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -errno;
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+void usm_child_confine(const char *policy_text, unsigned long len, const char *policy_name,
+		       const struct usm_config *cfg)
+{
+	if (usm_policy_apply_text(policy_text, len, policy_name, cfg->seccomp) != 0)
+		exit(1);
+	log_debug("seccomp policy %s applied (%s mode)", policy_name,
+		  cfg->seccomp == USM_SECCOMP_LOG ? "log" : "kill");
+}
+

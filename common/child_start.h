@@ -1,0 +1,22 @@
+/* Start-up shared by the unprivileged daemons (collector, apid), which
+ * privd execs with the effective configuration as `-o key=value` options.
+ *
+ * usm_child_start(): names the process (execveat leaves the comm as the fd
+ * number), reads the options into cfg (exit 2 on a bad one: privd passed
+ * what it validated, so this is a bug or a hand start), sets up logging,
+ * and refuses to continue with any privilege (usm_require_unprivileged).
+ * Also blocks SIGTERM/SIGINT/SIGHUP and returns a signalfd for them:
+ * signals must be blocked before nng starts its threads. */
+#ifndef USM_CHILD_START_H
+#define USM_CHILD_START_H
+
+#include "config.h"
+
+int usm_child_start(int argc, char **argv, const char *name, struct usm_config *cfg);
+
+/* Applies the daemon's built-in seccomp policy; exits the process on
+ * failure: a daemon never runs unconfined. */
+void usm_child_confine(const char *policy_text, unsigned long len, const char *policy_name,
+		       const struct usm_config *cfg);
+
+#endif

@@ -1,0 +1,277 @@
+/* The table of message types with their size bounds and field checks.
+ * Reviewers: every accepted shape of every message is in msg_specs[]. */
+#include "ipc_codec.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+typedef bool (*field_check_fn)(const void *payload, size_t length);
+
+struct msg_spec {
+	uint16_t type;
+	const char *name;
+	uint32_t fixed;        /* size of the fixed part */
+	uint32_t elem;         /* size of one array element, 0 if none */
+	uint32_t max_elems;    /* bound on the element count */
+	uint32_t count_offset; /* offset of the uint32_t count in the fixed part */
+	field_check_fn check;  /* may be NULL when no field can be invalid */
+};
+
+static bool is_cstring(const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+	if (n == cap)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+#define CSTR(field) is_cstring((field), sizeof(field))
+#define ZERO(field) all_zero(&(field), sizeof(field))
+
+static bool check_error(const void *p, size_t len)
+{
+	const struct usm_msg_error *m = p;
+	(void)len;
+	return m->code <= 0 && CSTR(m->message);
+}
+
+static bool check_health(const void *p, size_t len)
+{
+	const struct usm_health *h = p;
+	(void)len;
+	for (unsigned i = 0; i < USM_ROLE_COUNT; i++) {
+		const struct usm_proc_health *ph = &h->proc[i];
+		if (ph->role != i || ph->state >= USM_PROC_STATE_COUNT || ph->pad != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool check_stats(const void *p, size_t len)
+{
+	const struct usm_stats *s = p;
+	(void)len;
+	return s->state < USM_STATE_COUNT && ZERO(s->pad) && CSTR(s->error);
+}
+
+static bool check_traced_page(const void *p, size_t len)
+{
+	const struct usm_traced_page *pg = p;
+	const struct usm_traced_record *r = (const void *)(pg + 1);
+	(void)len;
+	if (pg->pad != 0)
+		return false;
+	for (uint32_t i = 0; i < pg->count; i++) {
+		if (r[i].program_type >= USM_PROG_TYPE_COUNT || !ZERO(r[i].pad) ||
+		    r[i].npids > USM_PIDS_PER_RECORD || !CSTR(r[i].path))
+			return false;
+	}
+	return true;
+}
+
+static bool check_blocked_page(const void *p, size_t len)
+{
+	const struct usm_blocked_page *pg = p;
+	const struct usm_blocked_record *r = (const void *)(pg + 1);
+	(void)len;
+	if (pg->pad != 0)
+		return false;
+	for (uint32_t i = 0; i < pg->count; i++) {
+		if (r[i].program_type >= USM_PROG_TYPE_COUNT || !ZERO(r[i].pad) ||
+		    !CSTR(r[i].reason) || !CSTR(r[i].sample_path))
+			return false;
+	}
+	return true;
+}
+
+#define FIXED(t, s, chk) {t, #t, sizeof(s), 0, 0, 0, chk}
+#define EMPTY(t) {t, #t, 0, 0, 0, 0, NULL}
+#define PAGED(t, page, rec, chk) \
+	{t, #t, sizeof(page), sizeof(rec), USM_PAGE_MAX_RECORDS, offsetof(page, count), chk}
+
+static const struct msg_spec msg_specs[] = {
+	FIXED(USM_MSG_ERROR, struct usm_msg_error, check_error),
+	EMPTY(USM_MSG_PRIVD_HEALTH_REQ),
+	FIXED(USM_MSG_PRIVD_HEALTH_REP, struct usm_health, check_health),
+	EMPTY(USM_MSG_COLL_STATS_REQ),
+	FIXED(USM_MSG_COLL_STATS_REP, struct usm_stats, check_stats),
+	FIXED(USM_MSG_COLL_TRACED_REQ, struct usm_page_req, NULL),
+	PAGED(USM_MSG_COLL_TRACED_REP, struct usm_traced_page, struct usm_traced_record,
+	      check_traced_page),
+	FIXED(USM_MSG_COLL_BLOCKED_REQ, struct usm_page_req, NULL),
+	PAGED(USM_MSG_COLL_BLOCKED_REP, struct usm_blocked_page, struct usm_blocked_record,
+	      check_blocked_page),
+	EMPTY(USM_MSG_COLL_HEALTH_REQ),
+	FIXED(USM_MSG_COLL_HEALTH_REP, struct usm_health, check_health),
+};
+
+static const struct msg_spec *find_spec(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(msg_specs) / sizeof(msg_specs[0]); i++)
+		if (msg_specs[i].type == type)
+			return &msg_specs[i];
+	return NULL;
+}
+
+/* Length check against the type's bounds; also the element count. */
+static bool length_fits(const struct msg_spec *spec, const void *payload, size_t length)
+{
+	if (spec->elem == 0)
+		return length == spec->fixed;
+	if (length < spec->fixed)
+		return false;
+	uint32_t count;
+	memcpy(&count, (const char *)payload + spec->count_offset, sizeof(count));
+	return count <= spec->max_elems && length == spec->fixed + (size_t)count * spec->elem;
+}
+
+enum usm_decode_error usm_msg_decode(const void *buf, size_t len, struct usm_msg_view *view)
+{
+	struct usm_msg_hdr hdr;
+	if (len < sizeof(hdr))
+		return USM_DECODE_TRUNCATED;
+	if (len > USM_IPC_MAX_MSG)
+		return USM_DECODE_OVERSIZED;
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.magic != USM_IPC_MAGIC)
+		return USM_DECODE_BAD_MAGIC;
+	if (hdr.version != USM_IPC_VERSION)
+		return USM_DECODE_BAD_VERSION;
+	if (hdr.reserved != 0)
+		return USM_DECODE_BAD_FIELD;
+	const struct msg_spec *spec = find_spec(hdr.type);
+	if (!spec)
+		return USM_DECODE_UNKNOWN_TYPE;
+	if (hdr.length != len - sizeof(hdr))
+		return USM_DECODE_BAD_LENGTH;
+	const void *payload = (const char *)buf + sizeof(hdr);
+	if (!length_fits(spec, payload, hdr.length))
+		return USM_DECODE_BAD_LENGTH;
+	if (spec->check && !spec->check(payload, hdr.length))
+		return USM_DECODE_BAD_FIELD;
+	view->type = hdr.type;
+	view->payload = payload;
+	view->length = hdr.length;
+	return USM_DECODE_OK;
+}
+
+long usm_msg_encode(uint16_t type, const void *payload, size_t length, void *out, size_t out_cap)
+{
+	const struct msg_spec *spec = find_spec(type);
+	if (!spec || !length_fits(spec, payload, length) ||
+	    (spec->check && !spec->check(payload, length)))
+		return -EINVAL;
+	size_t total = sizeof(struct usm_msg_hdr) + length;
+	if (total > USM_IPC_MAX_MSG || total > out_cap)
+		return -EMSGSIZE;
+	struct usm_msg_hdr hdr = {
+		.magic = USM_IPC_MAGIC,
+		.version = USM_IPC_VERSION,
+		.type = type,
+		.length = (uint32_t)length,
+	};
+	memcpy(out, &hdr, sizeof(hdr));
+	if (length)
+		memcpy((char *)out + sizeof(hdr), payload, length);
+	return (long)total;
+}
+
+size_t usm_msg_payload_size(uint16_t type, uint32_t count)
+{
+	const struct msg_spec *spec = find_spec(type);
+	if (!spec)
+		return 0;
+	return spec->fixed + (size_t)count * spec->elem;
+}
+
+const char *usm_msg_type_name(uint16_t type)
+{
+	const struct msg_spec *spec = find_spec(type);
+	return spec ? spec->name + strlen("USM_MSG_") : "unknown";
+}
+
+const char *usm_decode_error_name(enum usm_decode_error e)
+{
+	static const char *const names[] = {
+		[USM_DECODE_OK] = "ok",
+		[USM_DECODE_TRUNCATED] = "truncated",
+		[USM_DECODE_OVERSIZED] = "oversized",
+		[USM_DECODE_BAD_MAGIC] = "bad magic",
+		[USM_DECODE_BAD_VERSION] = "wrong protocol version",
+		[USM_DECODE_UNKNOWN_TYPE] = "unknown type",
+		[USM_DECODE_BAD_LENGTH] = "bad length",
+		[USM_DECODE_BAD_FIELD] = "bad field",
+	};
+	return (unsigned)e < USM_DECODE_ERROR_COUNT ? names[e] : "?";
+}
+
+void usm_copy_printable(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+	if (cap == 0)
+		return;
+	for (; src && src[i] && i + 1 < cap; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	memset(dst + i, 0, cap - i);
+}
+
+#define NAME_OR_UNKNOWN(table, i) \
+	((unsigned)(i) < sizeof(table) / sizeof(table[0]) && table[i] ? table[i] : "unknown")
+
+const char *usm_monitor_state_name(uint8_t state)
+{
+	static const char *const names[] = {"Disabled", "Running", "Not running", "Stopped"};
+	return NAME_OR_UNKNOWN(names, state);
+}
+
+static const char *const program_type_names[] = {"shared_libraries", "istio", "nodejs",
+						  "go-tls"};
+
+const char *usm_program_type_name(uint8_t type) { return NAME_OR_UNKNOWN(program_type_names, type); }
+
+int usm_program_type_parse(const char *name)
+{
+	for (int i = 0; i < USM_PROG_TYPE_COUNT; i++)
+		if (strcmp(name, program_type_names[i]) == 0)
+			return i;
+	return -EINVAL;
+}
+
+const char *usm_proc_state_name(uint8_t state)
+{
+	static const char *const names[] = {"running", "restarting", "failed"};
+	return NAME_OR_UNKNOWN(names, state);
+}
+
+const char *usm_role_name(uint8_t role)
+{
+	static const char *const names[] = {"usm-privd", "usm-collector", "usm-apid"};
+	return NAME_OR_UNKNOWN(names, role);
+}
+
+const char *usm_counter_name(unsigned counter)
+{
+	static const char *const names[] = {
+		[USM_CTR_IPC_REQUESTS] = "ipc_requests",
+		[USM_CTR_IPC_BAD_MESSAGES] = "ipc_bad_messages",
+		[USM_CTR_IPC_REJECTED_PEERS] = "ipc_rejected_peers",
+		[USM_CTR_PRIVD_CALL_FAILURES] = "privd_call_failures",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
+	return NAME_OR_UNKNOWN(names, counter);
+}

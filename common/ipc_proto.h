@@ -1,0 +1,183 @@
+/* The messages usm's daemons exchange over nng IPC.
+ *
+ * Every message is a struct usm_msg_hdr followed by `length` bytes of
+ * payload. Payloads are plain structs of fixed-width fields (both ends run
+ * on one host from one build, so native byte order), either fixed-size or
+ * a fixed part followed by `count` fixed-size elements with count bounded.
+ * Strings are fixed char arrays that must end in NUL. ipc_codec.c holds the
+ * table of every type with its size bounds and field checks; nothing reads
+ * a payload before usm_msg_decode() accepted it.
+ *
+ * Who sends what:
+ *   collector -> privd     USM_MSG_PRIVD_*_REQ      (privd/requests.c)
+ *   apid -> collector      USM_MSG_COLL_*_REQ       (collector/queries.c)
+ * Each request is answered by its _REP or by USM_MSG_ERROR. */
+#ifndef USM_IPC_PROTO_H
+#define USM_IPC_PROTO_H
+
+#include <stdint.h>
+
+#define USM_IPC_MAGIC 0x314d5355u /* "USM1" in memory order */
+#define USM_IPC_VERSION 1
+#define USM_IPC_MAX_MSG (64u * 1024u) /* NNG_OPT_RECVMAXSZ on every socket */
+#define USM_IPC_PATH_MAX 256          /* paths carried in messages, NUL included */
+
+struct usm_msg_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;     /* enum usm_msg_type */
+	uint32_t length;   /* payload bytes after the header */
+	uint32_t reserved; /* must be 0 */
+};
+_Static_assert(sizeof(struct usm_msg_hdr) == 16, "header layout");
+
+#define USM_IPC_MAX_PAYLOAD (USM_IPC_MAX_MSG - sizeof(struct usm_msg_hdr))
+
+enum usm_msg_type {
+	USM_MSG_ERROR = 1, /* struct usm_msg_error, any reply */
+
+	/* collector -> privd */
+	USM_MSG_PRIVD_HEALTH_REQ = 16, /* empty */
+	USM_MSG_PRIVD_HEALTH_REP = 17, /* struct usm_health */
+
+	/* apid -> collector */
+	USM_MSG_COLL_STATS_REQ = 32,   /* empty */
+	USM_MSG_COLL_STATS_REP = 33,   /* struct usm_stats */
+	USM_MSG_COLL_TRACED_REQ = 34,  /* struct usm_page_req */
+	USM_MSG_COLL_TRACED_REP = 35,  /* struct usm_traced_page + entries */
+	USM_MSG_COLL_BLOCKED_REQ = 36, /* struct usm_page_req */
+	USM_MSG_COLL_BLOCKED_REP = 37, /* struct usm_blocked_page + entries */
+	USM_MSG_COLL_HEALTH_REQ = 38,  /* empty */
+	USM_MSG_COLL_HEALTH_REP = 39,  /* struct usm_health, relayed from privd */
+};
+
+/* ---- errors ---- */
+
+struct usm_msg_error {
+	int32_t code;       /* negative errno */
+	char message[200];  /* NUL-terminated, printable */
+};
+
+/* ---- health (privd's supervisor, relayed to apid by the collector) ---- */
+
+enum usm_role {
+	USM_ROLE_PRIVD = 0,
+	USM_ROLE_COLLECTOR = 1,
+	USM_ROLE_APID = 2,
+	USM_ROLE_COUNT = 3,
+};
+
+enum usm_proc_state {
+	USM_PROC_RUNNING = 0,
+	USM_PROC_RESTARTING = 1, /* died, waiting out its backoff */
+	USM_PROC_FAILED = 2,     /* died too often: no longer restarted */
+	USM_PROC_STATE_COUNT = 3,
+};
+
+struct usm_proc_health {
+	uint32_t pid;      /* 0 while not running */
+	uint8_t role;      /* enum usm_role, equal to its index */
+	uint8_t state;     /* enum usm_proc_state */
+	uint16_t pad;      /* must be 0 */
+	int64_t up_since;  /* Unix seconds of the current (or last) start */
+	uint32_t restarts; /* restarts since privd started */
+	int32_t last_exit; /* last wait status as exit code, or 128+signal; -1 never */
+};
+
+struct usm_health {
+	struct usm_proc_health proc[USM_ROLE_COUNT];
+	uint64_t ipc_rejected_peers; /* privd: connections refused by uid */
+	uint64_t ipc_bad_messages;   /* privd: requests rejected by the codec */
+};
+
+/* ---- statistics and registry views (collector -> apid) ---- */
+
+enum usm_monitor_state {
+	USM_STATE_DISABLED = 0,
+	USM_STATE_RUNNING = 1,
+	USM_STATE_NOT_RUNNING = 2, /* start failed; see error */
+	USM_STATE_STOPPED = 3,
+	USM_STATE_COUNT = 4,
+};
+
+/* Counters the collector reports; names in usm_counter_names[]. */
+enum usm_counter {
+	USM_CTR_IPC_REQUESTS = 0,      /* requests from apid answered */
+	USM_CTR_IPC_BAD_MESSAGES,      /* requests from apid rejected by the codec */
+	USM_CTR_IPC_REJECTED_PEERS,    /* connections to the collector refused by uid */
+	USM_CTR_PRIVD_CALL_FAILURES,   /* requests to privd that failed or timed out */
+	USM_CTR_COUNT,
+};
+
+struct usm_stats {
+	uint8_t state;   /* enum usm_monitor_state */
+	uint8_t pad[7];  /* must be 0 */
+	int64_t last_check;  /* Unix seconds of the last consistency check, 0 never */
+	int64_t started_at;  /* Unix seconds the collector started */
+	char error[256];     /* start error, "" if none */
+	uint64_t counters[USM_CTR_COUNT];
+};
+
+struct usm_page_req {
+	uint64_t cursor; /* 0 for the first page, then the reply's next_cursor */
+};
+
+enum usm_program_type {
+	USM_PROG_SHARED_LIBRARIES = 0,
+	USM_PROG_ISTIO = 1,
+	USM_PROG_NODEJS = 2,
+	USM_PROG_GO_TLS = 3,
+	USM_PROG_TYPE_COUNT = 4,
+};
+
+#define USM_PIDS_PER_RECORD 32
+#define USM_PAGE_MAX_RECORDS 48
+
+/* One traced file, or one slice of its pid list: a file traced for more
+ * than USM_PIDS_PER_RECORD pids spans consecutive records with the same
+ * (dev, inode, program_type), which the reader merges. */
+struct usm_traced_record {
+	uint64_t dev;
+	uint64_t inode;
+	uint8_t program_type; /* enum usm_program_type */
+	uint8_t pad[3];       /* must be 0 */
+	uint32_t npids;       /* pids used in this record, <= USM_PIDS_PER_RECORD */
+	uint32_t pids[USM_PIDS_PER_RECORD];
+	char path[USM_IPC_PATH_MAX];
+};
+
+struct usm_traced_page {
+	uint64_t next_cursor; /* 0: this was the last page */
+	uint64_t generation;  /* registry version; changes restart the listing */
+	uint32_t count;       /* records that follow, <= USM_PAGE_MAX_RECORDS */
+	uint32_t pad;         /* must be 0 */
+	/* struct usm_traced_record records[count]; */
+};
+
+struct usm_blocked_record {
+	uint64_t dev;
+	uint64_t inode;
+	uint8_t program_type; /* enum usm_program_type */
+	uint8_t pad[7];       /* must be 0 */
+	char reason[64];      /* "no-symbols" or the error */
+	char sample_path[USM_IPC_PATH_MAX];
+};
+
+struct usm_blocked_page {
+	uint64_t next_cursor;
+	uint64_t generation;
+	uint32_t count; /* <= USM_PAGE_MAX_RECORDS */
+	uint32_t pad;
+	/* struct usm_blocked_record records[count]; */
+};
+
+_Static_assert(sizeof(struct usm_traced_page) +
+			       USM_PAGE_MAX_RECORDS * sizeof(struct usm_traced_record) <=
+		       USM_IPC_MAX_PAYLOAD,
+	       "a full traced page must fit one message");
+_Static_assert(sizeof(struct usm_blocked_page) +
+			       USM_PAGE_MAX_RECORDS * sizeof(struct usm_blocked_record) <=
+		       USM_IPC_MAX_PAYLOAD,
+	       "a full blocked page must fit one message");
+
+#endif

@@ -1,0 +1,236 @@
+/* usm-privd: the only privileged process.
+ *
+ * Start-up, in this order: read and check the configuration (exit 2 on
+ * any error, before anything starts), block the signals it handles (before
+ * nng starts threads, so they arrive on the signalfd only), prepare the
+ * runtime directory, open the children's binaries, listen for the
+ * collector, drop every capability but the ones in policy/PRIVILEGES.md,
+ * start the children. Then one loop: signals, requests, restarts. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc_socket.h"
+#include "log.h"
+#include "requests.h"
+#include "runtime_dir.h"
+#include "sandbox.h"
+#include "supervisor.h"
+
+#define STOP_TIMEOUT_MS 5000
+
+/* What privd keeps after start-up, and why (policy/PRIVILEGES.md). */
+static const cap_value_t kept_caps[] = {
+	CAP_SETUID, /* start (and restart) each child under its own uid */
+	CAP_SETGID, /* ... and its own gid, with supplementary groups cleared */
+	CAP_KILL,   /* stop children, which run under other uids */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: usm-privd [-c FILE] [-o key=value]... [--version] [--help]\n"
+		"\n"
+		"Runs usm in the foreground: the privileged usm-privd, which starts and\n"
+		"supervises usm-collector and usm-apid. Logs go to stderr; SIGTERM or\n"
+		"SIGINT stops everything.\n"
+		"\n"
+		"  -c, --config FILE   read `key = value` settings from FILE\n"
+		"  -o, --option K=V    set one key (after the file; may repeat)\n"
+		"  -V, --version       print the version and exit\n"
+		"  -h, --help          print this help and exit\n"
+		"\n"
+		"Keys and defaults: see README.md. Exit status 2: bad configuration.\n");
+}
+
+/* Reads -c and -o into cfg; exits 0 for --help/--version, 2 on errors. */
+static void load_configuration(int argc, char **argv, struct usm_config *cfg)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"option", required_argument, NULL, 'o'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *file = NULL;
+	const char *options[256];
+	unsigned noptions = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:o:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'o':
+			if (noptions == sizeof(options) / sizeof(options[0])) {
+				fprintf(stderr, "usm-privd: too many -o options\n");
+				exit(2);
+			}
+			options[noptions++] = optarg;
+			break;
+		case 'V':
+			printf("usm-privd %s\n", USM_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "usm-privd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+
+	struct usm_config_error err;
+	usm_config_defaults(cfg);
+	if (file && usm_config_load_file(cfg, file, &err) != 0) {
+		fprintf(stderr, "usm-privd: %s\n", err.msg);
+		exit(2);
+	}
+	for (unsigned i = 0; i < noptions; i++) {
+		if (usm_config_set_option(cfg, options[i], i + 1, &err) != 0) {
+			fprintf(stderr, "usm-privd: %s\n", err.msg);
+			exit(2);
+		}
+	}
+	if (usm_config_resolve_users(cfg, &err) != 0) {
+		fprintf(stderr, "usm-privd: %s\n", err.msg);
+		exit(2);
+	}
+	const struct usm_user *cu = &cfg->collector_user, *au = &cfg->api_user;
+	if (cu->uid == 0 || au->uid == 0 || cu->uid == au->uid || cu->gid == au->gid ||
+	    cu->gid == 0 || au->gid == 0) {
+		fprintf(stderr,
+			"usm-privd: collector_user (%u:%u) and api_user (%u:%u) must be two "
+			"different non-root users with different groups: the sockets' permissions "
+			"and peer checks tell them apart by uid and gid\n",
+			(unsigned)cu->uid, (unsigned)cu->gid, (unsigned)au->uid, (unsigned)au->gid);
+		exit(2);
+	}
+}
+
+static int open_signalfd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Returns true when privd should stop. */
+static bool handle_signals(int sigfd, struct supervisor *sup)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			supervisor_reap(sup);
+			break;
+		case SIGHUP:
+			log_info("SIGHUP: the configuration is read at start only; restart to change it");
+			break;
+		default:
+			log_info("received %s, stopping", strsignal((int)si.ssi_signo));
+			stop = true;
+		}
+	}
+	return stop;
+}
+
+static void run_loop(int sigfd, struct usm_ipc_server *server, struct privd_state *state)
+{
+	int ipcfd;
+	if (usm_ipc_server_pollfd(server, &ipcfd) != 0) {
+		log_error("cannot poll the request socket");
+		return;
+	}
+	for (;;) {
+		struct pollfd pfd[2] = {{sigfd, POLLIN, 0}, {ipcfd, POLLIN, 0}};
+		int timeout = supervisor_next_timeout_ms(state->sup);
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			return;
+		}
+		if ((pfd[0].revents & POLLIN) && handle_signals(sigfd, state->sup))
+			return;
+		if (pfd[1].revents & POLLIN) {
+			int rc = usm_ipc_server_serve(server, privd_routes, privd_nroutes, state);
+			if (rc < 0)
+				log_warn("request socket: %s", strerror(-rc));
+		}
+		supervisor_tick(state->sup);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct usm_config cfg;
+	static struct supervisor sup;
+	static struct usm_ipc_server server;
+	char path[PATH_MAX];
+
+	usm_log_init("usm-privd", USM_LOG_INFO);
+	load_configuration(argc, argv, &cfg);
+	usm_log_set_level(cfg.log_level);
+	if (geteuid() != 0) {
+		log_error("usm-privd must be started as root (it drops what it does not need)");
+		return 1;
+	}
+
+	int sigfd = open_signalfd();
+	if (sigfd < 0) {
+		log_error("cannot set up signal handling: %s", strerror(-sigfd));
+		return 1;
+	}
+	int rc = runtime_dir_prepare(cfg.runtime_dir, cfg.collector_user.uid,
+				     cfg.collector_user.gid, cfg.api_user.gid);
+	if (rc == 0)
+		rc = supervisor_init(&sup, &cfg);
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "%s/%s", cfg.runtime_dir, USM_PRIVD_SOCKET);
+		rc = usm_ipc_server_listen(&server, "privd", path, cfg.collector_user.uid, 0660);
+	}
+	if (rc == 0)
+		rc = usm_caps_keep_only(kept_caps, sizeof(kept_caps) / sizeof(kept_caps[0]));
+	if (rc == 0)
+		rc = supervisor_start_all(&sup);
+	if (rc != 0) {
+		log_error("start-up failed: %s", strerror(-rc));
+		supervisor_stop_all(&sup, STOP_TIMEOUT_MS);
+		runtime_dir_remove(cfg.runtime_dir);
+		return 1;
+	}
+	log_info("usm %s running: API on http://%s, runtime directory %s", USM_VERSION,
+		 cfg.api_listen, cfg.runtime_dir);
+
+	struct privd_state state = {.sup = &sup, .server = &server};
+	run_loop(sigfd, &server, &state);
+
+	supervisor_stop_all(&sup, STOP_TIMEOUT_MS);
+	usm_ipc_server_close(&server);
+	runtime_dir_remove(cfg.runtime_dir);
+	supervisor_free(&sup);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,20 @@
+/* privd's request table: every request the collector may make, its
+ * handler, and nothing else. Sizes and fields are checked by the codec
+ * (common/ipc_codec.c) before a handler runs; handlers re-check meaning. */
+#ifndef USM_PRIVD_REQUESTS_H
+#define USM_PRIVD_REQUESTS_H
+
+#include <stddef.h>
+
+#include "ipc_socket.h"
+#include "supervisor.h"
+
+struct privd_state {
+	struct supervisor *sup;
+	struct usm_ipc_server *server;
+};
+
+extern const struct usm_ipc_route privd_routes[];
+extern const size_t privd_nroutes;
+
+#endif

@@ -1,0 +1,83 @@
+/* Spawning and supervising the unprivileged children (collector, apid).
+ *
+ * Each child is exec'd from a binary privd opened and checked at start-up
+ * (regular file, owned by root, writable by nobody else), through
+ * execveat(fd) so what was checked is what runs. Between fork and exec the
+ * child gets /dev/null on stdin, privd's stderr on stdout/stderr, its
+ * passed fds at 3.., every other fd closed, its own uid/gid with no
+ * supplementary groups, no capabilities, no_new_privs and a parent-death
+ * signal, and an empty environment (sanitizer options excepted).
+ *
+ * A child that dies is restarted after a backoff that doubles from 250 ms
+ * up to 30 s; one that dies more than child_max_restarts times within
+ * child_restart_window seconds is marked failed and left down (reported
+ * in the health answer). */
+#ifndef USM_PRIVD_SUPERVISOR_H
+#define USM_PRIVD_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "ipc_proto.h"
+
+#define SUPERVISOR_MAX_ARGS 80
+#define SUPERVISOR_MAX_PASSED_FDS 8
+#define SUPERVISOR_DEATH_HISTORY 64
+
+struct child {
+	enum usm_role role;
+	const char *name;
+	int exe_fd;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;              /* 0 when not running */
+	enum usm_proc_state state;
+	int64_t up_since;       /* wall clock, Unix seconds */
+	int64_t started_mono_ms;
+	int64_t restart_at_ms;  /* monotonic; valid while RESTARTING */
+	unsigned restarts;
+	unsigned consecutive_failures;
+	int last_exit;          /* exit code or 128+signal, -1 never exited */
+	int64_t deaths_ms[SUPERVISOR_DEATH_HISTORY]; /* ring of recent deaths */
+	unsigned ndeaths;
+	int passed_fds[SUPERVISOR_MAX_PASSED_FDS]; /* become fds 3, 4, ... */
+	unsigned npassed;
+};
+
+struct supervisor {
+	const struct usm_config *cfg;
+	char *argv_options[SUPERVISOR_MAX_ARGS]; /* "key=value" from the config */
+	size_t noptions;
+	int devnull_fd;
+	pid_t self;
+	int64_t privd_started;
+	bool stopping;
+	struct child children[2]; /* collector, apid */
+};
+
+int64_t monotonic_ms(void);
+
+/* Opens and checks both binaries and prepares the children's arguments. */
+int supervisor_init(struct supervisor *sup, const struct usm_config *cfg);
+
+int supervisor_start_all(struct supervisor *sup);
+
+/* Reaps every exited child (call on SIGCHLD) and schedules restarts. */
+void supervisor_reap(struct supervisor *sup);
+
+/* Starts the children whose backoff has elapsed. */
+void supervisor_tick(struct supervisor *sup);
+
+/* Milliseconds until the next scheduled restart, or -1 if none. */
+int supervisor_next_timeout_ms(const struct supervisor *sup);
+
+/* SIGTERM to every child, SIGKILL after timeout_ms, all reaped. */
+void supervisor_stop_all(struct supervisor *sup, int timeout_ms);
+
+void supervisor_health(const struct supervisor *sup, struct usm_health *out);
+
+void supervisor_free(struct supervisor *sup);
+
+#endif

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs what usm needs on Debian 12 (only what is missing), creates the
+# two unprivileged users, and builds.
+#
+#   scripts/setup.sh release   -> build/       (what scripts/run.sh runs)
+#   scripts/setup.sh test      -> build-test/  (ASan + UBSan, unit tests, e2e helpers)
+#
+# Run as root. Idempotent: a second run installs and creates nothing.
+set -euo pipefail
+
+kind=${1:-release}
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup.sh: run as root (it installs packages and creates users)" >&2
+	exit 1
+fi
+
+# Build and run dependencies, then what the tests drive.
+packages=(
+	meson ninja-build pkg-config gcc clang llvm bpftool
+	libbpf-dev libelf-dev zlib1g-dev libseccomp-dev libcap-dev
+	libnng-dev libjson-c-dev libcmocka-dev
+	python3 util-linux curl
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup.sh: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# One system user per unprivileged daemon, each with its own group
+# (the runtime directory's permissions tell them apart by group).
+for user in usm-collector usm-api; do
+	if ! id "$user" >/dev/null 2>&1; then
+		echo "setup.sh: creating system user $user"
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$user"
+	fi
+done
+
+cd "$top"
+case "$kind" in
+release)
+	dir=build
+	opts=(-Dtests=disabled)
+	;;
+test)
+	dir=build-test
+	# b_lundef=false: sanitizer runtimes are linked into executables only.
+	opts=(-Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false)
+	;;
+*)
+	echo "usage: setup.sh [release|test]" >&2
+	exit 2
+	;;
+esac
+if [ ! -f "$dir/build.ninja" ]; then
+	meson setup "$dir" "${opts[@]}"
+fi
+meson compile -C "$dir"

@@ -1,0 +1,203 @@
+"""Harness for usm's end-to-end tests: starts the real usm-privd (which
+starts the real collector and apid) on a temporary runtime directory and a
+free loopback port, and offers small helpers to query the API and inspect
+processes. Standard library only.
+
+Root and BPF: these tests need root (privd drops privileges to the usm
+users). Without root they skip, unless USM_REQUIRE_BPF=1, where they fail:
+CI sets it so that a machine that cannot run them is a red build, not a
+quietly green one.
+"""
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("USM_BUILD_DIR", os.path.join(REPO, "build-test"))
+PRIVD = os.path.join(BUILD, "privd", "usm-privd")
+IPC_PROBE = os.path.join(BUILD, "tests", "e2e", "ipc_probe")
+
+# Message types (common/ipc_proto.h) the probes send.
+MSG_PRIVD_HEALTH_REQ = 16
+MSG_COLL_STATS_REQ = 32
+
+
+def require_privileges(test):
+    """Skip (or fail under USM_REQUIRE_BPF=1) when the machine cannot run
+    the daemons for real."""
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root")
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        missing.append("kernel BTF")
+    for user in ("usm-collector", "usm-api"):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            missing.append("user " + user + " (scripts/setup.sh creates it)")
+    if not missing:
+        return
+    why = "needs " + ", ".join(missing)
+    if os.environ.get("USM_REQUIRE_BPF") == "1":
+        test.fail(why + " (USM_REQUIRE_BPF=1: failing instead of skipping)")
+    raise unittest.SkipTest(why)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of field -> value string."""
+    fields = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def processes_named(comm):
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % entry) as f:
+                if f.read().strip() == comm:
+                    found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Usm:
+    """One running usm-privd with its children."""
+
+    def __init__(self, *options):
+        self.tmp = tempfile.mkdtemp(prefix="usm-e2e-")
+        os.chmod(self.tmp, 0o755)
+        self.runtime_dir = os.path.join(self.tmp, "run")
+        self.port = free_port()
+        self.log_path = os.path.join(self.tmp, "privd.log")
+        self.options = ["runtime_dir=" + self.runtime_dir,
+                        "api_listen=127.0.0.1:%d" % self.port,
+                        "log_level=debug"] + list(options)
+        # Policy maintenance: USM_E2E_OPTIONS="seccomp=log" runs the whole
+        # suite with the policies reporting instead of killing (see README).
+        self.options += os.environ.get("USM_E2E_OPTIONS", "").split()
+        self.proc = None
+
+    def start(self, wait=True):
+        args = [PRIVD]
+        for o in self.options:
+            args += ["-o", o]
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        if wait:
+            wait_for(self.ready, timeout=15, what="the API on port %d" % self.port)
+        return self
+
+    def ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("usm-privd exited with %s:\n%s" % (self.proc.returncode, self.log_text()))
+        try:
+            return self.get("/health").status == 200
+        except OSError:
+            return False
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def request(self, method, path, body=None, timeout=10):
+        req = urllib.request.Request(self.url(path), method=method, data=body)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return Response(r.status, r.headers, r.read().decode())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.headers, e.read().decode())
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def health(self):
+        return self.get("/health").json()
+
+    def pid_of(self, name):
+        for p in self.health()["processes"]:
+            if p["name"] == name:
+                return p["pid"]
+        raise AssertionError("no %s in /health" % name)
+
+    def log_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+
+def run_as(user, args, timeout=20):
+    """Runs args under user's uid and gid with no supplementary groups."""
+    pw = pwd.getpwnam(user)
+    cmd = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid, "--clear-groups"] + args
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def ipc_probe(path, msg_type, corruption=None, user=None):
+    args = [IPC_PROBE, path, str(msg_type)] + ([corruption] if corruption else [])
+    if user:
+        r = run_as(user, args)
+    else:
+        r = subprocess.run(args, capture_output=True, text=True, timeout=20)
+    if r.returncode != 0:
+        raise AssertionError("ipc_probe failed (%d): %s" % (r.returncode, r.stderr))
+    return r.stdout.splitlines()

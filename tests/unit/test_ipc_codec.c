@@ -1,0 +1,347 @@
+/* The IPC codec: every message type round-trips; every malformed input is
+ * rejected with its reason, before any payload field is trusted. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ipc_codec.h"
+
+static _Alignas(max_align_t) unsigned char wire[2 * USM_IPC_MAX_MSG];
+static _Alignas(max_align_t) unsigned char payload[USM_IPC_MAX_PAYLOAD];
+
+/* A valid payload for each type, with `count` elements for paged types. */
+static size_t make_payload(uint16_t type, uint32_t count)
+{
+	memset(payload, 0, sizeof(payload));
+	switch (type) {
+	case USM_MSG_ERROR: {
+		struct usm_msg_error *e = (void *)payload;
+		e->code = -ENOENT;
+		strcpy(e->message, "no such thing");
+		break;
+	}
+	case USM_MSG_PRIVD_HEALTH_REP:
+	case USM_MSG_COLL_HEALTH_REP: {
+		struct usm_health *h = (void *)payload;
+		for (unsigned i = 0; i < USM_ROLE_COUNT; i++) {
+			h->proc[i].role = (uint8_t)i;
+			h->proc[i].pid = 100 + i;
+			h->proc[i].state = USM_PROC_RUNNING;
+			h->proc[i].last_exit = -1;
+		}
+		h->ipc_rejected_peers = 3;
+		break;
+	}
+	case USM_MSG_COLL_STATS_REP: {
+		struct usm_stats *s = (void *)payload;
+		s->state = USM_STATE_RUNNING;
+		s->last_check = 1700000000;
+		strcpy(s->error, "");
+		s->counters[USM_CTR_IPC_REQUESTS] = 42;
+		break;
+	}
+	case USM_MSG_COLL_TRACED_REQ:
+	case USM_MSG_COLL_BLOCKED_REQ:
+		((struct usm_page_req *)payload)->cursor = 7;
+		break;
+	case USM_MSG_COLL_TRACED_REP: {
+		struct usm_traced_page *p = (void *)payload;
+		struct usm_traced_record *r = (void *)(p + 1);
+		p->count = count;
+		p->next_cursor = 9;
+		for (uint32_t i = 0; i < count; i++) {
+			r[i].dev = 34;
+			r[i].inode = 1000 + i;
+			r[i].program_type = USM_PROG_SHARED_LIBRARIES;
+			r[i].npids = 2;
+			r[i].pids[0] = 732;
+			r[i].pids[1] = 1648;
+			strcpy(r[i].path, "/usr/lib/x86_64-linux-gnu/libssl.so.3");
+		}
+		break;
+	}
+	case USM_MSG_COLL_BLOCKED_REP: {
+		struct usm_blocked_page *p = (void *)payload;
+		struct usm_blocked_record *r = (void *)(p + 1);
+		p->count = count;
+		for (uint32_t i = 0; i < count; i++) {
+			r[i].inode = 112 + i;
+			r[i].program_type = USM_PROG_NODEJS;
+			strcpy(r[i].reason, "no-symbols");
+			strcpy(r[i].sample_path, "/opt/x/libssl.so.3");
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	return usm_msg_payload_size(type, count);
+}
+
+static const uint16_t all_types[] = {
+	USM_MSG_ERROR,           USM_MSG_PRIVD_HEALTH_REQ, USM_MSG_PRIVD_HEALTH_REP,
+	USM_MSG_COLL_STATS_REQ,  USM_MSG_COLL_STATS_REP,   USM_MSG_COLL_TRACED_REQ,
+	USM_MSG_COLL_TRACED_REP, USM_MSG_COLL_BLOCKED_REQ, USM_MSG_COLL_BLOCKED_REP,
+	USM_MSG_COLL_HEALTH_REQ, USM_MSG_COLL_HEALTH_REP,
+};
+
+static long encode_valid(uint16_t type, uint32_t count)
+{
+	size_t len = make_payload(type, count);
+	return usm_msg_encode(type, payload, len, wire, sizeof(wire));
+}
+
+static void test_every_type_round_trips(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(all_types) / sizeof(all_types[0]); i++) {
+		uint32_t counts[] = {0, 1, USM_PAGE_MAX_RECORDS};
+		for (size_t c = 0; c < 3; c++) {
+			long n = encode_valid(all_types[i], counts[c]);
+			assert_true(n >= (long)sizeof(struct usm_msg_hdr));
+			struct usm_msg_view v;
+			assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+			assert_int_equal(v.type, all_types[i]);
+			assert_int_equal(v.length, (size_t)n - sizeof(struct usm_msg_hdr));
+			assert_memory_equal(v.payload, payload, v.length);
+		}
+	}
+}
+
+static void test_paged_reply_carries_its_records(void **state)
+{
+	(void)state;
+	long n = encode_valid(USM_MSG_COLL_TRACED_REP, 3);
+	struct usm_msg_view v;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+	const struct usm_traced_page *p = v.payload;
+	const struct usm_traced_record *r = (const void *)(p + 1);
+	assert_int_equal(p->count, 3);
+	assert_int_equal(r[2].inode, 1002);
+	assert_int_equal(r[1].pids[1], 1648);
+	assert_string_equal(r[0].path, "/usr/lib/x86_64-linux-gnu/libssl.so.3");
+}
+
+static void test_truncated_message_is_rejected(void **state)
+{
+	(void)state;
+	long n = encode_valid(USM_MSG_COLL_STATS_REQ, 0);
+	struct usm_msg_view v;
+	for (size_t len = 0; len < sizeof(struct usm_msg_hdr); len++)
+		assert_int_equal(usm_msg_decode(wire, len, &v), USM_DECODE_TRUNCATED);
+	/* A payload cut short disagrees with the header's length. */
+	n = encode_valid(USM_MSG_COLL_STATS_REP, 0);
+	assert_int_equal(usm_msg_decode(wire, (size_t)n - 1, &v), USM_DECODE_BAD_LENGTH);
+}
+
+static void test_oversized_message_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	encode_valid(USM_MSG_COLL_STATS_REQ, 0);
+	assert_int_equal(usm_msg_decode(wire, USM_IPC_MAX_MSG + 1, &v), USM_DECODE_OVERSIZED);
+}
+
+static void test_wrong_magic_is_rejected(void **state)
+{
+	(void)state;
+	long n = encode_valid(USM_MSG_COLL_STATS_REQ, 0);
+	wire[0] ^= 1;
+	struct usm_msg_view v;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_MAGIC);
+}
+
+static void test_wrong_version_is_rejected(void **state)
+{
+	(void)state;
+	long n = encode_valid(USM_MSG_COLL_STATS_REQ, 0);
+	((struct usm_msg_hdr *)wire)->version = USM_IPC_VERSION + 1;
+	struct usm_msg_view v;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_VERSION);
+}
+
+static void test_unknown_type_is_rejected(void **state)
+{
+	(void)state;
+	long n = encode_valid(USM_MSG_COLL_STATS_REQ, 0);
+	struct usm_msg_view v;
+	uint16_t unknown[] = {0, 2, 15, 18, 31, 40, 999, 0xffff};
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		((struct usm_msg_hdr *)wire)->type = unknown[i];
+		assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_UNKNOWN_TYPE);
+	}
+}
+
+static void test_nonzero_reserved_header_field_is_rejected(void **state)
+{
+	(void)state;
+	long n = encode_valid(USM_MSG_COLL_STATS_REQ, 0);
+	((struct usm_msg_hdr *)wire)->reserved = 1;
+	struct usm_msg_view v;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+static void test_length_field_must_match_bytes_and_type(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	/* The header claims more than was received. */
+	long n = encode_valid(USM_MSG_COLL_TRACED_REQ, 0);
+	((struct usm_msg_hdr *)wire)->length += 1;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_LENGTH);
+	/* Header and bytes agree, but the type is fixed-size and this is not it. */
+	n = encode_valid(USM_MSG_COLL_TRACED_REQ, 0);
+	((struct usm_msg_hdr *)wire)->length += 4;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n + 4, &v), USM_DECODE_BAD_LENGTH);
+	/* An empty request with a payload. */
+	n = encode_valid(USM_MSG_COLL_HEALTH_REQ, 0);
+	((struct usm_msg_hdr *)wire)->length = 8;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n + 8, &v), USM_DECODE_BAD_LENGTH);
+}
+
+static void test_page_count_beyond_bound_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_COLL_BLOCKED_REP, 2);
+	struct usm_blocked_page *p = (void *)(wire + sizeof(struct usm_msg_hdr));
+	/* count disagrees with the bytes present */
+	p->count = 3;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_LENGTH);
+	/* a huge count must not overflow the size computation */
+	p->count = UINT32_MAX;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_LENGTH);
+	p->count = USM_PAGE_MAX_RECORDS + 1;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_LENGTH);
+}
+
+static void test_unterminated_string_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_ERROR, 0);
+	struct usm_msg_error *e = (void *)(wire + sizeof(struct usm_msg_hdr));
+	memset(e->message, 'A', sizeof(e->message));
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+
+	n = encode_valid(USM_MSG_COLL_TRACED_REP, 2);
+	struct usm_traced_record *r =
+		(void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_traced_page));
+	memset(r[1].path, 'x', sizeof(r[1].path));
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+static void test_control_characters_in_strings_are_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_COLL_BLOCKED_REP, 1);
+	struct usm_blocked_record *r =
+		(void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_blocked_page));
+	r[0].sample_path[3] = '\n';
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+static void test_enum_out_of_range_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_COLL_STATS_REP, 0);
+	((struct usm_stats *)(wire + sizeof(struct usm_msg_hdr)))->state = USM_STATE_COUNT;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+
+	n = encode_valid(USM_MSG_COLL_TRACED_REP, 1);
+	struct usm_traced_record *r =
+		(void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_traced_page));
+	r[0].program_type = USM_PROG_TYPE_COUNT;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+
+	n = encode_valid(USM_MSG_PRIVD_HEALTH_REP, 0);
+	struct usm_health *h = (void *)(wire + sizeof(struct usm_msg_hdr));
+	h->proc[1].role = USM_ROLE_APID; /* role must equal its slot */
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+static void test_pids_beyond_record_capacity_are_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_COLL_TRACED_REP, 1);
+	struct usm_traced_record *r =
+		(void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_traced_page));
+	r[0].npids = USM_PIDS_PER_RECORD + 1;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+static void test_nonzero_padding_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_COLL_STATS_REP, 0);
+	((struct usm_stats *)(wire + sizeof(struct usm_msg_hdr)))->pad[2] = 1;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+static void test_encoder_refuses_what_the_decoder_would_reject(void **state)
+{
+	(void)state;
+	size_t len = make_payload(USM_MSG_COLL_STATS_REP, 0);
+	((struct usm_stats *)payload)->state = 200;
+	assert_int_equal(usm_msg_encode(USM_MSG_COLL_STATS_REP, payload, len, wire, sizeof(wire)),
+			 -EINVAL);
+	assert_int_equal(usm_msg_encode(999, payload, 0, wire, sizeof(wire)), -EINVAL);
+	len = make_payload(USM_MSG_COLL_STATS_REP, 0);
+	assert_int_equal(usm_msg_encode(USM_MSG_COLL_STATS_REP, payload, len, wire, 20), -EMSGSIZE);
+}
+
+static void test_copy_printable_terminates_and_replaces_controls(void **state)
+{
+	(void)state;
+	char out[8];
+	usm_copy_printable(out, sizeof(out), "ab\ncd\x7f" "efghij");
+	assert_string_equal(out, "ab?cd?e");
+	usm_copy_printable(out, sizeof(out), NULL);
+	assert_string_equal(out, "");
+}
+
+static void test_vocabulary_names(void **state)
+{
+	(void)state;
+	assert_string_equal(usm_monitor_state_name(USM_STATE_NOT_RUNNING), "Not running");
+	assert_string_equal(usm_monitor_state_name(77), "unknown");
+	assert_string_equal(usm_program_type_name(USM_PROG_GO_TLS), "go-tls");
+	assert_int_equal(usm_program_type_parse("istio"), USM_PROG_ISTIO);
+	assert_int_equal(usm_program_type_parse("java"), -EINVAL);
+	assert_string_equal(usm_msg_type_name(USM_MSG_COLL_STATS_REQ), "COLL_STATS_REQ");
+	assert_string_equal(usm_decode_error_name(USM_DECODE_BAD_VERSION), "wrong protocol version");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_type_round_trips),
+		cmocka_unit_test(test_paged_reply_carries_its_records),
+		cmocka_unit_test(test_truncated_message_is_rejected),
+		cmocka_unit_test(test_oversized_message_is_rejected),
+		cmocka_unit_test(test_wrong_magic_is_rejected),
+		cmocka_unit_test(test_wrong_version_is_rejected),
+		cmocka_unit_test(test_unknown_type_is_rejected),
+		cmocka_unit_test(test_nonzero_reserved_header_field_is_rejected),
+		cmocka_unit_test(test_length_field_must_match_bytes_and_type),
+		cmocka_unit_test(test_page_count_beyond_bound_is_rejected),
+		cmocka_unit_test(test_unterminated_string_is_rejected),
+		cmocka_unit_test(test_control_characters_in_strings_are_rejected),
+		cmocka_unit_test(test_enum_out_of_range_is_rejected),
+		cmocka_unit_test(test_pids_beyond_record_capacity_are_rejected),
+		cmocka_unit_test(test_nonzero_padding_is_rejected),
+		cmocka_unit_test(test_encoder_refuses_what_the_decoder_would_reject),
+		cmocka_unit_test(test_copy_printable_terminates_and_replaces_controls),
+		cmocka_unit_test(test_vocabulary_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
