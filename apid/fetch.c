@@ -233,3 +233,29 @@ int fetch_health(struct usm_ipc_client *cl, json_object **out, int *healthy)
 	*out = o;
 	return 0;
 }
+
+int fetch_control(struct usm_ipc_client *cl, uint8_t action, uint32_t pid, uint8_t program_type,
+		  json_object **out)
+{
+	struct usm_control_req req = {.action = action, .program_type = program_type, .pid = pid};
+	int rc = usm_ipc_call(cl, USM_MSG_COLL_CONTROL_REQ, &req, sizeof(req),
+			      USM_MSG_COLL_CONTROL_REP, &reply);
+	if (rc != 0 && reply.type != USM_MSG_ERROR)
+		return rc; /* transport failure */
+	json_object *o = json_object_new_object();
+	if (rc != 0) {
+		const struct usm_msg_error *e = (const void *)reply.payload;
+		json_object_object_add(o, "error", json_object_new_string(e->message));
+		*out = o;
+		return rc;
+	}
+	const struct usm_control_rep *r = (const void *)reply.payload;
+	if (r->error != 0) {
+		json_object_object_add(o, "error", json_object_new_string(r->message));
+		*out = o;
+		return r->error;
+	}
+	json_object_object_add(o, "affected", json_object_new_int64(r->affected));
+	*out = o;
+	return 0;
+}

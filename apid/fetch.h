@@ -29,4 +29,9 @@ int fetch_blocked_processes(struct usm_ipc_client *cl, json_object **out);
  * process is not running. */
 int fetch_health(struct usm_ipc_client *cl, json_object **out, int *healthy);
 
+/* A control request; *out is {"affected": N} on success. A refusal by the
+ * collector returns its (negative) code with *out = {"error": ...}. */
+int fetch_control(struct usm_ipc_client *cl, uint8_t action, uint32_t pid, uint8_t program_type,
+		  json_object **out);
+
 #endif

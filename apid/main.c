@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 		log_error("cannot dial the collector at %s: %s", path, strerror(-rc));
 		return 1;
 	}
-	if (start_http(cfg.api_listen, &srv) != 0 || routes_register(srv, &collector) != 0)
+	if (start_http(cfg.api_listen, &srv) != 0 || routes_register(srv, &collector, cfg.api_control) != 0)
 		return 1;
 	int rv = nng_http_server_start(srv);
 	if (rv != 0) {

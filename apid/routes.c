@@ -1,6 +1,7 @@
 #include "routes.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,6 +14,9 @@
 #include "log.h"
 
 static struct usm_ipc_client *collector;
+static bool control_enabled;
+
+#define CONTROL_BODY_MAX 1024 /* {"pid": N, "type": "..."} fits easily */
 /* One question to the collector at a time: its answers share a buffer,
  * and the collector serves one request at a time anyway. */
 static pthread_mutex_t query_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -70,19 +74,24 @@ static void request_path(nng_http_req *req, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-/* Common prologue: GET only. Returns false when it already answered. */
-static bool accept_get(nng_aio *aio, nng_http_req **req_out)
+/* Common prologue: only `method`. Returns false when it already answered. */
+static bool accept_method(nng_aio *aio, nng_http_req **req_out, const char *method)
 {
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	*req_out = req;
-	if (strcmp(nng_http_req_get_method(req), "GET") != 0) {
+	if (strcmp(nng_http_req_get_method(req), method) != 0) {
 		char path[128];
 		request_path(req, path, sizeof(path));
-		respond_error(aio, 405, "GET", "method %s is not allowed on %s",
+		respond_error(aio, 405, method, "method %s is not allowed on %s",
 			      nng_http_req_get_method(req), path);
 		return false;
 	}
 	return true;
+}
+
+static bool accept_get(nng_aio *aio, nng_http_req **req_out)
+{
+	return accept_method(aio, req_out, "GET");
 }
 
 typedef int (*fetch_fn)(struct usm_ipc_client *cl, json_object **out);
@@ -133,6 +142,70 @@ static void on_health(nng_aio *aio)
 	respond(aio, healthy ? 200 : 503, body, NULL);
 }
 
+/* Reads {"pid": N, "type": "T"} (type defaults to shared_libraries).
+ * Returns false after answering 400. */
+static bool parse_control_body(nng_aio *aio, nng_http_req *req, uint32_t *pid, int *type)
+{
+	void *data;
+	size_t len;
+	nng_http_req_get_data(req, &data, &len);
+	json_tokener *tok = json_tokener_new();
+	json_object *body = len > 0 && len <= CONTROL_BODY_MAX && tok
+				    ? json_tokener_parse_ex(tok, data, (int)len)
+				    : NULL;
+	if (tok)
+		json_tokener_free(tok);
+	json_object *jpid, *jtype;
+	bool ok = body && json_object_is_type(body, json_type_object) &&
+		  json_object_object_get_ex(body, "pid", &jpid) &&
+		  json_object_is_type(jpid, json_type_int);
+	int64_t p = ok ? json_object_get_int64(jpid) : 0;
+	const char *t = "shared_libraries";
+	if (ok && json_object_object_get_ex(body, "type", &jtype))
+		t = json_object_is_type(jtype, json_type_string) ? json_object_get_string(jtype) : "";
+	*type = usm_program_type_parse(t);
+	if (!ok || p <= 0 || p > INT32_MAX || *type < 0) {
+		respond_error(aio, 400, NULL,
+			      "expected a JSON body {\"pid\": N, \"type\": \"shared_libraries\"|"
+			      "\"istio\"|\"nodejs\"|\"go-tls\"}");
+		json_object_put(body);
+		return false;
+	}
+	*pid = (uint32_t)p;
+	json_object_put(body);
+	return true;
+}
+
+static void serve_control(nng_aio *aio, uint8_t action)
+{
+	nng_http_req *req;
+	if (!accept_method(aio, &req, "POST"))
+		return;
+	if (!control_enabled) {
+		respond_error(aio, 403, NULL, "control endpoints are disabled: set api_control = true");
+		return;
+	}
+	uint32_t pid = 0;
+	int type = USM_PROG_SHARED_LIBRARIES;
+	if (action != USM_CONTROL_CLEAR_BLOCKED && !parse_control_body(aio, req, &pid, &type))
+		return;
+	json_object *body = NULL;
+	pthread_mutex_lock(&query_lock);
+	int rc = fetch_control(collector, action, pid, (uint8_t)type, &body);
+	pthread_mutex_unlock(&query_lock);
+	if (rc != 0 && !body) {
+		respond_error(aio, 503, NULL, "the collector did not answer: %s", strerror(-rc));
+		return;
+	}
+	if (rc != 0)
+		json_object_object_add(body, "status", json_object_new_int(rc == -EPERM ? 403 : 422));
+	respond(aio, rc == 0 ? 200 : rc == -EPERM ? 403 : 422, body, NULL);
+}
+
+static void on_clear_blocked(nng_aio *aio) { serve_control(aio, USM_CONTROL_CLEAR_BLOCKED); }
+static void on_attach_pid(nng_aio *aio) { serve_control(aio, USM_CONTROL_ATTACH_PID); }
+static void on_detach_pid(nng_aio *aio) { serve_control(aio, USM_CONTROL_DETACH_PID); }
+
 static void on_not_found(nng_aio *aio)
 {
 	char path[128];
@@ -149,12 +222,16 @@ static const struct route {
 	{"/debug/usm/traced_programs", on_traced, false},
 	{"/debug/usm/blocked_processes", on_blocked, false},
 	{"/health", on_health, false},
+	{"/debug/usm/clear_blocked", on_clear_blocked, false},
+	{"/debug/usm/attach-pid", on_attach_pid, false},
+	{"/debug/usm/detach-pid", on_detach_pid, false},
 	{"/", on_not_found, true}, /* everything else: JSON 404 */
 };
 
-int routes_register(nng_http_server *srv, struct usm_ipc_client *cl)
+int routes_register(nng_http_server *srv, struct usm_ipc_client *cl, bool control)
 {
 	collector = cl;
+	control_enabled = control;
 	for (size_t i = 0; i < sizeof(route_table) / sizeof(route_table[0]); i++) {
 		const struct route *r = &route_table[i];
 		nng_http_handler *h;
@@ -162,6 +239,7 @@ int routes_register(nng_http_server *srv, struct usm_ipc_client *cl)
 		/* NULL method: every method reaches the handler, which answers
 		 * 405 itself, in JSON. */
 		if (rv == 0 && (rv = nng_http_handler_set_method(h, NULL)) == 0 &&
+		    (rv = nng_http_handler_collect_body(h, true, CONTROL_BODY_MAX)) == 0 &&
 		    (!r->tree || (rv = nng_http_handler_set_tree(h)) == 0))
 			rv = nng_http_server_add_handler(srv, h);
 		if (rv != 0) {

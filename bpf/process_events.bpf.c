@@ -18,6 +18,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* usm's own processes are never reported (set by privd before load). */
 const volatile __u32 ignored_tgid = 0;
 
+/* Library rules from the attach policy (set by privd before load). */
+const volatile __u32 nlib_rules = 0;
+const volatile char lib_prefix[USM_MAX_LIB_RULES][USM_LIB_PREFIX_MAX] = {};
+const volatile __u8 lib_set[USM_MAX_LIB_RULES] = {};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -50,11 +55,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		count_lost();
 		return 0;
 	}
+	__builtin_memset(e, 0, offsetof(struct usm_proc_event, comm));
 	e->type = USM_EVENT_EXEC;
 	e->pid = tgid;
 	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
-	e->exe_dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
-	e->exe_ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	e->dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	e->ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
 	e->ktime_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	long n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
@@ -80,4 +86,95 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->ktime_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+/* ---- library opens ----
+ * Only the syscall's exit is traced: when an open succeeded, the new fd's
+ * file gives the file's own name (its dentry, after symlinks) and its
+ * identity; the name is compared with the rules at constant indexes, and
+ * only a match reads the path the process passed. An unrelated open costs
+ * an fd-table lookup and a 16-byte read. */
+
+static __always_inline int match_library(const char name[USM_LIB_PREFIX_MAX + 1])
+{
+	int found = -1;
+#pragma unroll
+	for (int r = 0; r < USM_MAX_LIB_RULES; r++) {
+		int end = -1, mismatch = 0;
+		char next = 0;
+#pragma unroll
+		for (int j = 0; j < USM_LIB_PREFIX_MAX; j++) {
+			char want = lib_prefix[r][j];
+			if (end < 0) {
+				if (want == 0) {
+					end = j;
+					next = name[j];
+				} else if (name[j] != want) {
+					mismatch = 1;
+				}
+			}
+		}
+		if (found < 0 && (__u32)r < nlib_rules && !mismatch && end > 0 &&
+		    (next == 0 || next == '.'))
+			found = r;
+	}
+	return found;
+}
+
+static __always_inline int on_open_exit(long ret)
+{
+	if (ret < 0)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	if (ignored_tgid && (id >> 32) == ignored_tgid)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[ret & 0xfffff]) != 0 || !f)
+		return 0;
+	char name[USM_LIB_PREFIX_MAX + 1] = {};
+	const unsigned char *dname = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(name, sizeof(name), dname) <= 0)
+		return 0;
+	int rule = match_library(name);
+	if (rule < 0)
+		return 0;
+
+	struct usm_proc_event *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	__builtin_memset(e, 0, offsetof(struct usm_proc_event, comm));
+	e->type = USM_EVENT_LIB_OPEN;
+	e->pid = id >> 32;
+	e->set_id = lib_set[rule & (USM_MAX_LIB_RULES - 1)];
+	e->ktime_ns = bpf_ktime_get_ns();
+	e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	e->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* The path as the process gave it: the second syscall argument, still
+	 * in the task's saved registers at syscall exit. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	const char *filename = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	long n = bpf_probe_read_user_str(e->path, sizeof(e->path), filename);
+	e->path_len = n > 0 ? (__u16)n : 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Classic syscall tracepoints: they fire only for these syscalls (a raw
+ * sys_exit tracepoint would run on every syscall). They need tracefs,
+ * which privd mounts when the kernel has it but nobody mounted it. */
+SEC("tp/syscalls/sys_exit_openat")
+int on_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_open_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_openat2")
+int on_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_open_exit(ctx->ret);
 }

@@ -1,19 +1,31 @@
-/* The collector's state, shared by its main loop and its query handlers. */
+/* The collector's state, shared by its main loop, discovery and queries. */
 #ifndef USM_COLLECTOR_H
 #define USM_COLLECTOR_H
 
 #include <stdint.h>
 
+#include "attach_policy.h"
 #include "config.h"
 #include "ipc_socket.h"
 #include "monitor.h"
+#include "registry.h"
+
+struct ring_buffer;
 
 struct collector {
 	struct usm_config cfg;
+	struct attach_policy policy;
 	struct monitor monitor;
 	struct usm_ipc_server api_server; /* apid's requests */
 	struct usm_ipc_client privd;      /* our requests to privd */
-	uint64_t privd_call_failures;
+	struct registry *registry;
+	struct ring_buffer *proc_ring;    /* discovery events, fd 3 from privd */
+	uint32_t self_pid, privd_pid;     /* usm's own processes, never traced */
+	int openssl_set;                  /* probe set for istio/nodejs executables, -1 none */
+	uint64_t counters[USM_CTR_COUNT]; /* those the collector itself counts */
+	uint64_t kernel_lost;             /* last proc_events_lost privd reported */
 };
+
+uint64_t collector_now_ms(void);
 
 #endif

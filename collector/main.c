@@ -1,10 +1,15 @@
-/* usm-collector: unprivileged, sandboxed. Serves apid's queries and talks
- * to privd; later consumes the ring buffers, keeps the registry, parses
- * HTTP and aggregates (DESIGN.md).
+/* usm-collector: unprivileged, sandboxed. Consumes the discovery ring
+ * buffer, keeps the file registry, decides what privd attaches, and
+ * answers apid's queries (DESIGN.md).
  *
  * Start-up order: options, privilege check, listen for apid, dial privd,
- * seccomp, then the loop. Nothing is read from a peer before seccomp. */
+ * open the inherited ring buffer, seccomp; then, confined, ask privd how
+ * the kernel side started, rebuild the registry and scan; then the loop.
+ * Nothing is read from a peer before seccomp. */
+#include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,17 +21,68 @@
 
 #include "child_start.h"
 #include "collector.h"
+#include "discovery.h"
+#include "ipc_codec.h"
 #include "log.h"
 #include "queries.h"
 
 extern const char usm_policy_collector[];
 extern const unsigned long usm_policy_collector_len;
+extern const char usm_policy_attach[];
+extern const unsigned long usm_policy_attach_len;
 
-static int64_t now_ms(void)
+#define PROC_RING_FD 3 /* privd passes the discovery ring buffer here */
+
+static int64_t now_ms(void) { return (int64_t)collector_now_ms(); }
+
+/* Is fd a BPF map privd passed? (It passes none when the process monitor
+ * is not needed or did not start; fd 3 is then whatever we opened.) */
+static bool inherited_ring(int fd)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	char link[64], target[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:bpf-map") == 0;
+}
+
+/* Asks privd whether the kernel side started; a failure there is this
+ * monitor's start failure, served by the API. Returns whether the
+ * discovery ring buffer is at PROC_RING_FD. */
+static bool learn_kernel_status(struct collector *c)
+{
+	static struct usm_ipc_reply rep;
+	int rc = -EAGAIN;
+	for (int attempt = 0; attempt < 50 && rc != 0; attempt++)
+		rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_STATUS_REQ, NULL, 0,
+				  USM_MSG_PRIVD_STATUS_REP, &rep);
+	if (rc != 0) {
+		monitor_start_failed(&c->monitor, rc, 0, "asking privd for the kernel side's status");
+		return false;
+	}
+	const struct usm_privd_status *s = (const void *)rep.payload;
+	if (s->start_error != 0) {
+		monitor_start_failed(&c->monitor, s->start_error, s->socket_filter, s->error);
+		return false;
+	}
+	return s->process_monitor;
+}
+
+static void start_monitoring(struct collector *c, bool ring_ok)
+{
+	if (c->monitor.state != USM_STATE_RUNNING || !usm_config_need_process_monitor(&c->cfg))
+		return;
+	if (!learn_kernel_status(c))
+		return;
+	if (!ring_ok) {
+		monitor_start_failed(&c->monitor, -EBADF, 0, "opening the discovery ring buffer");
+		return;
+	}
+	int rc = discovery_start(c);
+	if (rc != 0)
+		monitor_start_failed(&c->monitor, rc, 0, "the start-up scan");
 }
 
 static void run_loop(struct collector *c, int sigfd)
@@ -36,12 +92,16 @@ static void run_loop(struct collector *c, int sigfd)
 		log_error("cannot poll the query socket");
 		return;
 	}
+	int ringfd = c->proc_ring ? ring_buffer__epoll_fd(c->proc_ring) : -1;
 	int64_t interval = (int64_t)c->cfg.check_interval_s * 1000;
 	int64_t next_check = now_ms() + interval;
 	for (;;) {
 		int64_t wait = next_check - now_ms();
-		struct pollfd pfd[2] = {{sigfd, POLLIN, 0}, {ipcfd, POLLIN, 0}};
-		if (poll(pfd, 2, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR) {
+		int linger = registry_expire(c->registry, collector_now_ms());
+		if (linger >= 0 && linger < wait)
+			wait = linger;
+		struct pollfd pfd[3] = {{sigfd, POLLIN, 0}, {ipcfd, POLLIN, 0}, {ringfd, POLLIN, 0}};
+		if (poll(pfd, ringfd >= 0 ? 3 : 2, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return;
 		}
@@ -50,6 +110,10 @@ static void run_loop(struct collector *c, int sigfd)
 			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP)
 				return;
 		}
+		/* Events first: a query right after a process started should
+		 * see it. */
+		if (ringfd >= 0 && (pfd[2].revents & POLLIN))
+			discovery_consume(c);
 		if (pfd[1].revents & POLLIN) {
 			int rc = usm_ipc_server_serve(&c->api_server, collector_routes,
 						      collector_nroutes, c);
@@ -57,6 +121,9 @@ static void run_loop(struct collector *c, int sigfd)
 				log_warn("query socket: %s", strerror(-rc));
 		}
 		if (now_ms() >= next_check) {
+			unsigned gone = discovery_prune(c);
+			if (gone)
+				log_info("consistency check: %u pid(s) gone without an exit event", gone);
 			monitor_checked(&c->monitor);
 			next_check = now_ms() + interval;
 		}
@@ -70,6 +137,25 @@ int main(int argc, char **argv)
 
 	int sigfd = usm_child_start(argc, argv, "usm-collector", &c.cfg);
 	monitor_init(&c.monitor, &c.cfg);
+	c.self_pid = (uint32_t)getpid();
+	c.privd_pid = (uint32_t)getppid();
+	struct attach_policy_error perr;
+	if (attach_policy_parse(usm_policy_attach, usm_policy_attach_len, "attach.policy", &c.policy,
+				&perr) != 0) {
+		log_error("built-in attach policy: %s", perr.msg);
+		return 1;
+	}
+	struct registry_limits limits = {
+		.max_entries = c.cfg.max_traced_files,
+		.max_pids_per_entry = 65536,
+		.max_blocked = c.cfg.max_blocked_files,
+		.linger_ms = c.cfg.attach_linger_ms,
+	};
+	c.registry = registry_new(&limits, &discovery_registry_ops, &c);
+	if (!c.registry) {
+		log_error("out of memory");
+		return 1;
+	}
 
 	snprintf(path, sizeof(path), "%s/collector/collector.ipc", c.cfg.runtime_dir);
 	int rc = usm_ipc_server_listen(&c.api_server, "collector", path, c.cfg.api_user.uid, 0660);
@@ -81,14 +167,23 @@ int main(int argc, char **argv)
 		log_error("cannot dial privd at %s: %s", path, strerror(-rc));
 		return 1;
 	}
+	/* fd 3 is the ring buffer when privd started the process monitor;
+	 * libbpf maps it now, before seccomp forbids new mappings' setup. */
+	bool ring_ok = inherited_ring(PROC_RING_FD) && discovery_open_ring(&c, PROC_RING_FD) == 0;
 	usm_child_confine(usm_policy_collector, usm_policy_collector_len, "collector.policy",
 			  &c.cfg);
+	start_monitoring(&c, ring_ok);
 	monitor_checked(&c.monitor);
 	log_info("serving queries; monitor %s", usm_monitor_state_name((uint8_t)c.monitor.state));
 
 	run_loop(&c, sigfd);
 
 	monitor_stopped(&c.monitor);
+	/* Probes stay with privd, which closes them when it stops; a
+	 * restarted collector adopts them (LIST). */
+	if (c.proc_ring)
+		ring_buffer__free(c.proc_ring);
+	registry_free(c.registry);
 	/* Closing the listener removes its socket file, so privd can remove
 	 * the (then empty) directory it cannot list. */
 	usm_ipc_server_close(&c.api_server);

@@ -2,9 +2,12 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector.h"
+#include "discovery.h"
 #include "log.h"
 
 static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
@@ -17,41 +20,99 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 	s.last_check = c->monitor.last_check;
 	s.started_at = c->monitor.started_at;
 	memcpy(s.error, c->monitor.error, sizeof(s.error));
+	/* The kernel's side of event loss is counted in maps only privd reads. */
+	if (c->monitor.state == USM_STATE_RUNNING && c->proc_ring) {
+		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_STATUS_REQ, NULL, 0,
+				      USM_MSG_PRIVD_STATUS_REP, rep);
+		if (rc == 0)
+			c->kernel_lost = ((const struct usm_privd_status *)rep->payload)->proc_events_lost;
+		else
+			c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
+	}
+	memcpy(s.counters, c->counters, sizeof(s.counters));
 	s.counters[USM_CTR_IPC_REQUESTS] = c->api_server.requests;
 	s.counters[USM_CTR_IPC_BAD_MESSAGES] = c->api_server.bad_messages;
 	s.counters[USM_CTR_IPC_REJECTED_PEERS] = atomic_load(&c->api_server.rejected_peers);
-	s.counters[USM_CTR_PRIVD_CALL_FAILURES] = c->privd_call_failures;
+	s.counters[USM_CTR_PROC_EVENTS_LOST] = c->kernel_lost;
+	const struct registry_counters *rc = registry_counters(c->registry);
+	s.counters[USM_CTR_REG_REGISTERED] = rc->registered;
+	s.counters[USM_CTR_REG_ALREADY_REGISTERED] = rc->already_registered;
+	s.counters[USM_CTR_REG_HOOK_FAILED] = rc->hook_failed;
+	s.counters[USM_CTR_REG_BLOCKED] = rc->blocked;
+	s.counters[USM_CTR_REG_BLOCKED_HITS] = rc->blocked_hits;
+	s.counters[USM_CTR_REG_UNREGISTERED] = rc->unregistered;
+	s.counters[USM_CTR_REG_DETACHED] = rc->detached;
+	s.counters[USM_CTR_REG_FULL] = rc->full;
 	usm_ipc_reply_set(rep, USM_MSG_COLL_STATS_REP, &s, sizeof(s));
-	return 0;
-}
-
-/* The registry of traced and blocked files arrives with process discovery;
- * until then both lists are complete when empty: one page, no cursor. */
-static int empty_page(const struct usm_msg_view *req, uint16_t rep_type, size_t page_size,
-		      struct usm_ipc_reply *rep)
-{
-	const struct usm_page_req *pr = req->payload;
-	if (pr->cursor != 0) {
-		usm_ipc_reply_error(rep, -EINVAL, "unknown cursor %llu",
-				    (unsigned long long)pr->cursor);
-		return -EINVAL;
-	}
-	memset(rep->payload, 0, page_size);
-	rep->type = rep_type;
-	rep->length = (uint32_t)page_size;
 	return 0;
 }
 
 static int handle_traced(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
-	(void)ctx;
-	return empty_page(req, USM_MSG_COLL_TRACED_REP, sizeof(struct usm_traced_page), rep);
+	struct collector *c = ctx;
+	const struct usm_page_req *pr = req->payload;
+	struct usm_traced_page *pg = (void *)rep->payload;
+	memset(pg, 0, sizeof(*pg));
+	pg->generation = registry_generation(c->registry);
+	registry_page_traced(c->registry, pr->cursor, (struct usm_traced_record *)(pg + 1),
+			     USM_PAGE_MAX_RECORDS, &pg->count, &pg->next_cursor);
+	rep->type = USM_MSG_COLL_TRACED_REP;
+	rep->length = (uint32_t)usm_msg_payload_size(rep->type, pg->count);
+	return 0;
 }
 
 static int handle_blocked(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
-	(void)ctx;
-	return empty_page(req, USM_MSG_COLL_BLOCKED_REP, sizeof(struct usm_blocked_page), rep);
+	struct collector *c = ctx;
+	const struct usm_page_req *pr = req->payload;
+	struct usm_blocked_page *pg = (void *)rep->payload;
+	memset(pg, 0, sizeof(*pg));
+	pg->generation = registry_generation(c->registry);
+	registry_page_blocked(c->registry, pr->cursor, (struct usm_blocked_record *)(pg + 1),
+			      USM_PAGE_MAX_RECORDS, &pg->count, &pg->next_cursor);
+	rep->type = USM_MSG_COLL_BLOCKED_REP;
+	rep->length = (uint32_t)usm_msg_payload_size(rep->type, pg->count);
+	return 0;
+}
+
+/* CONTROL: clear the blocklist, attach or detach one pid. apid refuses
+ * these unless api_control is set; the collector checks again, because it
+ * cannot know whether the apid talking to it is the one configured. */
+static int handle_control(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
+{
+	struct collector *c = ctx;
+	const struct usm_control_req *r = req->payload;
+	struct usm_control_rep out;
+	memset(&out, 0, sizeof(out));
+	if (!c->cfg.api_control) {
+		usm_ipc_reply_error(rep, -EPERM, "control requests are disabled (api_control)");
+		return -EPERM;
+	}
+	int n = 0;
+	switch (r->action) {
+	case USM_CONTROL_CLEAR_BLOCKED:
+		n = (int)registry_clear_blocked(c->registry);
+		break;
+	case USM_CONTROL_ATTACH_PID:
+		if (r->pid == c->self_pid || r->pid == c->privd_pid)
+			n = -EPERM;
+		else
+			n = discovery_attach_pid(c, r->pid, r->program_type);
+		break;
+	case USM_CONTROL_DETACH_PID:
+		n = (int)registry_unregister_type(c->registry, r->pid, r->program_type,
+						  collector_now_ms());
+		break;
+	}
+	if (n < 0) {
+		out.error = n;
+		snprintf(out.message, sizeof(out.message), "%s", strerror(-n));
+	} else {
+		out.affected = (uint32_t)n;
+		snprintf(out.message, sizeof(out.message), "ok");
+	}
+	usm_ipc_reply_set(rep, USM_MSG_COLL_CONTROL_REP, &out, sizeof(out));
+	return 0;
 }
 
 /* Relays privd's supervisor view: the collector cannot see it otherwise,
@@ -63,7 +124,7 @@ static int handle_health(void *ctx, const struct usm_msg_view *req, struct usm_i
 	int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_HEALTH_REQ, NULL, 0,
 			      USM_MSG_PRIVD_HEALTH_REP, rep);
 	if (rc != 0) {
-		c->privd_call_failures++;
+		c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
 		log_warn("health request to privd failed: %s", strerror(-rc));
 		usm_ipc_reply_error(rep, -EHOSTUNREACH, "privd did not answer: %s", strerror(-rc));
 		return -EHOSTUNREACH;
@@ -78,5 +139,6 @@ const struct usm_ipc_route collector_routes[] = {
 	{USM_MSG_COLL_TRACED_REQ, handle_traced},
 	{USM_MSG_COLL_BLOCKED_REQ, handle_blocked},
 	{USM_MSG_COLL_HEALTH_REQ, handle_health},
+	{USM_MSG_COLL_CONTROL_REQ, handle_control},
 };
 const size_t collector_nroutes = sizeof(collector_routes) / sizeof(collector_routes[0]);

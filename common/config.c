@@ -56,6 +56,10 @@ static const struct key_def keys[] = {
 	{"child_restart_window", KEY_UINT, FIELD(child_restart_window_s), 1, 86400, "60"},
 	{"check_interval", KEY_UINT, FIELD(check_interval_s), 1, 3600, "30"},
 	{"ipc_timeout_ms", KEY_UINT, FIELD(ipc_timeout_ms), 10, 60000, "2000"},
+	{"max_traced_files", KEY_UINT, FIELD(max_traced_files), 1, 65536, "4096"},
+	{"max_blocked_files", KEY_UINT, FIELD(max_blocked_files), 1, 100000, "2000"},
+	{"attach_linger_ms", KEY_UINT, FIELD(attach_linger_ms), 0, 600000, "2000"},
+	{"detach_threads", KEY_UINT, FIELD(detach_threads), 1, 64, "32"},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= USM_CONFIG_MAX_KEYS, "raise USM_CONFIG_MAX_KEYS");

@@ -63,6 +63,10 @@ struct usm_config {
 	unsigned child_restart_window_s; /* child_restart_window: 60 (1-86400) seconds */
 	unsigned check_interval_s;      /* check_interval: 30 (1-3600) seconds between consistency checks */
 	unsigned ipc_timeout_ms;        /* ipc_timeout_ms: 2000 (10-60000) per IPC round trip */
+	unsigned max_traced_files;      /* max_traced_files: 4096 (1-65536) files with probes */
+	unsigned max_blocked_files;     /* max_blocked_files: 2000 (1-100000) blocklist LRU size */
+	unsigned attach_linger_ms;      /* attach_linger_ms: 2000 (0-600000) probes kept after the last pid left */
+	unsigned detach_threads;        /* detach_threads: 32 (1-64) threads closing links in parallel */
 };
 
 struct usm_config_error {

@@ -97,6 +97,86 @@ static bool check_blocked_page(const void *p, size_t len)
 	return true;
 }
 
+static bool check_privd_status(const void *p, size_t len)
+{
+	const struct usm_privd_status *s = p;
+	(void)len;
+	return s->pad == 0 && s->start_error <= 0 && s->process_monitor <= 1 &&
+	       s->uprobe_multi <= 1 && s->socket_filter <= 1 && CSTR(s->error);
+}
+
+static bool is_absolute_path(const char *path, size_t cap)
+{
+	return is_cstring(path, cap) && path[0] == '/';
+}
+
+static bool check_attach_req(const void *p, size_t len)
+{
+	const struct usm_attach_req *r = p;
+	(void)len;
+	return r->pid > 0 && r->set_id < 8 && r->program_type < USM_PROG_TYPE_COUNT &&
+	       r->pad == 0 && is_absolute_path(r->path, sizeof(r->path));
+}
+
+static bool check_attach_rep(const void *p, size_t len)
+{
+	const struct usm_attach_rep *r = p;
+	(void)len;
+	return r->error <= 0 && r->created <= 1 && ZERO(r->pad) && CSTR(r->reason);
+}
+
+static bool check_detach_req(const void *p, size_t len)
+{
+	(void)len;
+	return ((const struct usm_detach_req *)p)->attachment != 0;
+}
+
+static bool check_attachment_page(const void *p, size_t len)
+{
+	const struct usm_attachment_page *pg = p;
+	const struct usm_attachment_record *r = (const void *)(pg + 1);
+	(void)len;
+	if (pg->pad != 0)
+		return false;
+	for (uint32_t i = 0; i < pg->count; i++)
+		if (r[i].attachment == 0 || r[i].set_id >= 8 ||
+		    r[i].program_type >= USM_PROG_TYPE_COUNT || !ZERO(r[i].pad) ||
+		    !is_absolute_path(r[i].path, sizeof(r[i].path)))
+			return false;
+	return true;
+}
+
+static bool check_scan_page(const void *p, size_t len)
+{
+	const struct usm_scan_page *pg = p;
+	const struct usm_scan_record *r = (const void *)(pg + 1);
+	(void)len;
+	if (pg->pad != 0)
+		return false;
+	for (uint32_t i = 0; i < pg->count; i++)
+		if (r[i].pid == 0 || r[i].kind >= USM_SCAN_KIND_COUNT || r[i].set_id >= 8 ||
+		    r[i].pad != 0 || !is_absolute_path(r[i].path, sizeof(r[i].path)))
+			return false;
+	return true;
+}
+
+static bool check_control_req(const void *p, size_t len)
+{
+	const struct usm_control_req *r = p;
+	(void)len;
+	if (r->action >= USM_CONTROL_ACTION_COUNT || r->pad != 0 ||
+	    r->program_type >= USM_PROG_TYPE_COUNT)
+		return false;
+	return r->action == USM_CONTROL_CLEAR_BLOCKED ? r->pid == 0 : r->pid > 0;
+}
+
+static bool check_control_rep(const void *p, size_t len)
+{
+	const struct usm_control_rep *r = p;
+	(void)len;
+	return r->error <= 0 && CSTR(r->message);
+}
+
 #define FIXED(t, s, chk) {t, #t, sizeof(s), 0, 0, 0, chk}
 #define EMPTY(t) {t, #t, 0, 0, 0, 0, NULL}
 #define PAGED(t, page, rec, chk) \
@@ -106,6 +186,18 @@ static const struct msg_spec msg_specs[] = {
 	FIXED(USM_MSG_ERROR, struct usm_msg_error, check_error),
 	EMPTY(USM_MSG_PRIVD_HEALTH_REQ),
 	FIXED(USM_MSG_PRIVD_HEALTH_REP, struct usm_health, check_health),
+	EMPTY(USM_MSG_PRIVD_STATUS_REQ),
+	FIXED(USM_MSG_PRIVD_STATUS_REP, struct usm_privd_status, check_privd_status),
+	FIXED(USM_MSG_PRIVD_ATTACH_REQ, struct usm_attach_req, check_attach_req),
+	FIXED(USM_MSG_PRIVD_ATTACH_REP, struct usm_attach_rep, check_attach_rep),
+	FIXED(USM_MSG_PRIVD_DETACH_REQ, struct usm_detach_req, check_detach_req),
+	EMPTY(USM_MSG_PRIVD_DETACH_REP),
+	FIXED(USM_MSG_PRIVD_LIST_REQ, struct usm_page_req, NULL),
+	PAGED(USM_MSG_PRIVD_LIST_REP, struct usm_attachment_page, struct usm_attachment_record,
+	      check_attachment_page),
+	FIXED(USM_MSG_PRIVD_SCAN_REQ, struct usm_page_req, NULL),
+	PAGED(USM_MSG_PRIVD_SCAN_REP, struct usm_scan_page, struct usm_scan_record,
+	      check_scan_page),
 	EMPTY(USM_MSG_COLL_STATS_REQ),
 	FIXED(USM_MSG_COLL_STATS_REP, struct usm_stats, check_stats),
 	FIXED(USM_MSG_COLL_TRACED_REQ, struct usm_page_req, NULL),
@@ -116,6 +208,8 @@ static const struct msg_spec msg_specs[] = {
 	      check_blocked_page),
 	EMPTY(USM_MSG_COLL_HEALTH_REQ),
 	FIXED(USM_MSG_COLL_HEALTH_REP, struct usm_health, check_health),
+	FIXED(USM_MSG_COLL_CONTROL_REQ, struct usm_control_req, check_control_req),
+	FIXED(USM_MSG_COLL_CONTROL_REP, struct usm_control_rep, check_control_rep),
 };
 
 static const struct msg_spec *find_spec(uint16_t type)
@@ -271,6 +365,18 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_IPC_BAD_MESSAGES] = "ipc_bad_messages",
 		[USM_CTR_IPC_REJECTED_PEERS] = "ipc_rejected_peers",
 		[USM_CTR_PRIVD_CALL_FAILURES] = "privd_call_failures",
+		[USM_CTR_PROC_EVENTS] = "proc_events",
+		[USM_CTR_PROC_EVENTS_LOST] = "proc_events_lost",
+		[USM_CTR_PROC_EVENTS_MALFORMED] = "proc_events_malformed",
+		[USM_CTR_REG_REGISTERED] = "registered",
+		[USM_CTR_REG_ALREADY_REGISTERED] = "already_registered",
+		[USM_CTR_REG_HOOK_FAILED] = "hook_failed",
+		[USM_CTR_REG_BLOCKED] = "blocked",
+		[USM_CTR_REG_BLOCKED_HITS] = "blocked_hits",
+		[USM_CTR_REG_UNREGISTERED] = "unregistered",
+		[USM_CTR_REG_DETACHED] = "detached",
+		[USM_CTR_REG_FULL] = "registry_full",
+		[USM_CTR_SCAN_PROCESSES] = "scan_records",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
 	return NAME_OR_UNKNOWN(names, counter);

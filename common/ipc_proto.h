@@ -39,6 +39,16 @@ enum usm_msg_type {
 	/* collector -> privd */
 	USM_MSG_PRIVD_HEALTH_REQ = 16, /* empty */
 	USM_MSG_PRIVD_HEALTH_REP = 17, /* struct usm_health */
+	USM_MSG_PRIVD_STATUS_REQ = 18, /* empty */
+	USM_MSG_PRIVD_STATUS_REP = 19, /* struct usm_privd_status */
+	USM_MSG_PRIVD_ATTACH_REQ = 20, /* struct usm_attach_req */
+	USM_MSG_PRIVD_ATTACH_REP = 21, /* struct usm_attach_rep */
+	USM_MSG_PRIVD_DETACH_REQ = 22, /* struct usm_detach_req */
+	USM_MSG_PRIVD_DETACH_REP = 23, /* empty */
+	USM_MSG_PRIVD_LIST_REQ = 24,   /* struct usm_page_req */
+	USM_MSG_PRIVD_LIST_REP = 25,   /* struct usm_attachment_page + records */
+	USM_MSG_PRIVD_SCAN_REQ = 26,   /* struct usm_page_req: cursor = first pid to scan */
+	USM_MSG_PRIVD_SCAN_REP = 27,   /* struct usm_scan_page + records */
 
 	/* apid -> collector */
 	USM_MSG_COLL_STATS_REQ = 32,   /* empty */
@@ -49,6 +59,8 @@ enum usm_msg_type {
 	USM_MSG_COLL_BLOCKED_REP = 37, /* struct usm_blocked_page + entries */
 	USM_MSG_COLL_HEALTH_REQ = 38,  /* empty */
 	USM_MSG_COLL_HEALTH_REP = 39,  /* struct usm_health, relayed from privd */
+	USM_MSG_COLL_CONTROL_REQ = 40, /* struct usm_control_req */
+	USM_MSG_COLL_CONTROL_REP = 41, /* struct usm_control_rep */
 };
 
 /* ---- errors ---- */
@@ -106,6 +118,18 @@ enum usm_counter {
 	USM_CTR_IPC_BAD_MESSAGES,      /* requests from apid rejected by the codec */
 	USM_CTR_IPC_REJECTED_PEERS,    /* connections to the collector refused by uid */
 	USM_CTR_PRIVD_CALL_FAILURES,   /* requests to privd that failed or timed out */
+	USM_CTR_PROC_EVENTS,           /* process discovery events consumed */
+	USM_CTR_PROC_EVENTS_LOST,      /* ... the kernel could not queue (ring buffer full) */
+	USM_CTR_PROC_EVENTS_MALFORMED, /* ... rejected by the collector (size, type, path) */
+	USM_CTR_REG_REGISTERED,        /* registry: files attached */
+	USM_CTR_REG_ALREADY_REGISTERED,/* registry: pids added to a traced file */
+	USM_CTR_REG_HOOK_FAILED,       /* registry: attach failed, not the file's fault */
+	USM_CTR_REG_BLOCKED,           /* registry: files blocklisted */
+	USM_CTR_REG_BLOCKED_HITS,      /* registry: registers refused, file blocked */
+	USM_CTR_REG_UNREGISTERED,      /* registry: pid removals */
+	USM_CTR_REG_DETACHED,          /* registry: files detached after the last pid left */
+	USM_CTR_REG_FULL,              /* registry: registers refused at the entry limit */
+	USM_CTR_SCAN_PROCESSES,        /* start-up scan: records received */
 	USM_CTR_COUNT,
 };
 
@@ -179,5 +203,112 @@ _Static_assert(sizeof(struct usm_blocked_page) +
 			       USM_PAGE_MAX_RECORDS * sizeof(struct usm_blocked_record) <=
 		       USM_IPC_MAX_PAYLOAD,
 	       "a full blocked page must fit one message");
+
+/* ---- discovery and attachment (collector -> privd) ---- */
+
+struct usm_privd_status {
+	int32_t start_error;     /* 0, or -errno of the kernel side's start failure */
+	uint8_t process_monitor; /* process events are flowing */
+	uint8_t uprobe_multi;    /* attaching with uprobe_multi links (else classic) */
+	uint8_t socket_filter;   /* start_error came from attaching a socket filter */
+	uint8_t pad;             /* must be 0 */
+	char error[200];         /* what failed, "" if nothing */
+	uint64_t proc_events_lost; /* ring buffer reservations that failed in the kernel */
+	uint32_t attachments;    /* files with probes attached now */
+	uint32_t detach_pending; /* links still being closed */
+	uint64_t probe_hits;     /* TLS probe hits since start (all functions) */
+};
+
+struct usm_attach_req {
+	uint32_t pid;          /* the file is the one this process sees at path */
+	uint8_t set_id;        /* probe set (attach policy) */
+	uint8_t program_type;  /* enum usm_program_type */
+	uint16_t pad;          /* must be 0 */
+	uint64_t hint_dev;     /* identity the kernel reported, 0 if unknown */
+	uint64_t hint_ino;
+	char path[USM_IPC_PATH_MAX]; /* absolute */
+};
+
+struct usm_attach_rep {
+	int32_t error;        /* 0: attached (created or already); else -errno */
+	uint8_t created;      /* 1: new attachment; 0: it existed */
+	uint8_t pad[3];       /* must be 0 */
+	uint64_t attachment;  /* id, when error == 0 */
+	uint64_t dev;         /* identity privd opened (when known) */
+	uint64_t ino;
+	char reason[64];      /* the file's fault ("no-symbols", ...), "" otherwise */
+};
+
+struct usm_detach_req {
+	uint64_t attachment;
+};
+
+struct usm_attachment_record {
+	uint64_t attachment;
+	uint64_t dev;
+	uint64_t ino;
+	uint8_t set_id;
+	uint8_t program_type;
+	uint8_t pad[6]; /* must be 0 */
+	char path[USM_IPC_PATH_MAX];
+};
+
+struct usm_attachment_page {
+	uint64_t next_cursor;
+	uint32_t count; /* <= USM_PAGE_MAX_RECORDS */
+	uint32_t pad;
+};
+
+enum usm_scan_kind {
+	USM_SCAN_EXE = 0,     /* the process's executable */
+	USM_SCAN_LIBRARY = 1, /* a mapped file matching a library rule */
+	USM_SCAN_KIND_COUNT = 2,
+};
+
+struct usm_scan_record {
+	uint32_t pid;
+	uint8_t kind;   /* enum usm_scan_kind */
+	uint8_t set_id; /* USM_SCAN_LIBRARY: the rule's probe set */
+	uint16_t pad;   /* must be 0 */
+	uint64_t dev;
+	uint64_t ino;
+	char path[USM_IPC_PATH_MAX];
+};
+
+struct usm_scan_page {
+	uint64_t next_cursor; /* next pid to scan; 0 when done */
+	uint32_t count;       /* <= USM_PAGE_MAX_RECORDS */
+	uint32_t pad;
+};
+
+/* ---- control (apid -> collector), only with api_control = true ---- */
+
+enum usm_control_action {
+	USM_CONTROL_CLEAR_BLOCKED = 0,
+	USM_CONTROL_ATTACH_PID = 1,
+	USM_CONTROL_DETACH_PID = 2,
+	USM_CONTROL_ACTION_COUNT = 3,
+};
+
+struct usm_control_req {
+	uint8_t action;       /* enum usm_control_action */
+	uint8_t program_type; /* enum usm_program_type (attach/detach) */
+	uint16_t pad;         /* must be 0 */
+	uint32_t pid;         /* attach/detach: > 0 */
+};
+
+struct usm_control_rep {
+	int32_t error;     /* 0 or -errno */
+	uint32_t affected; /* files attached / detached / unblocked */
+	char message[120];
+};
+
+_Static_assert(sizeof(struct usm_attachment_page) +
+			       USM_PAGE_MAX_RECORDS * sizeof(struct usm_attachment_record) <=
+		       USM_IPC_MAX_PAYLOAD,
+	       "a full attachment page must fit one message");
+_Static_assert(sizeof(struct usm_scan_page) + USM_PAGE_MAX_RECORDS * sizeof(struct usm_scan_record) <=
+		       USM_IPC_MAX_PAYLOAD,
+	       "a full scan page must fit one message");
 
 #endif

@@ -17,7 +17,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "attach.h"
+#include "attach_policy.h"
+#include "closer.h"
 #include "config.h"
+#include "kernel.h"
 #include "ipc_socket.h"
 #include "log.h"
 #include "requests.h"
@@ -29,10 +33,16 @@
 
 /* What privd keeps after start-up, and why (policy/PRIVILEGES.md). */
 static const cap_value_t kept_caps[] = {
-	CAP_SETUID, /* start (and restart) each child under its own uid */
-	CAP_SETGID, /* ... and its own gid, with supplementary groups cleared */
-	CAP_KILL,   /* stop children, which run under other uids */
+	CAP_SETUID,     /* start (and restart) each child under its own uid */
+	CAP_SETGID,     /* ... and its own gid, with supplementary groups cleared */
+	CAP_KILL,       /* stop children, which run under other uids */
+	CAP_BPF,        /* create uprobe links, read the kernel side's counters */
+	CAP_PERFMON,    /* uprobes (uprobe_multi links, or perf events on old kernels) */
+	CAP_SYS_PTRACE, /* read /proc/PID/{maps,exe,root} of processes of other users */
 };
+
+extern const char usm_policy_attach[];
+extern const unsigned long usm_policy_attach_len;
 
 static void usage(FILE *out)
 {
@@ -188,6 +198,9 @@ int main(int argc, char **argv)
 	static struct usm_config cfg;
 	static struct supervisor sup;
 	static struct usm_ipc_server server;
+	static struct attach_policy policy;
+	static struct kernel kernel;
+	static struct attach_table attachments;
 	char path[PATH_MAX];
 
 	usm_log_init("usm-privd", USM_LOG_INFO);
@@ -198,6 +211,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	struct attach_policy_error perr;
+	if (attach_policy_parse(usm_policy_attach, usm_policy_attach_len, "attach.policy", &policy,
+				&perr) != 0) {
+		log_error("built-in attach policy: %s", perr.msg);
+		return 1;
+	}
 	int sigfd = open_signalfd();
 	if (sigfd < 0) {
 		log_error("cannot set up signal handling: %s", strerror(-sigfd));
@@ -207,6 +226,20 @@ int main(int argc, char **argv)
 				     cfg.collector_user.gid, cfg.api_user.gid);
 	if (rc == 0)
 		rc = supervisor_init(&sup, &cfg);
+	if (rc == 0)
+		rc = attach_table_init(&attachments, cfg.max_traced_files);
+	if (rc == 0 && closer_start(cfg.detach_threads) != 0)
+		rc = -EAGAIN;
+	if (rc == 0) {
+		kernel_start(&kernel, &cfg, &policy, getpid());
+		/* The collector reads the discovery ring buffer itself, from an
+		 * fd it inherits: the data plane never crosses privd. */
+		int ring = kernel_proc_ring_fd(&kernel);
+		if (ring >= 0) {
+			sup.children[0].passed_fds[0] = ring;
+			sup.children[0].npassed = 1;
+		}
+	}
 	if (rc == 0) {
 		snprintf(path, sizeof(path), "%s/%s", cfg.runtime_dir, USM_PRIVD_SOCKET);
 		rc = usm_ipc_server_listen(&server, "privd", path, cfg.collector_user.uid, 0660);
@@ -224,11 +257,20 @@ int main(int argc, char **argv)
 	log_info("usm %s running: API on http://%s, runtime directory %s", USM_VERSION,
 		 cfg.api_listen, cfg.runtime_dir);
 
-	struct privd_state state = {.sup = &sup, .server = &server};
+	struct privd_state state = {.sup = &sup,
+				    .server = &server,
+				    .kernel = &kernel,
+				    .attachments = &attachments,
+				    .policy = &policy};
 	run_loop(sigfd, &server, &state);
 
 	supervisor_stop_all(&sup, STOP_TIMEOUT_MS);
 	usm_ipc_server_close(&server);
+	/* Links left open at exit would be closed by the kernel one by one;
+	 * close them here, in parallel. */
+	attach_release_all(&attachments);
+	closer_drain_and_stop();
+	kernel_stop(&kernel);
 	runtime_dir_remove(cfg.runtime_dir);
 	supervisor_free(&sup);
 	log_info("stopped");

@@ -1,9 +1,26 @@
 #include "requests.h"
 
+#include <errno.h>
 #include <stdatomic.h>
+#include <string.h>
+
+#include "closer.h"
+#include "log.h"
+#include "scan.h"
+
+/* usm's own processes, which are never traced or scanned. */
+static size_t own_pids(const struct privd_state *st, pid_t out[3])
+{
+	size_t n = 0;
+	out[n++] = st->sup->self;
+	for (unsigned i = 0; i < 2; i++)
+		if (st->sup->children[i].pid > 0)
+			out[n++] = st->sup->children[i].pid;
+	return n;
+}
 
 /* HEALTH: the supervisor's view of the three processes, and privd's own
- * IPC counters. Takes no argument; the codec checked the payload is empty. */
+ * IPC counters. */
 static int handle_health(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
 	struct privd_state *st = ctx;
@@ -16,8 +33,97 @@ static int handle_health(void *ctx, const struct usm_msg_view *req, struct usm_i
 	return 0;
 }
 
+/* STATUS: whether the kernel side started, and its counters. */
+static int handle_status(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
+{
+	struct privd_state *st = ctx;
+	struct usm_privd_status s;
+	(void)req;
+	memset(&s, 0, sizeof(s));
+	s.start_error = st->kernel->start_error;
+	s.process_monitor = st->kernel->proc != NULL;
+	s.uprobe_multi = st->kernel->uprobe_multi;
+	s.socket_filter = st->kernel->socket_filter;
+	usm_copy_printable(s.error, sizeof(s.error), st->kernel->error);
+	s.proc_events_lost = kernel_proc_events_lost(st->kernel);
+	s.attachments = st->attachments->count;
+	s.detach_pending = (uint32_t)closer_pending();
+	s.probe_hits = kernel_probe_hits(st->kernel);
+	usm_ipc_reply_set(rep, USM_MSG_PRIVD_STATUS_REP, &s, sizeof(s));
+	return 0;
+}
+
+/* ATTACH(pid, path, probe set, program type). */
+static int handle_attach(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
+{
+	struct privd_state *st = ctx;
+	const struct usm_attach_req *a = req->payload;
+	struct usm_attach_rep r;
+	pid_t own[3];
+	size_t nown = own_pids(st, own);
+	for (size_t i = 0; i < nown; i++) {
+		if ((pid_t)a->pid == own[i]) {
+			usm_ipc_reply_error(rep, -EPERM, "pid %u is usm's own process", a->pid);
+			return -EPERM;
+		}
+	}
+	attach_file(st->attachments, st->kernel, st->policy, a, &r);
+	usm_ipc_reply_set(rep, USM_MSG_PRIVD_ATTACH_REP, &r, sizeof(r));
+	return 0;
+}
+
+/* DETACH(attachment id): answered at once; the links close in the background. */
+static int handle_detach(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
+{
+	struct privd_state *st = ctx;
+	const struct usm_detach_req *d = req->payload;
+	if (detach_attachment(st->attachments, d->attachment) != 0) {
+		usm_ipc_reply_error(rep, -ENOENT, "no attachment %llu",
+				    (unsigned long long)d->attachment);
+		return -ENOENT;
+	}
+	usm_ipc_reply_set(rep, USM_MSG_PRIVD_DETACH_REP, NULL, 0);
+	return 0;
+}
+
+/* LIST: every attachment, so a restarted collector rebuilds its registry
+ * without attaching twice. */
+static int handle_list(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
+{
+	struct privd_state *st = ctx;
+	const struct usm_page_req *pr = req->payload;
+	if (pr->cursor > st->attachments->count) {
+		usm_ipc_reply_error(rep, -EINVAL, "cursor past the end");
+		return -EINVAL;
+	}
+	rep->type = USM_MSG_PRIVD_LIST_REP;
+	rep->length = (uint32_t)attach_list_page(st->attachments, pr->cursor, rep->payload);
+	return 0;
+}
+
+/* SCAN: running processes' executables and TLS libraries, a page at a time. */
+static int handle_scan(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
+{
+	struct privd_state *st = ctx;
+	const struct usm_page_req *pr = req->payload;
+	if (pr->cursor > UINT32_MAX) {
+		usm_ipc_reply_error(rep, -EINVAL, "cursor is not a pid");
+		return -EINVAL;
+	}
+	pid_t own[3];
+	size_t nown = own_pids(st, own);
+	rep->type = USM_MSG_PRIVD_SCAN_REP;
+	rep->length = (uint32_t)scan_page(st->policy, pr->cursor, own, nown, rep->payload);
+	return 0;
+}
+
 /* Reviewers: this is the complete list of what the collector can ask. */
 const struct usm_ipc_route privd_routes[] = {
 	{USM_MSG_PRIVD_HEALTH_REQ, handle_health},
+	{USM_MSG_PRIVD_STATUS_REQ, handle_status},
+	{USM_MSG_PRIVD_ATTACH_REQ, handle_attach},
+	{USM_MSG_PRIVD_DETACH_REQ, handle_detach},
+	{USM_MSG_PRIVD_LIST_REQ, handle_list},
+	{USM_MSG_PRIVD_SCAN_REQ, handle_scan},
 };
 const size_t privd_nroutes = sizeof(privd_routes) / sizeof(privd_routes[0]);

@@ -1,0 +1,294 @@
+#include "discovery.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc_codec.h"
+#include "log.h"
+#include "usm_events.h"
+
+static struct usm_ipc_reply reply; /* the collector's loop is single-threaded */
+
+uint64_t collector_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- registry ops: requests to privd ---- */
+
+static void privd_attach(void *ctx, uint32_t pid, const char *path, uint8_t program_type,
+			 struct path_id hint, struct attach_outcome *out)
+{
+	struct collector *c = ctx;
+	struct usm_attach_req req;
+	memset(&req, 0, sizeof(req));
+	memset(out, 0, sizeof(*out));
+	req.pid = pid;
+	req.program_type = program_type;
+	req.hint_dev = hint.dev;
+	req.hint_ino = hint.ino;
+	usm_copy_printable(req.path, sizeof(req.path), path);
+	/* The set: the library rule's, or openssl for executables. */
+	int set = program_type == USM_PROG_SHARED_LIBRARIES
+			  ? attach_policy_set_for_library(&c->policy, path)
+			  : c->openssl_set;
+	if (set < 0) {
+		out->rc = -ENOENT;
+		return;
+	}
+	req.set_id = (uint8_t)set;
+	int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_ATTACH_REQ, &req, sizeof(req),
+			      USM_MSG_PRIVD_ATTACH_REP, &reply);
+	if (rc != 0) {
+		c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
+		out->rc = rc;
+		return;
+	}
+	const struct usm_attach_rep *r = (const void *)reply.payload;
+	out->rc = r->error;
+	out->id = (struct path_id){r->dev, r->ino};
+	out->attachment = r->attachment;
+	memcpy(out->reason, r->reason, sizeof(out->reason));
+}
+
+static void privd_detach(void *ctx, uint64_t attachment)
+{
+	struct collector *c = ctx;
+	struct usm_detach_req req = {.attachment = attachment};
+	int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_DETACH_REQ, &req, sizeof(req),
+			      USM_MSG_PRIVD_DETACH_REP, &reply);
+	if (rc != 0 && rc != -ENOENT) {
+		c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
+		log_warn("detaching attachment %llu failed: %s", (unsigned long long)attachment,
+			 strerror(-rc));
+	}
+}
+
+const struct registry_ops discovery_registry_ops = {privd_attach, privd_detach};
+
+/* ---- deciding what a file is ---- */
+
+static bool own_process(const struct collector *c, uint32_t pid)
+{
+	return pid == c->self_pid || pid == c->privd_pid;
+}
+
+/* The program type for an executable, or -1 when it is not traced. */
+static int executable_type(const struct collector *c, const char *path)
+{
+	size_t n = strlen(path);
+	if (c->cfg.enable_nodejs_monitoring && n >= 5 && strcmp(path + n - 5, "/node") == 0)
+		return USM_PROG_NODEJS;
+	if (c->cfg.enable_istio_monitoring && strcmp(path, c->cfg.envoy_path) == 0)
+		return USM_PROG_ISTIO;
+	return -1;
+}
+
+static void on_executable(struct collector *c, uint32_t pid, const char *path, struct path_id id)
+{
+	int type = executable_type(c, path);
+	if (type >= 0 && c->openssl_set >= 0 && !own_process(c, pid))
+		registry_register(c->registry, pid, path, (uint8_t)type, id, collector_now_ms());
+}
+
+static void on_library(struct collector *c, uint32_t pid, const char *path, struct path_id id)
+{
+	if (c->cfg.enable_native_tls_monitoring && !own_process(c, pid))
+		registry_register(c->registry, pid, path, USM_PROG_SHARED_LIBRARIES, id,
+				  collector_now_ms());
+}
+
+/* ---- start-up: adopt privd's attachments, then scan ---- */
+
+static int adopt_attachments(struct collector *c)
+{
+	uint64_t cursor = 0;
+	do {
+		struct usm_page_req req = {.cursor = cursor};
+		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_LIST_REQ, &req, sizeof(req),
+				      USM_MSG_PRIVD_LIST_REP, &reply);
+		if (rc != 0)
+			return rc;
+		const struct usm_attachment_page *pg = (const void *)reply.payload;
+		const struct usm_attachment_record *r = (const void *)(pg + 1);
+		for (uint32_t i = 0; i < pg->count; i++)
+			registry_adopt(c->registry, (struct path_id){r[i].dev, r[i].ino},
+				       r[i].program_type, r[i].path, r[i].attachment,
+				       collector_now_ms());
+		if (pg->count)
+			log_info("adopted %u attachment(s) privd already holds", pg->count);
+		cursor = pg->next_cursor;
+	} while (cursor != 0);
+	return 0;
+}
+
+/* Scans from `first_pid`; with only_pid, stops after that pid's records. */
+static int scan(struct collector *c, uint32_t first_pid, uint32_t only_pid, int only_type)
+{
+	uint64_t cursor = first_pid;
+	int registered = 0;
+	do {
+		struct usm_page_req req = {.cursor = cursor};
+		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_SCAN_REQ, &req, sizeof(req),
+				      USM_MSG_PRIVD_SCAN_REP, &reply);
+		if (rc != 0)
+			return rc;
+		/* Copy: registering makes more requests, which reuse the buffer. */
+		static unsigned char page[USM_IPC_MAX_PAYLOAD] __attribute__((aligned(16)));
+		memcpy(page, reply.payload, reply.length);
+		const struct usm_scan_page *pg = (const void *)page;
+		const struct usm_scan_record *r = (const void *)(pg + 1);
+		for (uint32_t i = 0; i < pg->count; i++) {
+			if (only_pid && r[i].pid != only_pid)
+				return registered;
+			c->counters[USM_CTR_SCAN_PROCESSES]++;
+			struct path_id id = {r[i].dev, r[i].ino};
+			int type = r[i].kind == USM_SCAN_EXE ? executable_type(c, r[i].path)
+							     : USM_PROG_SHARED_LIBRARIES;
+			if (only_pid && type != only_type)
+				continue;
+			if (only_pid) {
+				/* Control request: attach even if the feature is off. */
+				enum registry_result res = registry_register(
+					c->registry, r[i].pid, r[i].path, (uint8_t)type, id,
+					collector_now_ms());
+				registered += res <= REGISTRY_PRESENT;
+			} else if (r[i].kind == USM_SCAN_EXE) {
+				on_executable(c, r[i].pid, r[i].path, id);
+			} else {
+				on_library(c, r[i].pid, r[i].path, id);
+			}
+		}
+		cursor = pg->next_cursor;
+	} while (cursor != 0 && !(only_pid && cursor > only_pid));
+	return registered;
+}
+
+int discovery_start(struct collector *c)
+{
+	const struct probe_set *ssl = attach_policy_find_set(&c->policy, "openssl");
+	c->openssl_set = ssl ? ssl->id : -1;
+	int rc = adopt_attachments(c);
+	if (rc == 0)
+		rc = scan(c, 1, 0, 0);
+	if (rc < 0)
+		return rc;
+	log_info("start-up scan done: %u traced file(s), %u blocked",
+		 registry_traced_count(c->registry), registry_blocked_count(c->registry));
+	return 0;
+}
+
+int discovery_attach_pid(struct collector *c, uint32_t pid, uint8_t program_type)
+{
+	if (program_type == USM_PROG_GO_TLS)
+		return -EOPNOTSUPP;
+	if (program_type == USM_PROG_NODEJS || program_type == USM_PROG_ISTIO) {
+		/* The executable, whatever its name: the operator asked. */
+		if (c->openssl_set < 0)
+			return -ENOENT;
+	}
+	int n = scan(c, pid, pid, program_type);
+	if (n == 0 && program_type != USM_PROG_SHARED_LIBRARIES) {
+		/* executable_type() did not recognise it: register the exe as asked. */
+		struct usm_page_req req = {.cursor = pid};
+		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_SCAN_REQ, &req, sizeof(req),
+				      USM_MSG_PRIVD_SCAN_REP, &reply);
+		if (rc != 0)
+			return rc;
+		const struct usm_scan_page *pg = (const void *)reply.payload;
+		const struct usm_scan_record *r = (const void *)(pg + 1);
+		if (pg->count > 0 && r[0].pid == pid && r[0].kind == USM_SCAN_EXE) {
+			char path[USM_IPC_PATH_MAX];
+			memcpy(path, r[0].path, sizeof(path));
+			enum registry_result res =
+				registry_register(c->registry, pid, path, program_type,
+						  (struct path_id){r[0].dev, r[0].ino},
+						  collector_now_ms());
+			n = res <= REGISTRY_PRESENT;
+		}
+	}
+	return n;
+}
+
+/* ---- events ---- */
+
+/* Kernel dev_t (MAJOR << 20 | MINOR) to the form stat(2) reports. */
+static uint64_t user_dev(uint64_t kdev)
+{
+	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
+}
+
+static bool event_valid(const struct usm_proc_event *e, size_t size)
+{
+	if (size != sizeof(*e) || e->pid == 0)
+		return false;
+	switch (e->type) {
+	case USM_EVENT_EXIT:
+		return true;
+	case USM_EVENT_EXEC:
+	case USM_EVENT_LIB_OPEN:
+		return e->path_len >= 2 && e->path_len <= sizeof(e->path) &&
+		       e->path[e->path_len - 1] == '\0' && e->path[0] == '/';
+	default:
+		return false;
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const struct usm_proc_event *e = data;
+	if (!event_valid(e, size)) {
+		c->counters[USM_CTR_PROC_EVENTS_MALFORMED]++;
+		return 0;
+	}
+	c->counters[USM_CTR_PROC_EVENTS]++;
+	struct path_id id = {user_dev(e->dev), e->ino};
+	switch (e->type) {
+	case USM_EVENT_EXEC:
+		/* An exec replaces the image: what the old one mapped is gone. */
+		registry_unregister(c->registry, e->pid, collector_now_ms());
+		on_executable(c, e->pid, e->path, id);
+		break;
+	case USM_EVENT_LIB_OPEN:
+		on_library(c, e->pid, e->path, id);
+		break;
+	case USM_EVENT_EXIT:
+		registry_unregister(c->registry, e->pid, collector_now_ms());
+		break;
+	}
+	return 0;
+}
+
+int discovery_open_ring(struct collector *c, int fd)
+{
+	c->proc_ring = ring_buffer__new(fd, on_event, c, NULL);
+	return c->proc_ring ? 0 : -errno;
+}
+
+int discovery_consume(struct collector *c)
+{
+	if (!c->proc_ring)
+		return 0;
+	int n = ring_buffer__consume(c->proc_ring);
+	return n;
+}
+
+static bool pid_alive(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+unsigned discovery_prune(struct collector *c)
+{
+	return registry_prune(c->registry, pid_alive, c, collector_now_ms());
+}

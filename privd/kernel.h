@@ -1,0 +1,42 @@
+/* The kernel side privd owns: loading the BPF objects (bpf/), attaching
+ * the process-discovery programs, and the TLS probe programs that
+ * attach.c links to files.
+ *
+ * kernel_start() runs during start-up, with every capability: it mounts
+ * tracefs if the kernel has it but nobody mounted it (the syscall
+ * tracepoints need it), probes for uprobe_multi support, and loads. A
+ * failure is recorded (served through the collector as the monitor's
+ * start error) rather than fatal: privd keeps running and says why. */
+#ifndef USM_PRIVD_KERNEL_H
+#define USM_PRIVD_KERNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "attach_policy.h"
+#include "config.h"
+
+struct kernel {
+	struct process_events_bpf *proc; /* NULL: process monitor not needed or failed */
+	struct tls_probes_bpf *tls;      /* NULL: no TLS monitoring or failed */
+	bool uprobe_multi;               /* link with BPF_TRACE_UPROBE_MULTI */
+	int start_error;                 /* 0 or -errno */
+	bool socket_filter;              /* the failure was attaching a socket filter */
+	char error[200];
+};
+
+void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct attach_policy *policy,
+		  pid_t self);
+
+/* The discovery ring buffer's map fd, or -1. */
+int kernel_proc_ring_fd(const struct kernel *k);
+
+int kernel_tls_entry_fd(const struct kernel *k);
+int kernel_tls_return_fd(const struct kernel *k);
+
+uint64_t kernel_proc_events_lost(const struct kernel *k);
+uint64_t kernel_probe_hits(const struct kernel *k);
+
+void kernel_stop(struct kernel *k);
+
+#endif
