@@ -326,9 +326,13 @@ int elf_resolve_functions(int fd, struct elf_func_query *queries, size_t n, char
 		rc = resolve(&c, reason, reason_len);
 		elf_end(c.elf);
 	}
-	if (rc != 0)
-		for (size_t k = 0; k < n; k++)
-			queries[k].found = false, queries[k].offset = 0;
+	if (rc != 0) {
+		/* an error answers nothing, even for names resolved before it */
+		for (size_t k = 0; k < n; k++) {
+			queries[k].found = false;
+			queries[k].offset = 0;
+		}
+	}
 	free(c.qlen);
 	free(c.cand);
 	return rc;

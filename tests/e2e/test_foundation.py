@@ -14,8 +14,25 @@ from usm_harness import (MSG_COLL_STATS_REQ, MSG_PRIVD_HEALTH_REQ, PRIVD, Usm,
                          ipc_probe, pid_alive, proc_status, processes_named, require_privileges,
                          wait_for)
 
-CAP_KILL, CAP_SETGID, CAP_SETUID = 5, 6, 7
-PRIVD_CAPS = (1 << CAP_KILL) | (1 << CAP_SETGID) | (1 << CAP_SETUID)
+CAP_NUMBERS = {"CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SYS_PTRACE": 19,
+               "CAP_PERFMON": 38, "CAP_BPF": 39}
+
+
+def privd_caps_from_privileges_md():
+    """privd's capability set as policy/PRIVILEGES.md states it, so the
+    document and the running process cannot drift apart."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policy",
+                        "PRIVILEGES.md")
+    with open(path) as f:
+        for line in f:
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) > 3 and cells[1] == "usm-privd":
+                names = [n.strip() for n in cells[3].split(",")]
+                return sum(1 << CAP_NUMBERS[n] for n in names)
+    raise AssertionError("no usm-privd row in PRIVILEGES.md")
+
+
+PRIVD_CAPS = privd_caps_from_privileges_md()
 ENDPOINTS = ["/usm/stats", "/debug/usm/traced_programs", "/debug/usm/blocked_processes", "/health"]
 
 
@@ -24,13 +41,14 @@ class UsmTestCase(unittest.TestCase):
 
     def setUp(self):
         require_privileges(self)
-        self.usm = Usm(*self.options).start()
+        self.usm = Usm(*self.options)
+        self.addCleanup(self.stop_usm)  # runs even when start() fails
+        self.usm.start()
 
-    def tearDown(self):
-        if hasattr(self, "usm"):
-            self.usm.stop()
-            if self._outcome.success is False:
-                print(self.usm.log_text())
+    def stop_usm(self):
+        self.usm.stop()
+        if self._outcome.success is False:
+            print(self.usm.log_text())
 
     def collector_runtime_socket(self):
         return os.path.join(self.usm.runtime_dir, "collector", "collector.ipc")
@@ -108,9 +126,13 @@ class TestApi(UsmTestCase):
         self.assertEqual(body["traced_programs"], [])
         self.assertIsInstance(body["last_check"], int)
         self.assertLessEqual(abs(body["last_check"] - time.time()), 60)
-        self.assertEqual(set(body["counters"]),
-                         {"ipc_requests", "ipc_bad_messages", "ipc_rejected_peers",
-                          "privd_call_failures"})
+        self.assertLessEqual({"ipc_requests", "ipc_bad_messages", "ipc_rejected_peers",
+                              "privd_call_failures", "proc_events", "proc_events_lost",
+                              "proc_events_malformed", "registered", "already_registered",
+                              "hook_failed", "blocked", "unregistered"},
+                             set(body["counters"]))
+        for name, value in body["counters"].items():
+            self.assertIsInstance(value, int, name)
 
     def test_debug_lists_are_json_lists(self):
         for path in ("/debug/usm/traced_programs", "/debug/usm/blocked_processes"):

@@ -17,8 +17,6 @@ import subprocess
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("USM_BUILD_DIR", os.path.join(REPO, "build-test"))
@@ -100,6 +98,36 @@ def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def http_request(port, method, path, body=None, timeout=10):
+    """A minimal HTTP/1.1 client on a plain socket. Not urllib: importing
+    it loads libssl into this process, which would make the test runner a
+    traced process of the usm it is testing."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n" % (method, path, port)
+        if body is not None:
+            head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+        s.sendall(head.encode() + b"\r\n" + (body or b""))
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            if b"\r\n\r\n" in data:
+                header, _, rest = data.partition(b"\r\n\r\n")
+                length = [l for l in header.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                if length and len(rest) >= int(length[0].split(b":")[1]):
+                    break
+    header, _, rest = data.partition(b"\r\n\r\n")
+    lines = header.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip()] = v.strip()
+    return Response(status, headers, rest.decode())
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -149,12 +177,7 @@ class Usm:
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
     def request(self, method, path, body=None, timeout=10):
-        req = urllib.request.Request(self.url(path), method=method, data=body)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                return Response(r.status, r.headers, r.read().decode())
-        except urllib.error.HTTPError as e:
-            return Response(e.code, e.headers, e.read().decode())
+        return http_request(self.port, method, path, body, timeout)
 
     def get(self, path):
         return self.request("GET", path)

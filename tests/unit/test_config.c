@@ -150,6 +150,10 @@ static const struct num_key num_keys[] = {
 	{ "child_restart_window", offsetof(struct usm_config, child_restart_window_s), 1, 86400, 60 },
 	{ "check_interval", offsetof(struct usm_config, check_interval_s), 1, 3600, 30 },
 	{ "ipc_timeout_ms", offsetof(struct usm_config, ipc_timeout_ms), 10, 60000, 2000 },
+	{ "max_traced_files", offsetof(struct usm_config, max_traced_files), 1, 65536, 4096 },
+	{ "max_blocked_files", offsetof(struct usm_config, max_blocked_files), 1, 100000, 2000 },
+	{ "attach_linger_ms", offsetof(struct usm_config, attach_linger_ms), 0, 600000, 2000 },
+	{ "detach_threads", offsetof(struct usm_config, detach_threads), 1, 64, 32 },
 };
 #define N_NUM_KEYS (sizeof(num_keys) / sizeof(num_keys[0]))
 
@@ -1144,7 +1148,8 @@ static void test_to_args_emits_every_documented_key_exactly_once(void **state)
 		"enable_http_monitoring", "enable_native_tls_monitoring", "enable_go_tls_support",
 		"enable_istio_monitoring", "enable_nodejs_monitoring", "envoy_path", "api_control",
 		"log_level", "seccomp", "child_max_restarts", "child_restart_window",
-		"check_interval", "ipc_timeout_ms",
+		"check_interval", "ipc_timeout_ms", "max_traced_files", "max_blocked_files",
+		"attach_linger_ms", "detach_threads",
 		"enable_java_tls_support", /* last: always false, so it may be left out */
 	};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);

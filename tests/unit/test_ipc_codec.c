@@ -77,6 +77,59 @@ static size_t make_payload(uint16_t type, uint32_t count)
 		}
 		break;
 	}
+	case USM_MSG_PRIVD_STATUS_REP:
+		strcpy(((struct usm_privd_status *)payload)->error, "");
+		((struct usm_privd_status *)payload)->process_monitor = 1;
+		break;
+	case USM_MSG_PRIVD_ATTACH_REQ: {
+		struct usm_attach_req *r = (void *)payload;
+		r->pid = 4242;
+		r->set_id = 1;
+		r->program_type = USM_PROG_NODEJS;
+		strcpy(r->path, "/usr/bin/node");
+		break;
+	}
+	case USM_MSG_PRIVD_ATTACH_REP: {
+		struct usm_attach_rep *r = (void *)payload;
+		r->error = -ENOENT;
+		strcpy(r->reason, "no-symbols");
+		break;
+	}
+	case USM_MSG_PRIVD_DETACH_REQ:
+		((struct usm_detach_req *)payload)->attachment = 3;
+		break;
+	case USM_MSG_PRIVD_LIST_REQ:
+	case USM_MSG_PRIVD_SCAN_REQ:
+		((struct usm_page_req *)payload)->cursor = 1;
+		break;
+	case USM_MSG_PRIVD_LIST_REP: {
+		struct usm_attachment_page *p = (void *)payload;
+		struct usm_attachment_record *r = (void *)(p + 1);
+		p->count = count;
+		for (uint32_t i = 0; i < count; i++) {
+			r[i].attachment = i + 1;
+			strcpy(r[i].path, "/usr/lib/x86_64-linux-gnu/libssl.so.3");
+		}
+		break;
+	}
+	case USM_MSG_PRIVD_SCAN_REP: {
+		struct usm_scan_page *p = (void *)payload;
+		struct usm_scan_record *r = (void *)(p + 1);
+		p->count = count;
+		for (uint32_t i = 0; i < count; i++) {
+			r[i].pid = 100 + i;
+			r[i].kind = i % 2 ? USM_SCAN_LIBRARY : USM_SCAN_EXE;
+			strcpy(r[i].path, "/usr/bin/python3");
+		}
+		break;
+	}
+	case USM_MSG_COLL_CONTROL_REQ:
+		((struct usm_control_req *)payload)->action = USM_CONTROL_ATTACH_PID;
+		((struct usm_control_req *)payload)->pid = 77;
+		break;
+	case USM_MSG_COLL_CONTROL_REP:
+		strcpy(((struct usm_control_rep *)payload)->message, "ok");
+		break;
 	default:
 		break;
 	}
@@ -87,7 +140,11 @@ static const uint16_t all_types[] = {
 	USM_MSG_ERROR,           USM_MSG_PRIVD_HEALTH_REQ, USM_MSG_PRIVD_HEALTH_REP,
 	USM_MSG_COLL_STATS_REQ,  USM_MSG_COLL_STATS_REP,   USM_MSG_COLL_TRACED_REQ,
 	USM_MSG_COLL_TRACED_REP, USM_MSG_COLL_BLOCKED_REQ, USM_MSG_COLL_BLOCKED_REP,
-	USM_MSG_COLL_HEALTH_REQ, USM_MSG_COLL_HEALTH_REP,
+	USM_MSG_COLL_HEALTH_REQ, USM_MSG_COLL_HEALTH_REP,  USM_MSG_PRIVD_STATUS_REQ,
+	USM_MSG_PRIVD_STATUS_REP, USM_MSG_PRIVD_ATTACH_REQ, USM_MSG_PRIVD_ATTACH_REP,
+	USM_MSG_PRIVD_DETACH_REQ, USM_MSG_PRIVD_DETACH_REP, USM_MSG_PRIVD_LIST_REQ,
+	USM_MSG_PRIVD_LIST_REP,  USM_MSG_PRIVD_SCAN_REQ,   USM_MSG_PRIVD_SCAN_REP,
+	USM_MSG_COLL_CONTROL_REQ, USM_MSG_COLL_CONTROL_REP,
 };
 
 static long encode_valid(uint16_t type, uint32_t count)
@@ -170,7 +227,7 @@ static void test_unknown_type_is_rejected(void **state)
 	(void)state;
 	long n = encode_valid(USM_MSG_COLL_STATS_REQ, 0);
 	struct usm_msg_view v;
-	uint16_t unknown[] = {0, 2, 15, 18, 31, 40, 999, 0xffff};
+	uint16_t unknown[] = {0, 2, 15, 28, 31, 42, 999, 0xffff};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		((struct usm_msg_hdr *)wire)->type = unknown[i];
 		assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_UNKNOWN_TYPE);
@@ -299,6 +356,80 @@ static void test_encoder_refuses_what_the_decoder_would_reject(void **state)
 	assert_int_equal(usm_msg_encode(USM_MSG_COLL_STATS_REP, payload, len, wire, 20), -EMSGSIZE);
 }
 
+/* The ATTACH and SCAN messages carry paths and pids from one process to a
+ * more privileged one: every field is checked. */
+static void test_attach_request_with_bad_fields_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	struct usm_attach_req *r = (void *)(wire + sizeof(struct usm_msg_hdr));
+	long n;
+	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
+	strcpy(r->path, "usr/lib/libssl.so.3"); /* relative */
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
+	r->pid = 0;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
+	r->set_id = 8;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
+	r->program_type = USM_PROG_TYPE_COUNT;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
+	memset(r->path, '/', sizeof(r->path)); /* unterminated */
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
+	r->path[5] = '\n';
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_DETACH_REQ, 0);
+	((struct usm_detach_req *)(wire + sizeof(struct usm_msg_hdr)))->attachment = 0;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+static void test_scan_page_with_bad_records_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_PRIVD_SCAN_REP, 3);
+	struct usm_scan_record *r =
+		(void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_scan_page));
+	r[2].kind = USM_SCAN_KIND_COUNT;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_SCAN_REP, 3);
+	r[1].pid = 0;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_SCAN_REP, 3);
+	r[0].path[0] = 'x';
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_PRIVD_SCAN_REP, 2);
+	((struct usm_scan_page *)(wire + sizeof(struct usm_msg_hdr)))->count = 3;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_LENGTH);
+	n = encode_valid(USM_MSG_PRIVD_LIST_REP, 1);
+	struct usm_attachment_record *a =
+		(void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_attachment_page));
+	a[0].attachment = 0;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+static void test_control_request_rules(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	struct usm_control_req *r = (void *)(wire + sizeof(struct usm_msg_hdr));
+	long n = encode_valid(USM_MSG_COLL_CONTROL_REQ, 0);
+	r->action = USM_CONTROL_ACTION_COUNT;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_COLL_CONTROL_REQ, 0);
+	r->pid = 0; /* attach needs a pid */
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	n = encode_valid(USM_MSG_COLL_CONTROL_REQ, 0);
+	r->action = USM_CONTROL_CLEAR_BLOCKED; /* takes no pid */
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	r->pid = 0;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+}
+
 static void test_copy_printable_terminates_and_replaces_controls(void **state)
 {
 	(void)state;
@@ -340,6 +471,9 @@ int main(void)
 		cmocka_unit_test(test_pids_beyond_record_capacity_are_rejected),
 		cmocka_unit_test(test_nonzero_padding_is_rejected),
 		cmocka_unit_test(test_encoder_refuses_what_the_decoder_would_reject),
+		cmocka_unit_test(test_attach_request_with_bad_fields_is_rejected),
+		cmocka_unit_test(test_scan_page_with_bad_records_is_rejected),
+		cmocka_unit_test(test_control_request_rules),
 		cmocka_unit_test(test_copy_printable_terminates_and_replaces_controls),
 		cmocka_unit_test(test_vocabulary_names),
 	};

@@ -402,7 +402,8 @@ static void test_parse_file_reports_errors_with_file_name(void **state)
 	assert_string_equal(err.msg, want);
 }
 
-/* Every policy shipped in policy/ must at least parse. */
+/* Every seccomp policy shipped in policy/ must at least parse
+ * (attach.policy is the attach policy, another language). */
 static void test_shipped_policies_parse(void **state)
 {
 	(void)state;
@@ -412,6 +413,8 @@ static void test_shipped_policies_parse(void **state)
 		skip();
 	assert_int_equal(rc, 0);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
+		if (strcmp(strrchr(g.gl_pathv[i], '/'), "/attach.policy") == 0)
+			continue;
 		struct usm_policy *policy = NULL;
 		struct usm_policy_error err;
 		if (usm_policy_parse_file(g.gl_pathv[i], &policy, &err) != 0)

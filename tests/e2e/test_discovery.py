@@ -1,0 +1,313 @@
+"""End-to-end: process and TLS-library discovery, the file registry and
+identity-checked uprobe attachment, with real processes (openssl s_server,
+python3 importing ssl, node) and the kernel's view of privd's links."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from usm_harness import Usm, free_port, pid_alive, require_privileges, wait_for
+
+LIBSSL = "libssl.so.3"
+
+
+def make_cert(directory):
+    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    return key, cert
+
+
+def uprobe_multi_links(pid):
+    """The uprobe_multi links (entry and return) process pid holds, read
+    from the kernel (/proc/PID/fdinfo), not from usm's own bookkeeping."""
+    n = 0
+    fd_dir = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            with open(os.path.join(fd_dir, fd)) as f:
+                text = f.read()
+            if "link_type:\tuprobe_multi" in text or "link_type:\turetprobe_multi" in text:
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+def entries(usm, program_type=None, suffix=None):
+    out = []
+    for e in usm.get("/debug/usm/traced_programs").json():
+        if program_type and e["ProgramType"] != program_type:
+            continue
+        if suffix and not e["FilePath"].endswith(suffix):
+            continue
+        out.append(e)
+    return out
+
+
+def pids_of(usm, suffix, program_type="shared_libraries"):
+    found = entries(usm, program_type, suffix)
+    return set(found[0]["PIDs"]) if found else set()
+
+
+class DiscoveryTestCase(unittest.TestCase):
+    options = ("attach_linger_ms=300",)
+
+    def setUp(self):
+        require_privileges(self)
+        self.tmp = tempfile.mkdtemp(prefix="usm-disc-")
+        os.chmod(self.tmp, 0o755)
+        self.procs = []
+        self.addCleanup(self.cleanup)
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if hasattr(self, "usm"):
+            self.usm.stop()
+            if self._outcome.success is False:
+                print(self.usm.log_text())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start_usm(self, *extra):
+        self.usm = Usm(*(self.options + extra)).start()
+        return self.usm
+
+    def spawn(self, args, **kw):
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, **kw)
+        self.procs.append(p)
+        return p
+
+    def python_with_ssl(self, seconds=60):
+        # A process that opens libssl after exec (import ssl dlopen()s it).
+        return self.spawn([sys.executable, "-c",
+                           "import ssl, time, sys; print('ok', flush=True); time.sleep(%d)" % seconds])
+
+    def s_server(self):
+        key, cert = make_cert(self.tmp)
+        port = free_port()
+        p = self.spawn(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-key", key,
+                        "-cert", cert, "-www", "-quiet"])
+        return p, port
+
+    def privd_links(self):
+        return uprobe_multi_links(self.usm.proc.pid)
+
+
+class TestDiscovery(DiscoveryTestCase):
+    def test_server_running_before_start_is_traced(self):
+        server, _ = self.s_server()
+        time.sleep(0.5)  # s_server is up and has libssl mapped
+        self.start_usm()
+        wait_for(lambda: server.pid in pids_of(self.usm, LIBSSL), timeout=5,
+                 what="s_server in traced_programs")
+        e = entries(self.usm, "shared_libraries", LIBSSL)[0]
+        st = os.stat(e["FilePath"])
+        self.assertEqual(e["PathID"], {"Dev": st.st_dev, "Inode": st.st_ino})
+        self.assertGreaterEqual(self.usm.get("/usm/stats").json()["counters"]["scan_records"], 1)
+
+    def test_library_opened_after_start_is_traced_within_a_second(self):
+        self.start_usm()
+        p = self.python_with_ssl()
+        wait_for(lambda: p.pid in pids_of(self.usm, LIBSSL), timeout=1.0,
+                 what="python3 (import ssl) traced within a second")
+
+    def test_two_processes_share_one_entry_and_one_kernel_attachment(self):
+        self.start_usm()
+        a, b = self.python_with_ssl(), self.python_with_ssl()
+        wait_for(lambda: {a.pid, b.pid} <= pids_of(self.usm, LIBSSL), timeout=5,
+                 what="both pids on one entry")
+        self.assertEqual(len(entries(self.usm, "shared_libraries", LIBSSL)), 1)
+        # libssl's openssl set: one entry link and one return link, for
+        # however many processes (other libraries may add their own pair).
+        ssl_files = len(self.usm.get("/debug/usm/traced_programs").json())
+        self.assertEqual(self.privd_links(), 2 * ssl_files)
+        self.assertEqual(self.usm.log_text().count("attached openssl to"), 1)
+
+    def test_exits_remove_pids_and_last_exit_detaches_in_the_kernel(self):
+        self.start_usm()
+        a, b = self.python_with_ssl(), self.python_with_ssl()
+        wait_for(lambda: {a.pid, b.pid} <= pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        links_before = self.privd_links()
+        self.assertGreaterEqual(links_before, 2)
+        a.kill()
+        a.wait()
+        wait_for(lambda: a.pid not in pids_of(self.usm, LIBSSL), timeout=5, what="pid removed")
+        self.assertIn(b.pid, pids_of(self.usm, LIBSSL))
+        self.assertEqual(self.privd_links(), links_before)
+        b.kill()
+        b.wait()
+        # Other short-lived processes may open libssl meanwhile; wait for a
+        # quiet moment where nothing is traced.
+        wait_for(lambda: not entries(self.usm, "shared_libraries", LIBSSL), timeout=10,
+                 what="entry removed after the linger")
+        wait_for(lambda: self.privd_links() < links_before, timeout=10,
+                 what="privd's uprobe_multi links closed")
+        self.assertIn("detaching attachment", self.usm.log_text())
+        self.assertGreaterEqual(self.usm.get("/usm/stats").json()["counters"]["detached"], 1)
+
+    def test_file_named_like_libssl_without_symbols_is_blocked_once_and_not_retried(self):
+        self.start_usm()
+        fake_dir = os.path.join(self.tmp, "fake")
+        os.mkdir(fake_dir)
+        os.chmod(fake_dir, 0o755)
+        fake = os.path.join(fake_dir, LIBSSL)
+        # A real shared library, but not OpenSSL: it has no SSL_read.
+        shutil.copy("/lib/x86_64-linux-gnu/libz.so.1", fake)
+        load = "import ctypes, time; ctypes.CDLL(%r); time.sleep(30)" % fake
+        first = self.spawn([sys.executable, "-c", load])
+
+        def blocked():
+            for group in self.usm.get("/debug/usm/blocked_processes").json():
+                for ident in group["PathIdentifiers"]:
+                    if ident["SamplePath"] == fake:
+                        return group["ProgramType"], ident
+            return None
+
+        ptype, ident = wait_for(blocked, timeout=5, what="the fake libssl blocked")
+        st = os.stat(fake)
+        self.assertEqual(ptype, "shared_libraries")
+        self.assertEqual((ident["Dev"], ident["Inode"], ident["Reason"]),
+                         (st.st_dev, st.st_ino, "no-symbols"))
+        second = self.spawn([sys.executable, "-c", load])
+        wait_for(lambda: self.usm.get("/usm/stats").json()["counters"]["blocked_hits"] >= 1,
+                 timeout=5, what="the second open refused by the blocklist")
+        stats = self.usm.get("/usm/stats").json()
+        self.assertEqual(stats["counters"]["blocked"], 1)
+        self.assertEqual(len(stats["blocked_processes"]), 1)
+        self.assertEqual(self.usm.log_text().count("%s (pid" % fake), 1,
+                         "privd was asked only once")
+        self.assertFalse(any(e["FilePath"] == fake for e in entries(self.usm)))
+        del first, second
+
+    def test_usm_never_traces_its_own_processes(self):
+        self.start_usm()
+        p = self.python_with_ssl()
+        wait_for(lambda: p.pid in pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        own = {proc["pid"] for proc in self.usm.health()["processes"]}
+        for e in entries(self.usm):
+            self.assertFalse(own & set(e["PIDs"]), e)
+
+
+class TestNodeAndIstio(DiscoveryTestCase):
+    NODE = shutil.which("node") or "/usr/bin/node"
+
+    def node_https_client(self, port):
+        script = ("const https = require('https');"
+                  "https.get({host: '127.0.0.1', port: %d, rejectUnauthorized: false}, r => {"
+                  " r.resume(); }).on('error', () => {});"
+                  "setTimeout(() => {}, 30000);" % port)
+        return self.spawn([self.NODE, "-e", script])
+
+    def test_node_making_https_request_is_traced_as_nodejs_when_enabled(self):
+        if not os.path.exists(self.NODE):
+            self.skipTest("node is not installed")
+        _, port = self.s_server()
+        self.start_usm("enable_nodejs_monitoring=true")
+        client = self.node_https_client(port)
+        wait_for(lambda: client.pid in pids_of(self.usm, "/node", "nodejs"), timeout=5,
+                 what="node traced as nodejs")
+        e = entries(self.usm, "nodejs")[0]
+        self.assertEqual(os.path.realpath(e["FilePath"]), os.path.realpath(self.NODE))
+        # The TLS library inside node is probed: the kernel counts hits.
+
+    def test_node_is_not_traced_when_disabled(self):
+        if not os.path.exists(self.NODE):
+            self.skipTest("node is not installed")
+        _, port = self.s_server()
+        self.start_usm()
+        client = self.node_https_client(port)
+        time.sleep(1.5)
+        self.assertTrue(pid_alive(client.pid))
+        self.assertEqual(entries(self.usm, "nodejs"), [])
+        for e in entries(self.usm):
+            self.assertNotIn(client.pid, e["PIDs"])
+
+    def test_envoy_path_executable_is_traced_as_istio(self):
+        # envoy is not packaged here; any executable carrying OpenSSL's
+        # symbols at envoy_path stands for it: node does.
+        if not os.path.exists(self.NODE):
+            self.skipTest("node is not installed")
+        envoy = os.path.join(self.tmp, "envoy")
+        shutil.copy(self.NODE, envoy)
+        self.start_usm("enable_istio_monitoring=true", "envoy_path=" + envoy)
+        p = self.spawn([envoy, "-e", "setTimeout(() => {}, 30000)"])
+        wait_for(lambda: p.pid in pids_of(self.usm, "/envoy", "istio"), timeout=5,
+                 what="envoy traced as istio")
+
+
+class TestRestartAndControl(DiscoveryTestCase):
+    def test_killed_collector_rebuilds_the_registry_without_attaching_twice(self):
+        self.start_usm()
+        a, b = self.python_with_ssl(), self.python_with_ssl()
+        wait_for(lambda: {a.pid, b.pid} <= pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        before = {(e["ProgramType"], e["FilePath"]): set(e["PIDs"]) for e in entries(self.usm)}
+        links = self.privd_links()
+        attached = self.usm.log_text().count("attached openssl to")
+        os.kill(self.usm.pid_of("usm-collector"), signal.SIGKILL)
+
+        def rebuilt():
+            try:
+                now = {(e["ProgramType"], e["FilePath"]): set(e["PIDs"])
+                       for e in entries(self.usm)}
+            except Exception:
+                return False
+            key = ("shared_libraries", entries_key(before))
+            return key in now and {a.pid, b.pid} <= now[key]
+
+        wait_for(rebuilt, timeout=15, what="registry rebuilt after the collector restarted")
+        self.assertIn("adopted", self.usm.log_text())
+        self.assertEqual(self.usm.log_text().count("attached openssl to"), attached)
+        self.assertEqual(self.privd_links(), links)
+
+    def test_control_endpoints_are_forbidden_unless_enabled(self):
+        self.start_usm()
+        for path in ("/debug/usm/clear_blocked", "/debug/usm/attach-pid", "/debug/usm/detach-pid"):
+            r = self.usm.request("POST", path, body=b'{"pid": 1, "type": "shared_libraries"}')
+            self.assertEqual(r.status, 403, path)
+            self.assertIn("api_control", r.json()["error"])
+            self.assertEqual(self.usm.get(path).status, 405)
+
+    def test_control_detach_attach_and_clear(self):
+        self.start_usm("api_control=true")
+        p = self.python_with_ssl()
+        wait_for(lambda: p.pid in pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        body = ('{"pid": %d, "type": "shared_libraries"}' % p.pid).encode()
+        r = self.usm.request("POST", "/debug/usm/detach-pid", body=body)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertGreaterEqual(r.json()["affected"], 1)
+        self.assertNotIn(p.pid, pids_of(self.usm, LIBSSL))
+        r = self.usm.request("POST", "/debug/usm/attach-pid", body=body)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertGreaterEqual(r.json()["affected"], 1)
+        self.assertIn(p.pid, pids_of(self.usm, LIBSSL))
+        r = self.usm.request("POST", "/debug/usm/clear_blocked", body=b"")
+        self.assertEqual((r.status, r.json()["affected"]), (200, 0))
+        for bad in (b"", b"{}", b'{"pid": "x"}', b'{"pid": -3}', b'{"pid": 5, "type": "java"}',
+                    b"[1, 2]", b"{" * 2000):
+            r = self.usm.request("POST", "/debug/usm/attach-pid", body=bad)
+            self.assertEqual(r.status, 400, bad)
+        own = self.usm.pid_of("usm-collector")
+        r = self.usm.request("POST", "/debug/usm/attach-pid",
+                             body=('{"pid": %d}' % own).encode())
+        self.assertEqual(r.status, 403)
+
+
+def entries_key(before):
+    for (ptype, path) in before:
+        if ptype == "shared_libraries" and path.endswith(LIBSSL):
+            return path
+    raise AssertionError("no libssl entry before the restart")
+
+
+if __name__ == "__main__":
+    unittest.main()
