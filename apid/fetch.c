@@ -195,6 +195,12 @@ int fetch_stats(struct usm_ipc_client *cl, json_object **out)
 		json_object_object_add(counters, usm_counter_name(i),
 				       json_object_new_uint64(s.counters[i]));
 	json_object_object_add(o, "counters", counters);
+	json_object *lat = json_object_new_object();
+	json_object_object_add(lat, "count", json_object_new_uint64(s.attach_latency_count));
+	json_object_object_add(lat, "p50_us", json_object_new_uint64(s.attach_latency_p50_us));
+	json_object_object_add(lat, "p99_us", json_object_new_uint64(s.attach_latency_p99_us));
+	json_object_object_add(lat, "max_us", json_object_new_uint64(s.attach_latency_max_us));
+	json_object_object_add(o, "attach_latency", lat);
 	*out = o;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include "attach_policy.h"
 #include "config.h"
 #include "ipc_socket.h"
+#include "latency.h"
 #include "monitor.h"
 #include "registry.h"
 
@@ -23,7 +24,8 @@ struct collector {
 	uint32_t self_pid, privd_pid;     /* usm's own processes, never traced */
 	int openssl_set;                  /* probe set for istio/nodejs executables, -1 none */
 	uint64_t counters[USM_CTR_COUNT]; /* those the collector itself counts */
-	uint64_t kernel_lost;             /* last proc_events_lost privd reported */
+	struct usm_privd_status kernel;   /* privd's last STATUS answer */
+	struct latency_window attach_latency; /* event -> probes live, new files */
 };
 
 uint64_t collector_now_ms(void);

@@ -92,18 +92,38 @@ static int executable_type(const struct collector *c, const char *path)
 	return -1;
 }
 
-static void on_executable(struct collector *c, uint32_t pid, const char *path, struct path_id id)
+/* For a file attached because of a kernel event: how long after it. */
+static void record_latency(struct collector *c, enum registry_result res, uint64_t event_ns)
+{
+	if (res != REGISTRY_ATTACHED || event_ns == 0)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now > event_ns)
+		latency_add(&c->attach_latency, (now - event_ns) / 1000);
+}
+
+/* event_ns: the kernel event's time, 0 for the start-up scan. */
+static void on_executable(struct collector *c, uint32_t pid, const char *path, struct path_id id,
+			  uint64_t event_ns)
 {
 	int type = executable_type(c, path);
 	if (type >= 0 && c->openssl_set >= 0 && !own_process(c, pid))
-		registry_register(c->registry, pid, path, (uint8_t)type, id, collector_now_ms());
+		record_latency(c,
+			       registry_register(c->registry, pid, path, (uint8_t)type, id,
+						 collector_now_ms()),
+			       event_ns);
 }
 
-static void on_library(struct collector *c, uint32_t pid, const char *path, struct path_id id)
+static void on_library(struct collector *c, uint32_t pid, const char *path, struct path_id id,
+		       uint64_t event_ns)
 {
 	if (c->cfg.enable_native_tls_monitoring && !own_process(c, pid))
-		registry_register(c->registry, pid, path, USM_PROG_SHARED_LIBRARIES, id,
-				  collector_now_ms());
+		record_latency(c,
+			       registry_register(c->registry, pid, path,
+						 USM_PROG_SHARED_LIBRARIES, id, collector_now_ms()),
+			       event_ns);
 }
 
 /* ---- start-up: adopt privd's attachments, then scan ---- */
@@ -162,9 +182,9 @@ static int scan(struct collector *c, uint32_t first_pid, uint32_t only_pid, int 
 					collector_now_ms());
 				registered += res <= REGISTRY_PRESENT;
 			} else if (r[i].kind == USM_SCAN_EXE) {
-				on_executable(c, r[i].pid, r[i].path, id);
+				on_executable(c, r[i].pid, r[i].path, id, 0);
 			} else {
-				on_library(c, r[i].pid, r[i].path, id);
+				on_library(c, r[i].pid, r[i].path, id, 0);
 			}
 		}
 		cursor = pg->next_cursor;
@@ -256,10 +276,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	case USM_EVENT_EXEC:
 		/* An exec replaces the image: what the old one mapped is gone. */
 		registry_unregister(c->registry, e->pid, collector_now_ms());
-		on_executable(c, e->pid, e->path, id);
+		on_executable(c, e->pid, e->path, id, e->ktime_ns);
 		break;
 	case USM_EVENT_LIB_OPEN:
-		on_library(c, e->pid, e->path, id);
+		on_library(c, e->pid, e->path, id, e->ktime_ns);
 		break;
 	case USM_EVENT_EXIT:
 		registry_unregister(c->registry, e->pid, collector_now_ms());

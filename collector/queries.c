@@ -25,7 +25,7 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_STATUS_REQ, NULL, 0,
 				      USM_MSG_PRIVD_STATUS_REP, rep);
 		if (rc == 0)
-			c->kernel_lost = ((const struct usm_privd_status *)rep->payload)->proc_events_lost;
+			memcpy(&c->kernel, rep->payload, sizeof(c->kernel));
 		else
 			c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
 	}
@@ -33,7 +33,13 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 	s.counters[USM_CTR_IPC_REQUESTS] = c->api_server.requests;
 	s.counters[USM_CTR_IPC_BAD_MESSAGES] = c->api_server.bad_messages;
 	s.counters[USM_CTR_IPC_REJECTED_PEERS] = atomic_load(&c->api_server.rejected_peers);
-	s.counters[USM_CTR_PROC_EVENTS_LOST] = c->kernel_lost;
+	s.counters[USM_CTR_PROC_EVENTS_LOST] = c->kernel.proc_events_lost;
+	s.counters[USM_CTR_PROBE_HITS] = c->kernel.probe_hits;
+	s.counters[USM_CTR_ATTACHMENTS] = c->kernel.attachments;
+	s.counters[USM_CTR_DETACH_PENDING] = c->kernel.detach_pending;
+	s.attach_latency_count = c->attach_latency.count;
+	s.attach_latency_max_us = c->attach_latency.max;
+	latency_quantiles(&c->attach_latency, &s.attach_latency_p50_us, &s.attach_latency_p99_us);
 	const struct registry_counters *rc = registry_counters(c->registry);
 	s.counters[USM_CTR_REG_REGISTERED] = rc->registered;
 	s.counters[USM_CTR_REG_ALREADY_REGISTERED] = rc->already_registered;

@@ -59,6 +59,7 @@ static const struct key_def keys[] = {
 	{"max_traced_files", KEY_UINT, FIELD(max_traced_files), 1, 65536, "4096"},
 	{"max_blocked_files", KEY_UINT, FIELD(max_blocked_files), 1, 100000, "2000"},
 	{"attach_linger_ms", KEY_UINT, FIELD(attach_linger_ms), 0, 600000, "2000"},
+	{"uprobe_multi", KEY_BOOL, FIELD(uprobe_multi), 0, 0, "true"},
 	{"detach_threads", KEY_UINT, FIELD(detach_threads), 1, 64, "32"},
 };
 

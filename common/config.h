@@ -66,6 +66,7 @@ struct usm_config {
 	unsigned max_traced_files;      /* max_traced_files: 4096 (1-65536) files with probes */
 	unsigned max_blocked_files;     /* max_blocked_files: 2000 (1-100000) blocklist LRU size */
 	unsigned attach_linger_ms;      /* attach_linger_ms: 2000 (0-600000) probes kept after the last pid left */
+	bool uprobe_multi;              /* uprobe_multi: true: use uprobe_multi links when the kernel has them; false: classic uprobes */
 	unsigned detach_threads;        /* detach_threads: 32 (1-64) threads closing links in parallel */
 };
 

@@ -377,6 +377,9 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_REG_DETACHED] = "detached",
 		[USM_CTR_REG_FULL] = "registry_full",
 		[USM_CTR_SCAN_PROCESSES] = "scan_records",
+		[USM_CTR_PROBE_HITS] = "probe_hits",
+		[USM_CTR_ATTACHMENTS] = "attachments",
+		[USM_CTR_DETACH_PENDING] = "detach_pending",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
 	return NAME_OR_UNKNOWN(names, counter);

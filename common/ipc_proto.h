@@ -130,6 +130,9 @@ enum usm_counter {
 	USM_CTR_REG_DETACHED,          /* registry: files detached after the last pid left */
 	USM_CTR_REG_FULL,              /* registry: registers refused at the entry limit */
 	USM_CTR_SCAN_PROCESSES,        /* start-up scan: records received */
+	USM_CTR_PROBE_HITS,            /* TLS probe hits in the kernel (privd's STATUS) */
+	USM_CTR_ATTACHMENTS,           /* files with probes in the kernel (privd's STATUS) */
+	USM_CTR_DETACH_PENDING,        /* links privd is still closing */
 	USM_CTR_COUNT,
 };
 
@@ -140,6 +143,12 @@ struct usm_stats {
 	int64_t started_at;  /* Unix seconds the collector started */
 	char error[256];     /* start error, "" if none */
 	uint64_t counters[USM_CTR_COUNT];
+	/* From a kernel event (exec or library open) to the probes of a new
+	 * file being live, over the last attachments (a bounded window). */
+	uint64_t attach_latency_count;
+	uint64_t attach_latency_p50_us;
+	uint64_t attach_latency_p99_us;
+	uint64_t attach_latency_max_us;
 };
 
 struct usm_page_req {

@@ -238,8 +238,12 @@ void attach_file(struct attach_table *t, const struct kernel *k, const struct at
 	if (rc) {
 		release(a);
 		rep->error = rc;
-		snprintf(reason, sizeof(reason), "attach: %s", strerror(-rc));
-		set_reason(rep, reason);
+		/* The kernel refusing these offsets in this file is the file's
+		 * fault; lacking a permission or memory is ours: not blocked. */
+		if (rc == -EINVAL || rc == -EFAULT || rc == -ENOEXEC) {
+			snprintf(reason, sizeof(reason), "attach: %s", strerror(-rc));
+			set_reason(rep, reason);
+		}
 		log_warn("%s (pid %u): attaching %s failed: %s", req->path, req->pid, set->name,
 			 strerror(-rc));
 		goto out;

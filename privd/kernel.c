@@ -125,7 +125,7 @@ void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct a
 	if (!usm_config_need_process_monitor(cfg))
 		return; /* clear-text HTTP capture arrives with its own issue */
 	ensure_tracefs();
-	k->uprobe_multi = probe_uprobe_multi();
+	k->uprobe_multi = cfg->uprobe_multi && probe_uprobe_multi();
 	log_info("uprobes attach with %s", k->uprobe_multi ? "uprobe_multi links"
 							    : "classic perf-event uprobes");
 	start_process_monitor(k, policy, self);

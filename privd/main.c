@@ -44,6 +44,20 @@ static const cap_value_t kept_caps[] = {
 extern const char usm_policy_attach[];
 extern const unsigned long usm_policy_attach_len;
 
+/* The kept set, plus CAP_SYS_ADMIN only where classic perf-event
+ * uprobes are used (no uprobe_multi): creating them needs it. */
+static int drop_capabilities(const struct kernel *k)
+{
+	cap_value_t caps[sizeof(kept_caps) / sizeof(kept_caps[0]) + 1];
+	size_t n = sizeof(kept_caps) / sizeof(kept_caps[0]);
+	memcpy(caps, kept_caps, sizeof(kept_caps));
+	if (k->tls && !k->uprobe_multi) {
+		caps[n++] = CAP_SYS_ADMIN;
+		log_warn("keeping CAP_SYS_ADMIN: classic uprobes need it (no uprobe_multi)");
+	}
+	return usm_caps_keep_only(caps, n);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -245,7 +259,7 @@ int main(int argc, char **argv)
 		rc = usm_ipc_server_listen(&server, "privd", path, cfg.collector_user.uid, 0660);
 	}
 	if (rc == 0)
-		rc = usm_caps_keep_only(kept_caps, sizeof(kept_caps) / sizeof(kept_caps[0]));
+		rc = drop_capabilities(&kernel);
 	if (rc == 0)
 		rc = supervisor_start_all(&sup);
 	if (rc != 0) {

@@ -198,6 +198,66 @@ class TestDiscovery(DiscoveryTestCase):
             self.assertFalse(own & set(e["PIDs"]), e)
 
 
+def perf_uprobe_links(pid):
+    """Classic perf-event uprobe links (entry and return) pid holds."""
+    n = 0
+    fd_dir = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            with open(os.path.join(fd_dir, fd)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        if "link_type:\tperf" in text and ("event_type:\tuprobe" in text
+                                            or "event_type:\turetprobe" in text):
+            n += 1
+    return n
+
+
+class TestKernelSide(DiscoveryTestCase):
+    def test_classic_uprobes_fallback_attaches_and_detaches(self):
+        self.start_usm("uprobe_multi=false")
+        self.assertIn("classic perf-event uprobes", self.usm.log_text())
+        p = self.python_with_ssl()
+        wait_for(lambda: p.pid in pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        self.assertEqual(self.privd_links(), 0)
+        # libssl's openssl set: 7 functions at entry, 4 at return.
+        self.assertGreaterEqual(perf_uprobe_links(self.usm.proc.pid), 11)
+        p.kill()
+        p.wait()
+        wait_for(lambda: not entries(self.usm, "shared_libraries", LIBSSL), timeout=10,
+                 what="entry removed")
+        wait_for(lambda: perf_uprobe_links(self.usm.proc.pid) < 11, timeout=15,
+                 what="classic links closed")
+
+    def test_tracefs_is_mounted_by_privd_when_missing(self):
+        mounted = lambda: os.path.exists("/sys/kernel/tracing/events")
+        if mounted():
+            r = subprocess.run(["umount", "/sys/kernel/tracing"], capture_output=True)
+            if r.returncode != 0 or mounted():
+                self.skipTest("tracefs is in use here and cannot be unmounted")
+        self.start_usm()
+        self.assertTrue(mounted())
+        self.assertIn("mounted tracefs", self.usm.log_text())
+        p = self.python_with_ssl()
+        wait_for(lambda: p.pid in pids_of(self.usm, LIBSSL), timeout=5,
+                 what="library opens seen through the syscall tracepoints")
+
+    def test_attach_latency_and_kernel_counters_are_reported(self):
+        self.start_usm("attach_linger_ms=0")
+        p = self.python_with_ssl()
+        wait_for(lambda: p.pid in pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        stats = self.usm.get("/usm/stats").json()
+        lat = stats["attach_latency"]
+        self.assertGreaterEqual(lat["count"], 1)
+        self.assertLessEqual(lat["p50_us"], lat["p99_us"])
+        self.assertLessEqual(lat["p99_us"], lat["max_us"])
+        self.assertGreaterEqual(stats["counters"]["attachments"], 1)
+        self.assertEqual(stats["counters"]["proc_events_lost"], 0)
+        self.assertEqual(stats["counters"]["proc_events_malformed"], 0)
+        self.assertGreater(stats["counters"]["proc_events"], 0)
+
+
 class TestNodeAndIstio(DiscoveryTestCase):
     NODE = shutil.which("node") or "/usr/bin/node"
 

@@ -1149,7 +1149,7 @@ static void test_to_args_emits_every_documented_key_exactly_once(void **state)
 		"enable_istio_monitoring", "enable_nodejs_monitoring", "envoy_path", "api_control",
 		"log_level", "seccomp", "child_max_restarts", "child_restart_window",
 		"check_interval", "ipc_timeout_ms", "max_traced_files", "max_blocked_files",
-		"attach_linger_ms", "detach_threads",
+		"attach_linger_ms", "detach_threads", "uprobe_multi",
 		"enable_java_tls_support", /* last: always false, so it may be left out */
 	};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
