@@ -15,6 +15,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#define FMODE_WRITE 0x2 /* include/linux/fs.h; macros are not in vmlinux.h */
+
 /* usm's own processes are never reported (set by privd before load). */
 const volatile __u32 ignored_tgid = 0;
 
@@ -132,6 +134,10 @@ static __always_inline int on_open_exit(long ret)
 	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
 	struct file *f = NULL;
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[ret & 0xfffff]) != 0 || !f)
+		return 0;
+	/* Libraries are opened read-only to be mapped; an open for writing
+	 * (an installer or a copy in progress) is not a library being used. */
+	if (BPF_CORE_READ(f, f_mode) & FMODE_WRITE)
 		return 0;
 	char name[USM_LIB_PREFIX_MAX + 1] = {};
 	const unsigned char *dname = BPF_CORE_READ(f, f_path.dentry, d_name.name);

@@ -162,6 +162,7 @@ class TestDiscovery(DiscoveryTestCase):
         os.chmod(fake_dir, 0o755)
         fake = os.path.join(fake_dir, LIBSSL)
         # A real shared library, but not OpenSSL: it has no SSL_read.
+        # (The copy is an open for writing, which the kernel filter ignores.)
         shutil.copy("/lib/x86_64-linux-gnu/libz.so.1", fake)
         load = "import ctypes, time; ctypes.CDLL(%r); time.sleep(30)" % fake
         first = self.spawn([sys.executable, "-c", load])
