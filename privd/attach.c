@@ -12,7 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "closer.h"
+#include "link_closer.h"
+#include "uprobe_multi.h"
 #include "elf_symbols.h"
 #include "ipc_codec.h"
 #include "log.h"
@@ -31,42 +32,6 @@ struct attachment {
 	unsigned nlinks;
 };
 
-/* bpf(BPF_LINK_CREATE) for uprobe_multi: libbpf 1.1 has no API for it
- * (1.3 has), and Debian 12's UAPI header lacks the attr fields. Layout
- * of union bpf_attr's link_create from kernel 6.6. */
-struct uprobe_multi_attr {
-	uint32_t prog_fd;
-	uint32_t target_fd;
-	uint32_t attach_type;
-	uint32_t flags;
-	uint64_t path;
-	uint64_t offsets;
-	uint64_t ref_ctr_offsets;
-	uint64_t cookies;
-	uint32_t cnt;
-	uint32_t multi_flags;
-	uint32_t pid;
-	uint32_t pad;
-};
-#define USM_BPF_TRACE_UPROBE_MULTI 48
-#define USM_BPF_F_UPROBE_MULTI_RETURN 1u
-
-static int link_uprobe_multi(int prog_fd, const char *path, const uint64_t *offsets,
-			     const uint64_t *cookies, uint32_t n, bool ret)
-{
-	struct uprobe_multi_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_fd = (uint32_t)prog_fd;
-	attr.attach_type = USM_BPF_TRACE_UPROBE_MULTI;
-	attr.path = (uint64_t)(uintptr_t)path;
-	attr.offsets = (uint64_t)(uintptr_t)offsets;
-	attr.cookies = (uint64_t)(uintptr_t)cookies;
-	attr.cnt = n;
-	attr.multi_flags = ret ? USM_BPF_F_UPROBE_MULTI_RETURN : 0;
-	int fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-	return fd < 0 ? -errno : fd;
-}
-
 int attach_table_init(struct attach_table *t, uint32_t max)
 {
 	t->items = calloc(max, sizeof(*t->items));
@@ -80,9 +45,9 @@ static void release(struct attachment *a)
 {
 	for (int i = 0; i < 2; i++)
 		if (a->multi_fds[i] >= 0)
-			closer_push_fd(a->multi_fds[i]);
+			link_closer_push_fd(a->multi_fds[i]);
 	for (unsigned i = 0; i < a->nlinks; i++)
-		closer_push_link(a->links[i]);
+		link_closer_push_link(a->links[i]);
 	a->nlinks = 0;
 	a->multi_fds[0] = a->multi_fds[1] = -1;
 }
@@ -110,7 +75,7 @@ static int link_set(struct attachment *a, const struct kernel *k, const struct p
 		if (n[dir] == 0)
 			continue;
 		if (k->uprobe_multi) {
-			int fd = link_uprobe_multi(prog[dir], fd_path, offsets[dir], cookies[dir], n[dir],
+			int fd = bpf_link_uprobe_multi(prog[dir], fd_path, offsets[dir], cookies[dir], n[dir],
 						   dir == 1);
 			if (fd < 0)
 				return fd;

@@ -12,10 +12,9 @@
 #include "log.h"
 #include "process_events.skel.h"
 #include "tls_probes.skel.h"
+#include "uprobe_multi.h"
 #include "usm_events.h"
 
-/* Not in Debian 12's UAPI headers (kernel 6.6+). */
-#define USM_BPF_TRACE_UPROBE_MULTI 48
 
 static void fail(struct kernel *k, int err, const char *what)
 {

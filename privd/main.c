@@ -7,7 +7,6 @@
  * collector, drop every capability but the ones in policy/PRIVILEGES.md,
  * start the children. Then one loop: signals, requests, restarts. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,8 +18,9 @@
 
 #include "attach.h"
 #include "attach_policy.h"
-#include "closer.h"
+#include "link_closer.h"
 #include "config.h"
+#include "config_cli.h"
 #include "kernel.h"
 #include "ipc_socket.h"
 #include "log.h"
@@ -73,77 +73,6 @@ static void usage(FILE *out)
 		"  -h, --help          print this help and exit\n"
 		"\n"
 		"Keys and defaults: see README.md. Exit status 2: bad configuration.\n");
-}
-
-/* Reads -c and -o into cfg; exits 0 for --help/--version, 2 on errors. */
-static void load_configuration(int argc, char **argv, struct usm_config *cfg)
-{
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"option", required_argument, NULL, 'o'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *file = NULL;
-	const char *options[256];
-	unsigned noptions = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "c:o:Vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			file = optarg;
-			break;
-		case 'o':
-			if (noptions == sizeof(options) / sizeof(options[0])) {
-				fprintf(stderr, "usm-privd: too many -o options\n");
-				exit(2);
-			}
-			options[noptions++] = optarg;
-			break;
-		case 'V':
-			printf("usm-privd %s\n", USM_VERSION);
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "usm-privd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		exit(2);
-	}
-
-	struct usm_config_error err;
-	usm_config_defaults(cfg);
-	if (file && usm_config_load_file(cfg, file, &err) != 0) {
-		fprintf(stderr, "usm-privd: %s\n", err.msg);
-		exit(2);
-	}
-	for (unsigned i = 0; i < noptions; i++) {
-		if (usm_config_set_option(cfg, options[i], i + 1, &err) != 0) {
-			fprintf(stderr, "usm-privd: %s\n", err.msg);
-			exit(2);
-		}
-	}
-	if (usm_config_resolve_users(cfg, &err) != 0) {
-		fprintf(stderr, "usm-privd: %s\n", err.msg);
-		exit(2);
-	}
-	const struct usm_user *cu = &cfg->collector_user, *au = &cfg->api_user;
-	if (cu->uid == 0 || au->uid == 0 || cu->uid == au->uid || cu->gid == au->gid ||
-	    cu->gid == 0 || au->gid == 0) {
-		fprintf(stderr,
-			"usm-privd: collector_user (%u:%u) and api_user (%u:%u) must be two "
-			"different non-root users with different groups: the sockets' permissions "
-			"and peer checks tell them apart by uid and gid\n",
-			(unsigned)cu->uid, (unsigned)cu->gid, (unsigned)au->uid, (unsigned)au->gid);
-		exit(2);
-	}
 }
 
 static int open_signalfd(void)
@@ -218,7 +147,7 @@ int main(int argc, char **argv)
 	char path[PATH_MAX];
 
 	usm_log_init("usm-privd", USM_LOG_INFO);
-	load_configuration(argc, argv, &cfg);
+	usm_config_from_args(argc, argv, "usm-privd", usage, &cfg);
 	usm_log_set_level(cfg.log_level);
 	if (geteuid() != 0) {
 		log_error("usm-privd must be started as root (it drops what it does not need)");
@@ -242,7 +171,7 @@ int main(int argc, char **argv)
 		rc = supervisor_init(&sup, &cfg);
 	if (rc == 0)
 		rc = attach_table_init(&attachments, cfg.max_traced_files);
-	if (rc == 0 && closer_start(cfg.detach_threads) != 0)
+	if (rc == 0 && link_closer_start(cfg.detach_threads) != 0)
 		rc = -EAGAIN;
 	if (rc == 0) {
 		kernel_start(&kernel, &cfg, &policy, getpid());
@@ -283,7 +212,7 @@ int main(int argc, char **argv)
 	/* Links left open at exit would be closed by the kernel one by one;
 	 * close them here, in parallel. */
 	attach_release_all(&attachments);
-	closer_drain_and_stop();
+	link_closer_drain_and_stop();
 	kernel_stop(&kernel);
 	runtime_dir_remove(cfg.runtime_dir);
 	supervisor_free(&sup);

@@ -4,7 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "closer.h"
+#include "link_closer.h"
 #include "log.h"
 #include "scan.h"
 
@@ -47,7 +47,7 @@ static int handle_status(void *ctx, const struct usm_msg_view *req, struct usm_i
 	usm_copy_printable(s.error, sizeof(s.error), st->kernel->error);
 	s.proc_events_lost = kernel_proc_events_lost(st->kernel);
 	s.attachments = st->attachments->count;
-	s.detach_pending = (uint32_t)closer_pending();
+	s.detach_pending = (uint32_t)link_closer_pending();
 	s.probe_hits = kernel_probe_hits(st->kernel);
 	usm_ipc_reply_set(rep, USM_MSG_PRIVD_STATUS_REP, &s, sizeof(s));
 	return 0;

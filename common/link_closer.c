@@ -1,4 +1,4 @@
-#include "closer.h"
+#include "link_closer.h"
 
 #include <bpf/libbpf.h>
 #include <pthread.h>
@@ -26,7 +26,7 @@ static bool stopping;
 static pthread_t threads[CLOSER_MAX_THREADS];
 static unsigned nthreads;
 
-static void *closer_main(void *arg)
+static void *link_closer_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&lock);
@@ -51,7 +51,7 @@ static void *closer_main(void *arg)
 	return NULL;
 }
 
-int closer_start(unsigned n)
+int link_closer_start(unsigned n)
 {
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -59,7 +59,7 @@ int closer_start(unsigned n)
 	if (n > CLOSER_MAX_THREADS)
 		n = CLOSER_MAX_THREADS;
 	for (nthreads = 0; nthreads < n; nthreads++)
-		if (pthread_create(&threads[nthreads], &attr, closer_main, NULL) != 0)
+		if (pthread_create(&threads[nthreads], &attr, link_closer_main, NULL) != 0)
 			break;
 	pthread_attr_destroy(&attr);
 	return nthreads > 0 ? 0 : -1;
@@ -86,11 +86,11 @@ static void push(int fd, struct bpf_link *link)
 	pthread_mutex_unlock(&lock);
 }
 
-void closer_push_fd(int fd) { push(fd, NULL); }
+void link_closer_push_fd(int fd) { push(fd, NULL); }
 
-void closer_push_link(struct bpf_link *link) { push(-1, link); }
+void link_closer_push_link(struct bpf_link *link) { push(-1, link); }
 
-size_t closer_pending(void)
+size_t link_closer_pending(void)
 {
 	pthread_mutex_lock(&lock);
 	size_t n = pending;
@@ -98,7 +98,7 @@ size_t closer_pending(void)
 	return n;
 }
 
-void closer_drain_and_stop(void)
+void link_closer_drain_and_stop(void)
 {
 	pthread_mutex_lock(&lock);
 	while (pending > 0)

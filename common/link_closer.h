@@ -6,24 +6,24 @@
  * DETACH only queues the handles and answers at once; a pool of threads
  * closes them. closer_drain() waits until the queue is empty (shutdown:
  * privd closes everything itself, in parallel, before it exits). */
-#ifndef USM_PRIVD_CLOSER_H
-#define USM_PRIVD_CLOSER_H
+#ifndef USM_LINK_CLOSER_H
+#define USM_LINK_CLOSER_H
 
 #include <stddef.h>
 
 struct bpf_link;
 
-int closer_start(unsigned threads);
+int link_closer_start(unsigned threads);
 
 /* Queues a raw link fd (uprobe_multi) or a libbpf link (classic); the
  * closer owns it from here. */
-void closer_push_fd(int fd);
-void closer_push_link(struct bpf_link *link);
+void link_closer_push_fd(int fd);
+void link_closer_push_link(struct bpf_link *link);
 
 /* Handles queued or being closed right now. */
-size_t closer_pending(void);
+size_t link_closer_pending(void);
 
 /* Blocks until nothing is pending, then stops the threads. */
-void closer_drain_and_stop(void);
+void link_closer_drain_and_stop(void);
 
 #endif
