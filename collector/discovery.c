@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -130,24 +131,41 @@ static void on_library(struct collector *c, uint32_t pid, const char *path, stru
 
 static int adopt_attachments(struct collector *c)
 {
+	/* Attachments the registry cannot hold would never be detached: they
+	 * are given back to privd once the listing is done (detaching while
+	 * listing would shift privd's list under the cursor). */
+	uint64_t *give_back = NULL;
+	size_t ngive = 0;
 	uint64_t cursor = 0;
+	int rc = 0;
 	do {
 		struct usm_page_req req = {.cursor = cursor};
-		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_LIST_REQ, &req, sizeof(req),
-				      USM_MSG_PRIVD_LIST_REP, &reply);
+		rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_LIST_REQ, &req, sizeof(req),
+				  USM_MSG_PRIVD_LIST_REP, &reply);
 		if (rc != 0)
-			return rc;
+			break;
 		const struct usm_attachment_page *pg = (const void *)reply.payload;
 		const struct usm_attachment_record *r = (const void *)(pg + 1);
-		for (uint32_t i = 0; i < pg->count; i++)
-			registry_adopt(c->registry, (struct path_id){r[i].dev, r[i].ino},
-				       r[i].program_type, r[i].path, r[i].attachment,
-				       collector_now_ms());
+		for (uint32_t i = 0; i < pg->count; i++) {
+			int err = registry_adopt(c->registry, (struct path_id){r[i].dev, r[i].ino},
+						 r[i].program_type, r[i].path, r[i].attachment,
+						 collector_now_ms());
+			if (err < 0 && err != -EEXIST) {
+				uint64_t *grown = realloc(give_back, (ngive + 1) * sizeof(*grown));
+				if (grown) {
+					give_back = grown;
+					give_back[ngive++] = r[i].attachment;
+				}
+			}
+		}
 		if (pg->count)
 			log_info("adopted %u attachment(s) privd already holds", pg->count);
 		cursor = pg->next_cursor;
 	} while (cursor != 0);
-	return 0;
+	for (size_t i = 0; i < ngive; i++)
+		privd_detach(c, give_back[i]);
+	free(give_back);
+	return rc;
 }
 
 /* Scans from `first_pid`; with only_pid, stops after that pid's records. */

@@ -83,7 +83,8 @@ enum registry_result {
 	REGISTRY_PRESENT = 2,   /* pid was already in the entry */
 	REGISTRY_BLOCKED = 3,   /* blocked now or before: not attached */
 	REGISTRY_FAILED = 4,    /* environment failure: not attached, not blocked */
-	REGISTRY_FULL = 5,      /* at max_entries */
+	REGISTRY_FULL = 5,      /* at max_entries (counted in full), or the entry is at
+				 * max_pids_per_entry (counted in pids_dropped) */
 };
 
 struct registry;

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Benchmark: how soon after a library open usm's TLS probes are live, and
+what share of short-lived TLS clients it traces before they exit.
+
+Each variant gets a fresh usm-privd (release build), then runs sequential
+`curl -sk https://127.0.0.1:PORT/` against a node HTTPS server. A curl run
+counts as traced if /usm/stats counters.probe_hits grew while it ran.
+Variants:
+  linger 0         attach_linger_ms=0: every curl's libssl is attached on its
+                   own open (before each run we wait until the previous
+                   run's links are closed), the worst case;
+  linger 2000      the default: libssl stays attached 2 s after the last
+                   user left, so back-to-back curls share one attachment;
+  classic linger 0 uprobe_multi=false (perf-event uprobes), linger 0.
+After each variant, attach_latency (kernel event -> probes live, per newly
+attached file: curl opens libssl and libgnutls) is read from /usm/stats.
+
+Run as root: bench/run builds and runs it; alone:
+  python3 bench/attach_coverage.py [--quick] [--runs N] [--classic-runs N]
+Prints a table and replaces the "attach" key of bench/results.json.
+No assertions on timings: it measures and reports.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import benchlib
+from benchlib import log
+
+
+def probe_hits(usm):
+    return usm.stats()["counters"]["probe_hits"]
+
+
+def idle_hits(usm, seconds=0.5):
+    """probe_hits gained with no curl running (should be 0: nothing else
+    on the host calls libssl while it is attached)."""
+    before = probe_hits(usm)
+    time.sleep(seconds)
+    return probe_hits(usm) - before
+
+
+def wait_detached(usm, attachments):
+    """Until privd holds only `attachments` files and no link is closing.
+    False on timeout (that run then may find libssl already attached)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        c = usm.stats()["counters"]
+        if c["attachments"] <= attachments and c["detach_pending"] == 0:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def run_variant(name, options, runs, server, wait_clean):
+    log("%s: %d curl runs (usm options: %s)" % (name, runs, " ".join(options)))
+    with benchlib.Usm(*options) as usm:
+        wait_detached(usm, 1 << 30)  # links of the start-up scan settled
+        base = usm.stats()["counters"]["attachments"]  # files of other processes
+        idle_before = idle_hits(usm)
+        url = "https://127.0.0.1:%d/" % server.port
+        traced = failed = unclean = 0
+        durations = []
+        for i in range(runs):
+            if wait_clean and not wait_detached(usm, base):
+                unclean += 1
+            before = probe_hits(usm)
+            start = time.monotonic()
+            rc = subprocess.run(["curl", "-sk", url, "-o", "/dev/null"]).returncode
+            durations.append((time.monotonic() - start) * 1000)
+            if rc != 0:
+                failed += 1
+            elif probe_hits(usm) > before:
+                traced += 1
+            if (i + 1) % 50 == 0:
+                log("  %d/%d runs, %d traced" % (i + 1, runs, traced))
+        idle_after = idle_hits(usm)  # in the linger variant, libssl is still attached here
+        stats = usm.stats()
+    ok = runs - failed
+    return {
+        "variant": name,
+        "options": options,
+        "runs": runs,
+        "curl_failed": failed,
+        "traced": traced,
+        "traced_pct": round(100.0 * traced / ok, 1) if ok else None,
+        "unclean_starts": unclean,
+        "idle_probe_hits_before": idle_before,
+        "idle_probe_hits_after": idle_after,
+        "preexisting_attachments": base,
+        "attach_latency_us": stats["attach_latency"],
+        "curl_ms": {"p50": round(benchlib.percentile(durations, 50), 1),
+                    "p99": round(benchlib.percentile(durations, 99), 1)},
+        "counters": {k: stats["counters"][k] for k in ("registered", "detached", "probe_hits")},
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smoke run: 20 curls per variant")
+    ap.add_argument("--runs", type=int, help="curls per linger variant (default 200)")
+    ap.add_argument("--classic-runs", type=int, help="curls with classic uprobes (default 50)")
+    ap.add_argument("--results", default=benchlib.RESULTS, help="JSON file to merge into")
+    args = ap.parse_args()
+    runs = args.runs or (20 if args.quick else 200)
+    classic_runs = args.classic_runs or (20 if args.quick else 50)
+    if os.geteuid() != 0:
+        sys.exit("attach_coverage: run as root (it starts usm-privd)")
+    if not os.access(benchlib.PRIVD, os.X_OK):
+        sys.exit("attach_coverage: no %s (scripts/setup.sh release builds it)" % benchlib.PRIVD)
+    benchlib.sigterm_as_interrupt()
+    benchlib.check_no_tls_library_loaded()
+
+    variants = [
+        ("linger 0", ["attach_linger_ms=0"], runs, True),
+        ("linger 2000 (default)", ["attach_linger_ms=2000"], runs, False),
+        ("classic uprobes, linger 0", ["attach_linger_ms=0", "uprobe_multi=false"], classic_runs, True),
+    ]
+    with benchlib.HttpsServer() as server:
+        results = [run_variant(n, o, r, server, w) for n, o, r, w in variants]
+
+    rows = []
+    for r in results:
+        lat = r["attach_latency_us"]
+        rows.append([r["variant"], r["runs"], "%d (%s%%)" % (r["traced"], r["traced_pct"]),
+                     lat["count"], lat["p50_us"], lat["p99_us"], lat["max_us"],
+                     r["curl_ms"]["p50"],
+                     "%d/%d" % (r["idle_probe_hits_before"], r["idle_probe_hits_after"])])
+    print("attach_coverage: curl runs traced before they exited, attach latency (event -> probes live)")
+    print(benchlib.table(["variant", "runs", "traced", "attached", "p50 us", "p99 us", "max us",
+                          "curl p50 ms", "idle hits"], rows))
+    notes = ["traced = probe_hits grew during the run; attached = files newly attached "
+             "(libssl + libgnutls per curl) in the latency window",
+             "idle hits = probe_hits gained in 0.5 s without curl, before/after the runs (expected 0/0)"]
+    for r in results:
+        if r["curl_failed"] or r["unclean_starts"] or r["preexisting_attachments"]:
+            notes.append("%s: %d curl failures, %d runs started before the last links closed, "
+                         "%d files attached for other processes" % (
+                             r["variant"], r["curl_failed"], r["unclean_starts"],
+                             r["preexisting_attachments"]))
+    print("\n".join("  " + n for n in notes))
+
+    benchlib.save_result("attach", {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "quick": args.quick,
+        "machine": benchlib.machine(),
+        "variants": results,
+    }, args.results)
+    log("results: %s (key \"attach\")" % args.results)
+
+
+if __name__ == "__main__":
+    main()
