@@ -42,13 +42,19 @@ def idle_hits(usm, seconds=0.5):
     return probe_hits(usm) - before
 
 
-def wait_detached(usm, attachments):
-    """Until privd holds only `attachments` files and no link is closing.
-    False on timeout (that run then may find libssl already attached)."""
-    deadline = time.monotonic() + 10
+def libssl_pids(usm):
+    """PIDs of the traced libssl file(s), from usm's registry."""
+    return sorted(p for e in usm.get("/debug/usm/traced_programs")
+                  if "/libssl.so" in e["FilePath"] for p in e["PIDs"])
+
+
+def wait_unattached(usm, timeout=10):
+    """Until libssl is out of the registry and no link is still closing,
+    so that the next curl's libssl must be attached on its own open.
+    False on timeout (that run is then counted as an unclean start)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        c = usm.stats()["counters"]
-        if c["attachments"] <= attachments and c["detach_pending"] == 0:
+        if usm.stats()["counters"]["detach_pending"] == 0 and not libssl_pids(usm):
             return True
         time.sleep(0.01)
     return False
@@ -57,14 +63,13 @@ def wait_detached(usm, attachments):
 def run_variant(name, options, runs, server, wait_clean):
     log("%s: %d curl runs (usm options: %s)" % (name, runs, " ".join(options)))
     with benchlib.Usm(*options) as usm:
-        wait_detached(usm, 1 << 30)  # links of the start-up scan settled
-        base = usm.stats()["counters"]["attachments"]  # files of other processes
+        others = libssl_pids(usm)  # found by the start-up scan: not ours
         idle_before = idle_hits(usm)
         url = "https://127.0.0.1:%d/" % server.port
         traced = failed = unclean = 0
         durations = []
         for i in range(runs):
-            if wait_clean and not wait_detached(usm, base):
+            if wait_clean and not wait_unattached(usm):
                 unclean += 1
             before = probe_hits(usm)
             start = time.monotonic()
@@ -89,11 +94,11 @@ def run_variant(name, options, runs, server, wait_clean):
         "unclean_starts": unclean,
         "idle_probe_hits_before": idle_before,
         "idle_probe_hits_after": idle_after,
-        "preexisting_attachments": base,
+        "libssl_pids_at_start": others,
         "attach_latency_us": stats["attach_latency"],
         "curl_ms": {"p50": round(benchlib.percentile(durations, 50), 1),
                     "p99": round(benchlib.percentile(durations, 99), 1)},
-        "counters": {k: stats["counters"][k] for k in ("registered", "detached", "probe_hits")},
+        "counters": stats["counters"],
     }
 
 
@@ -135,11 +140,11 @@ def main():
              "(libssl + libgnutls per curl) in the latency window",
              "idle hits = probe_hits gained in 0.5 s without curl, before/after the runs (expected 0/0)"]
     for r in results:
-        if r["curl_failed"] or r["unclean_starts"] or r["preexisting_attachments"]:
-            notes.append("%s: %d curl failures, %d runs started before the last links closed, "
-                         "%d files attached for other processes" % (
+        if r["curl_failed"] or r["unclean_starts"] or r["libssl_pids_at_start"]:
+            notes.append("%s: %d curl failures, %d runs started with libssl still attached, "
+                         "libssl held at start by %s" % (
                              r["variant"], r["curl_failed"], r["unclean_starts"],
-                             r["preexisting_attachments"]))
+                             r["libssl_pids_at_start"] or "nobody"))
     print("\n".join("  " + n for n in notes))
 
     benchlib.save_result("attach", {

@@ -24,16 +24,19 @@ def make_cert(directory):
     return key, cert
 
 
-def uprobe_multi_links(pid):
-    """The uprobe_multi links (entry and return) process pid holds, read
-    from the kernel (/proc/PID/fdinfo), not from usm's own bookkeeping."""
+def uprobe_multi_links(pid, path=None):
+    """The uprobe_multi links (entry and return) process pid holds, on the
+    file at path if given, read from the kernel (/proc/PID/fdinfo), not
+    from usm's own bookkeeping."""
     n = 0
     fd_dir = "/proc/%d/fdinfo" % pid
     for fd in os.listdir(fd_dir):
         try:
             with open(os.path.join(fd_dir, fd)) as f:
                 text = f.read()
-            if "link_type:\tuprobe_multi" in text or "link_type:\turetprobe_multi" in text:
+            if "link_type:\tuprobe_multi" not in text and "link_type:\turetprobe_multi" not in text:
+                continue
+            if path is None or ("path:\t%s\n" % os.path.realpath(path)) in text:
                 n += 1
         except OSError:
             pass
@@ -87,10 +90,28 @@ class DiscoveryTestCase(unittest.TestCase):
         self.procs.append(p)
         return p
 
-    def python_with_ssl(self, seconds=60):
+    def python_with_ssl(self, seconds=60, private=False):
         # A process that opens libssl after exec (import ssl dlopen()s it).
+        # private: it loads this test's own copy of libssl, a file no other
+        # process on the machine uses, so "the last pid left" is certain.
+        env = dict(os.environ)
+        if private:
+            env["LD_LIBRARY_PATH"] = self.private_lib_dir()
         return self.spawn([sys.executable, "-c",
-                           "import ssl, time, sys; print('ok', flush=True); time.sleep(%d)" % seconds])
+                           "import ssl, time, sys; print('ok', flush=True); time.sleep(%d)" % seconds],
+                          env=env)
+
+    def private_lib_dir(self):
+        d = os.path.join(self.tmp, "lib")
+        if not os.path.isdir(d):
+            os.mkdir(d)
+            os.chmod(d, 0o755)
+            shutil.copy(os.path.realpath("/usr/lib/x86_64-linux-gnu/" + LIBSSL),
+                        os.path.join(d, LIBSSL))
+        return d
+
+    def private_libssl(self):
+        return os.path.join(self.private_lib_dir(), LIBSSL)
 
     def s_server(self):
         key, cert = make_cert(self.tmp)
@@ -99,8 +120,8 @@ class DiscoveryTestCase(unittest.TestCase):
                         "-cert", cert, "-www", "-quiet"])
         return p, port
 
-    def privd_links(self):
-        return uprobe_multi_links(self.usm.proc.pid)
+    def privd_links(self, path=None):
+        return uprobe_multi_links(self.usm.proc.pid, path)
 
 
 class TestDiscovery(DiscoveryTestCase):
@@ -123,35 +144,35 @@ class TestDiscovery(DiscoveryTestCase):
 
     def test_two_processes_share_one_entry_and_one_kernel_attachment(self):
         self.start_usm()
-        a, b = self.python_with_ssl(), self.python_with_ssl()
-        wait_for(lambda: {a.pid, b.pid} <= pids_of(self.usm, LIBSSL), timeout=5,
+        lib = self.private_libssl()
+        a, b = self.python_with_ssl(private=True), self.python_with_ssl(private=True)
+        wait_for(lambda: {a.pid, b.pid} <= pids_of(self.usm, lib), timeout=5,
                  what="both pids on one entry")
-        self.assertEqual(len(entries(self.usm, "shared_libraries", LIBSSL)), 1)
-        # libssl's openssl set: one entry link and one return link, for
-        # however many processes (other libraries may add their own pair).
-        ssl_files = len(self.usm.get("/debug/usm/traced_programs").json())
-        self.assertEqual(self.privd_links(), 2 * ssl_files)
-        self.assertEqual(self.usm.log_text().count("attached openssl to"), 1)
+        self.assertEqual(len(entries(self.usm, "shared_libraries", lib)), 1)
+        # One entry link and one return link on the file, for both processes.
+        self.assertEqual(self.privd_links(lib), 2)
+        self.assertEqual(self.usm.log_text().count("attached openssl to %s" % lib), 1)
 
     def test_exits_remove_pids_and_last_exit_detaches_in_the_kernel(self):
         self.start_usm()
-        a, b = self.python_with_ssl(), self.python_with_ssl()
-        wait_for(lambda: {a.pid, b.pid} <= pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        lib = self.private_libssl()
+        a, b = self.python_with_ssl(private=True), self.python_with_ssl(private=True)
+        wait_for(lambda: {a.pid, b.pid} <= pids_of(self.usm, lib), timeout=5, what="traced")
+        self.assertEqual(pids_of(self.usm, lib), {a.pid, b.pid})
         links_before = self.privd_links()
         self.assertGreaterEqual(links_before, 2)
         a.kill()
         a.wait()
-        wait_for(lambda: a.pid not in pids_of(self.usm, LIBSSL), timeout=5, what="pid removed")
-        self.assertIn(b.pid, pids_of(self.usm, LIBSSL))
-        self.assertEqual(self.privd_links(), links_before)
+        wait_for(lambda: a.pid not in pids_of(self.usm, lib), timeout=5, what="pid removed")
+        self.assertEqual(pids_of(self.usm, lib), {b.pid})
+        self.assertEqual(self.privd_links(lib), 2)
         b.kill()
         b.wait()
-        # Other short-lived processes may open libssl meanwhile; wait for a
-        # quiet moment where nothing is traced.
-        wait_for(lambda: not entries(self.usm, "shared_libraries", LIBSSL), timeout=10,
+        wait_for(lambda: not entries(self.usm, "shared_libraries", lib), timeout=10,
                  what="entry removed after the linger")
-        wait_for(lambda: self.privd_links() < links_before, timeout=10,
-                 what="privd's uprobe_multi links closed")
+        # Exactly this file's two links (entry, return) closed in the kernel.
+        wait_for(lambda: self.privd_links(lib) == 0, timeout=10,
+                 what="privd's uprobe_multi links on the file closed")
         self.assertIn("detaching attachment", self.usm.log_text())
         self.assertGreaterEqual(self.usm.get("/usm/stats").json()["counters"]["detached"], 1)
 
@@ -219,17 +240,19 @@ class TestKernelSide(DiscoveryTestCase):
     def test_classic_uprobes_fallback_attaches_and_detaches(self):
         self.start_usm("uprobe_multi=false")
         self.assertIn("classic perf-event uprobes", self.usm.log_text())
-        p = self.python_with_ssl()
-        wait_for(lambda: p.pid in pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        lib = self.private_libssl()
+        p = self.python_with_ssl(private=True)
+        wait_for(lambda: p.pid in pids_of(self.usm, lib), timeout=5, what="traced")
         self.assertEqual(self.privd_links(), 0)
+        before = perf_uprobe_links(self.usm.proc.pid)
         # libssl's openssl set: 7 functions at entry, 4 at return.
-        self.assertGreaterEqual(perf_uprobe_links(self.usm.proc.pid), 11)
+        self.assertGreaterEqual(before, 11)
         p.kill()
         p.wait()
-        wait_for(lambda: not entries(self.usm, "shared_libraries", LIBSSL), timeout=10,
+        wait_for(lambda: not entries(self.usm, "shared_libraries", lib), timeout=10,
                  what="entry removed")
-        wait_for(lambda: perf_uprobe_links(self.usm.proc.pid) < 11, timeout=15,
-                 what="classic links closed")
+        wait_for(lambda: perf_uprobe_links(self.usm.proc.pid) == before - 11, timeout=15,
+                 what="this file's 11 classic links closed")
 
     def test_tracefs_is_mounted_by_privd_when_missing(self):
         mounted = lambda: os.path.exists("/sys/kernel/tracing/events")
