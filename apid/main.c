@@ -1,13 +1,15 @@
 /* usm-apid: the HTTP/JSON API. Unprivileged, no files, seccomp.
  *
- * Start-up order: options, privilege check, dial the collector, bind the
- * HTTP listener, seccomp (so bind and listen need not be allowed after),
- * then wait for a signal while nng's threads serve. */
+ * Start-up order: options, privilege check, Landlock (before nng starts
+ * threads: no files, TCP bind on the API port only), dial the collector,
+ * bind the HTTP listener, seccomp (so bind and listen need not be allowed
+ * after), then wait for a signal while nng's threads serve. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
 	nng_http_server *srv;
 
 	int sigfd = usm_child_start(argc, argv, "usm-apid", &cfg);
+	/* api_listen was checked as host:port by the config parser. */
+	usm_child_landlock((uint16_t)strtoul(strrchr(cfg.api_listen, ':') + 1, NULL, 10), NULL);
 	snprintf(path, sizeof(path), "%s/collector/collector.ipc", cfg.runtime_dir);
 	int rc = usm_ipc_client_dial(&collector, path, (int)cfg.ipc_timeout_ms);
 	if (rc != 0) {

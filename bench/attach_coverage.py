@@ -21,6 +21,7 @@ Prints a table and replaces the "attach" key of bench/results.json.
 No assertions on timings: it measures and reports.
 """
 import argparse
+import collections
 import os
 import subprocess
 import sys
@@ -66,8 +67,8 @@ def run_variant(name, options, runs, server, wait_clean):
         others = libssl_pids(usm)  # found by the start-up scan: not ours
         idle_before = idle_hits(usm)
         url = "https://127.0.0.1:%d/" % server.port
-        traced = failed = unclean = 0
-        durations = []
+        failed = unclean = 0
+        durations, hits = [], []
         for i in range(runs):
             if wait_clean and not wait_unattached(usm):
                 unclean += 1
@@ -77,13 +78,14 @@ def run_variant(name, options, runs, server, wait_clean):
             durations.append((time.monotonic() - start) * 1000)
             if rc != 0:
                 failed += 1
-            elif probe_hits(usm) > before:
-                traced += 1
+            else:
+                hits.append(probe_hits(usm) - before)
             if (i + 1) % 50 == 0:
-                log("  %d/%d runs, %d traced" % (i + 1, runs, traced))
+                log("  %d/%d runs, %d traced" % (i + 1, runs, sum(h > 0 for h in hits)))
         idle_after = idle_hits(usm)  # in the linger variant, libssl is still attached here
         stats = usm.stats()
     ok = runs - failed
+    traced = sum(h > 0 for h in hits)
     return {
         "variant": name,
         "options": options,
@@ -91,6 +93,8 @@ def run_variant(name, options, runs, server, wait_clean):
         "curl_failed": failed,
         "traced": traced,
         "traced_pct": round(100.0 * traced / ok, 1) if ok else None,
+        "hits": sum(hits),
+        "hits_per_run": {str(k): v for k, v in sorted(collections.Counter(hits).items())},
         "unclean_starts": unclean,
         "idle_probe_hits_before": idle_before,
         "idle_probe_hits_after": idle_after,
@@ -100,6 +104,46 @@ def run_variant(name, options, runs, server, wait_clean):
                     "p99": round(benchlib.percentile(durations, 99), 1)},
         "counters": stats["counters"],
     }
+
+
+def add_calls_seen(results):
+    """calls_seen_pct: a variant's probe hits over what whole curls make.
+    A whole curl's hits: the mean over the traced runs of the default-linger
+    variant, where libssl stays attached from one run to the next."""
+    ref = next(r for r in results if r["options"] == ["attach_linger_ms=2000"])["hits_per_run"]
+    traced = sum(n for hits, n in ref.items() if hits != "0")
+    per_curl = sum(int(hits) * n for hits, n in ref.items()) / traced if traced else 0
+    for r in results:
+        ok = r["runs"] - r["curl_failed"]
+        r["calls_seen_pct"] = round(100.0 * r["hits"] / (per_curl * ok), 1) if per_curl and ok else None
+    return per_curl
+
+
+def print_table(results, per_curl):
+    rows = []
+    for r in results:
+        lat = r["attach_latency_us"]
+        rows.append([r["variant"], r["runs"], "%d (%s%%)" % (r["traced"], r["traced_pct"]),
+                     "%s%%" % r["calls_seen_pct"], lat["count"], r["counters"]["hook_failed"],
+                     lat["p50_us"], lat["p99_us"], lat["max_us"], r["curl_ms"]["p50"],
+                     "%d/%d" % (r["idle_probe_hits_before"], r["idle_probe_hits_after"])])
+    print("attach_coverage: curl runs traced before they exited, attach latency (event -> probes live)")
+    print(benchlib.table(["variant", "runs", "traced", "calls seen", "attached", "late",
+                          "p50 us", "p99 us", "max us", "curl p50 ms", "idle hits"], rows))
+    notes = [
+        "traced: runs during which probe_hits grew; calls seen: probe hits / (runs x %.1f, "
+        "the hits of a whole curl)" % per_curl,
+        "attached: files newly attached (curl opens libssl and libgnutls), the latency's "
+        "samples; late: attaches that failed as the process had exited (hook_failed)",
+        "idle hits: probe_hits gained in 0.5 s without curl, before/after the runs (expected 0/0)",
+    ]
+    for r in results:
+        if r["curl_failed"] or r["unclean_starts"] or r["libssl_pids_at_start"]:
+            notes.append("%s: %d curl failures, %d runs started with libssl still attached, "
+                         "libssl held at start by %s" % (
+                             r["variant"], r["curl_failed"], r["unclean_starts"],
+                             r["libssl_pids_at_start"] or "nobody"))
+    print("\n".join("  " + n for n in notes))
 
 
 def main():
@@ -118,43 +162,27 @@ def main():
     benchlib.sigterm_as_interrupt()
     benchlib.check_no_tls_library_loaded()
 
-    variants = [
+    variants = [  # name, usm options, runs, wait for libssl to be detached before each run
         ("linger 0", ["attach_linger_ms=0"], runs, True),
         ("linger 2000 (default)", ["attach_linger_ms=2000"], runs, False),
         ("classic uprobes, linger 0", ["attach_linger_ms=0", "uprobe_multi=false"], classic_runs, True),
     ]
     with benchlib.HttpsServer() as server:
         results = [run_variant(n, o, r, server, w) for n, o, r, w in variants]
-
-    rows = []
-    for r in results:
-        lat = r["attach_latency_us"]
-        rows.append([r["variant"], r["runs"], "%d (%s%%)" % (r["traced"], r["traced_pct"]),
-                     lat["count"], lat["p50_us"], lat["p99_us"], lat["max_us"],
-                     r["curl_ms"]["p50"],
-                     "%d/%d" % (r["idle_probe_hits_before"], r["idle_probe_hits_after"])])
-    print("attach_coverage: curl runs traced before they exited, attach latency (event -> probes live)")
-    print(benchlib.table(["variant", "runs", "traced", "attached", "p50 us", "p99 us", "max us",
-                          "curl p50 ms", "idle hits"], rows))
-    notes = ["traced = probe_hits grew during the run; attached = files newly attached "
-             "(libssl + libgnutls per curl) in the latency window",
-             "idle hits = probe_hits gained in 0.5 s without curl, before/after the runs (expected 0/0)"]
-    for r in results:
-        if r["curl_failed"] or r["unclean_starts"] or r["libssl_pids_at_start"]:
-            notes.append("%s: %d curl failures, %d runs started with libssl still attached, "
-                         "libssl held at start by %s" % (
-                             r["variant"], r["curl_failed"], r["unclean_starts"],
-                             r["libssl_pids_at_start"] or "nobody"))
-    print("\n".join("  " + n for n in notes))
-
+    per_curl = add_calls_seen(results)
+    print_table(results, per_curl)
     benchlib.save_result("attach", {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "quick": args.quick,
         "machine": benchlib.machine(),
+        "hits_per_whole_curl": round(per_curl, 2),
         "variants": results,
     }, args.results)
     log("results: %s (key \"attach\")" % args.results)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("attach_coverage: interrupted (usm and node stopped)")

@@ -79,6 +79,10 @@ def http_get(port, path, timeout=10):
     return int(head.split()[1]), body
 
 
+class ApiError(RuntimeError):
+    """A non-200 answer from usm's API."""
+
+
 class Usm:
     """usm-privd (with its collector and apid) on a private runtime
     directory and a free port; `with Usm(opt, ...) as usm:` starts it,
@@ -103,23 +107,25 @@ class Usm:
                                      start_new_session=True)
         try:
             wait_for(self._running, 30, "usm's monitor to run")
-        except BaseException:
+        except BaseException as e:
+            if isinstance(e, RuntimeError) and self.proc.poll() is None:
+                log("usm-privd's log ends:\n" + self.log_tail())
             self.__exit__()
             raise
         return self
 
     def _running(self):
         if self.proc.poll() is not None:
-            raise RuntimeError("usm-privd exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
+            raise RuntimeError("usm-privd exited with %s" % self.proc.returncode)
         try:
             return self.stats().get("state") == "Running"
-        except (OSError, ValueError):
+        except (OSError, ValueError, ApiError):  # not listening or collector not up yet
             return False
 
     def get(self, path):
         status, body = http_get(self.port, path)
         if status != 200:
-            raise RuntimeError("GET %s: HTTP %d %s" % (path, status, body[:200]))
+            raise ApiError("GET %s: HTTP %d %s" % (path, status, body[:200]))
         return json.loads(body)
 
     def stats(self):

@@ -2,7 +2,8 @@
  * buffer, keeps the file registry, decides what privd attaches, and
  * answers apid's queries (DESIGN.md).
  *
- * Start-up order: options, privilege check, listen for apid, dial privd,
+ * Start-up order: options, privilege check, Landlock and rlimits (before
+ * nng starts threads), listen for apid, dial privd,
  * open the inherited ring buffer, seccomp; then, confined, ask privd how
  * the kernel side started, rebuild the registry and scan; then the loop.
  * Nothing is read from a peer before seccomp. */
@@ -10,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 
 #include "child_start.h"
 #include "collector.h"
+#include "sandbox.h"
 #include "discovery.h"
 #include "ipc_codec.h"
 #include "log.h"
@@ -34,6 +38,27 @@ extern const unsigned long usm_policy_attach_len;
 #define PROC_RING_FD 3 /* privd passes the discovery ring buffer here */
 
 static int64_t now_ms(void) { return (int64_t)collector_now_ms(); }
+
+/* rlimits, a second wall behind seccomp and Landlock: no core dumps, few
+ * descriptors, bounded memory (not in sanitizer builds, whose shadow
+ * memory is reserved up front). Not RLIMIT_FSIZE: stderr, the log, may be
+ * a file, and writing past the limit would kill the collector. */
+static void limit_resources(const struct usm_config *cfg)
+{
+	int rc = usm_set_rlimit(RLIMIT_CORE, 0);
+	if (rc == 0)
+		rc = usm_set_rlimit(RLIMIT_NOFILE, 256);
+#if !defined(__SANITIZE_ADDRESS__)
+	if (rc == 0)
+		rc = usm_set_rlimit(RLIMIT_DATA, (unsigned long long)cfg->collector_memory_mb << 20);
+#else
+	(void)cfg;
+#endif
+	if (rc != 0) {
+		log_error("cannot set resource limits: %s", strerror(-rc));
+		exit(1);
+	}
+}
 
 /* Is fd a BPF map privd passed? (It passes none when the process monitor
  * is not needed or did not start; fd 3 is then whatever we opened.) */
@@ -136,6 +161,10 @@ int main(int argc, char **argv)
 	char path[PATH_MAX];
 
 	int sigfd = usm_child_start(argc, argv, "usm-collector", &c.cfg);
+	char sockdir[PATH_MAX];
+	snprintf(sockdir, sizeof(sockdir), "%s/collector", c.cfg.runtime_dir);
+	usm_child_landlock(0, sockdir); /* no files but its socket, no TCP at all */
+	limit_resources(&c.cfg);
 	monitor_init(&c.monitor, &c.cfg);
 	c.self_pid = (uint32_t)getpid();
 	c.privd_pid = (uint32_t)getppid();

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "landlock.h"
 #include "log.h"
 #include "sandbox.h"
 #include "seccomp_policy.h"
@@ -61,3 +62,18 @@ void usm_child_confine(const char *policy_text, unsigned long len, const char *p
 		  cfg->seccomp == USM_SECCOMP_LOG ? "log" : "kill");
 }
 
+
+void usm_child_landlock(uint16_t bind_port, const char *socket_dir)
+{
+	int rc = usm_landlock_confine(bind_port, socket_dir);
+	if (rc == -EOPNOTSUPP) {
+		log_warn("the kernel has no Landlock: running with seccomp and no_new_privs only");
+		return;
+	}
+	if (rc != 0) {
+		log_error("cannot apply Landlock: %s", strerror(-rc));
+		exit(1);
+	}
+	log_debug("Landlock applied (ABI %d): no file access%s, TCP bind on port %u only",
+		  usm_landlock_abi(), socket_dir ? " but its socket" : "", bind_port);
+}

@@ -10,9 +10,17 @@
 #ifndef USM_CHILD_START_H
 #define USM_CHILD_START_H
 
+#include <stdint.h>
+
 #include "config.h"
 
 int usm_child_start(int argc, char **argv, const char *name, struct usm_config *cfg);
+
+/* Landlock: no file access (but its socket in socket_dir, if not NULL),
+ * TCP bind only on bind_port (0: none), no TCP connect. Call before nng
+ * starts threads. Exits on failure, except on a kernel without Landlock
+ * (logged; seccomp still applies). */
+void usm_child_landlock(uint16_t bind_port, const char *socket_dir);
 
 /* Applies the daemon's built-in seccomp policy; exits the process on
  * failure: a daemon never runs unconfined. */

@@ -61,6 +61,7 @@ static const struct key_def keys[] = {
 	{"attach_linger_ms", KEY_UINT, FIELD(attach_linger_ms), 0, 600000, "2000"},
 	{"uprobe_multi", KEY_BOOL, FIELD(uprobe_multi), 0, 0, "true"},
 	{"detach_threads", KEY_UINT, FIELD(detach_threads), 1, 64, "32"},
+	{"collector_memory_mb", KEY_UINT, FIELD(collector_memory_mb), 64, 65536, "2048"},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= USM_CONFIG_MAX_KEYS, "raise USM_CONFIG_MAX_KEYS");

@@ -67,7 +67,8 @@ struct usm_config {
 	unsigned max_blocked_files;     /* max_blocked_files: 2000 (1-100000) blocklist LRU size */
 	unsigned attach_linger_ms;      /* attach_linger_ms: 2000 (0-600000) probes kept after the last pid left */
 	bool uprobe_multi;              /* uprobe_multi: true: use uprobe_multi links when the kernel has them; false: classic uprobes */
-	unsigned detach_threads;        /* detach_threads: 32 (1-64) threads closing links in parallel */
+	unsigned detach_threads;
+	unsigned collector_memory_mb;   /* collector_memory_mb: 2048 (64-65536) RLIMIT_DATA of the collector */        /* detach_threads: 32 (1-64) threads closing links in parallel */
 };
 
 struct usm_config_error {

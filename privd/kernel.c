@@ -25,7 +25,8 @@ static void fail(struct kernel *k, int err, const char *what)
 	log_error("%s: %s", what, strerror(err < 0 ? -err : EINVAL));
 }
 
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int libbpf_log(enum libbpf_print_level level,
+							    const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && usm_log_get_level() < USM_LOG_DEBUG)
 		return 0;

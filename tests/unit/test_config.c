@@ -154,6 +154,7 @@ static const struct num_key num_keys[] = {
 	{ "max_blocked_files", offsetof(struct usm_config, max_blocked_files), 1, 100000, 2000 },
 	{ "attach_linger_ms", offsetof(struct usm_config, attach_linger_ms), 0, 600000, 2000 },
 	{ "detach_threads", offsetof(struct usm_config, detach_threads), 1, 64, 32 },
+	{ "collector_memory_mb", offsetof(struct usm_config, collector_memory_mb), 64, 65536, 2048 },
 };
 #define N_NUM_KEYS (sizeof(num_keys) / sizeof(num_keys[0]))
 
@@ -1149,7 +1150,7 @@ static void test_to_args_emits_every_documented_key_exactly_once(void **state)
 		"enable_istio_monitoring", "enable_nodejs_monitoring", "envoy_path", "api_control",
 		"log_level", "seccomp", "child_max_restarts", "child_restart_window",
 		"check_interval", "ipc_timeout_ms", "max_traced_files", "max_blocked_files",
-		"attach_linger_ms", "detach_threads", "uprobe_multi",
+		"attach_linger_ms", "detach_threads", "uprobe_multi", "collector_memory_mb",
 		"enable_java_tls_support", /* last: always false, so it may be left out */
 	};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
