@@ -3,9 +3,10 @@
  * Start-up, in this order: read and check the configuration (exit 2 on
  * any error, before anything starts), block the signals it handles (before
  * nng starts threads, so they arrive on the signalfd only), prepare the
- * runtime directory, open the children's binaries, listen for the
- * collector, drop every capability but the ones in policy/PRIVILEGES.md,
- * start the children. Then one loop: signals, requests, restarts. */
+ * runtime directory, open the children's binaries, load the BPF objects,
+ * listen for the collector, drop every capability but the ones in
+ * policy/PRIVILEGES.md, apply policy/privd.policy (seccomp), start the
+ * children. Then one loop: signals, requests, restarts. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 #include "requests.h"
 #include "runtime_dir.h"
 #include "sandbox.h"
+#include "seccomp_policy.h"
 #include "supervisor.h"
 
 #define STOP_TIMEOUT_MS 5000
@@ -43,6 +45,8 @@ static const cap_value_t kept_caps[] = {
 
 extern const char usm_policy_attach[];
 extern const unsigned long usm_policy_attach_len;
+extern const char usm_policy_privd[];
+extern const unsigned long usm_policy_privd_len;
 
 /* The kept set, plus CAP_SYS_ADMIN only where classic perf-event
  * uprobes are used (no uprobe_multi): creating them needs it. */
@@ -189,6 +193,11 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = drop_capabilities(&kernel);
+	/* From here privd runs under its own filter, and so do the children
+	 * it starts until they install theirs. */
+	if (rc == 0)
+		rc = usm_policy_apply_text(usm_policy_privd, usm_policy_privd_len, "privd.policy",
+					   cfg.seccomp);
 	if (rc == 0)
 		rc = supervisor_start_all(&sup);
 	if (rc != 0) {

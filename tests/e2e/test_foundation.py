@@ -33,6 +33,20 @@ def privd_caps_from_privileges_md():
 
 
 PRIVD_CAPS = privd_caps_from_privileges_md()
+
+
+def privileges_md_processes():
+    """The Processes table of policy/PRIVILEGES.md, one dict per row."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policy",
+                        "PRIVILEGES.md")
+    rows = {}
+    with open(path) as f:
+        for line in f:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 7 and cells[0].startswith("usm-"):
+                rows[cells[0]] = {"uid": cells[1], "caps": cells[2], "sets": cells[3],
+                                  "nnp": cells[4], "seccomp": cells[5]}
+    return rows
 ENDPOINTS = ["/usm/stats", "/debug/usm/traced_programs", "/debug/usm/blocked_processes", "/health"]
 
 
@@ -79,6 +93,29 @@ class TestPrivileges(UsmTestCase):
                 self.assertEqual(int(st[cap], 16), 0, "%s %s" % (name, cap))
             self.assertEqual(st["NoNewPrivs"], "1", name)
             self.assertEqual(st["Seccomp"], "2", name)
+
+    def test_live_processes_match_privileges_md(self):
+        rows = privileges_md_processes()
+        self.assertEqual(set(rows), {"usm-privd", "usm-collector", "usm-apid"})
+        users = {"usm-collector": pwd.getpwnam("usm-collector"), "usm-apid": pwd.getpwnam("usm-api")}
+        for name, row in rows.items():
+            st = proc_status(self.usm.pid_of(name))
+            if row["uid"] == "0 / 0":
+                uid, gid = 0, 0
+            else:
+                uid, gid = users[name].pw_uid, users[name].pw_gid
+            self.assertEqual(st["Uid"].split(), [str(uid)] * 4, name)
+            self.assertEqual(st["Gid"].split(), [str(gid)] * 4, name)
+            want = 0 if row["caps"] == "none" else sum(
+                1 << CAP_NUMBERS[c.strip()] for c in row["caps"].split(","))
+            self.assertEqual(int(st["CapEff"], 16), want, name)
+            self.assertEqual(int(st["CapPrm"], 16), want, name)
+            self.assertEqual(row["sets"], "empty / empty / empty", name)
+            for cap in ("CapBnd", "CapAmb", "CapInh"):
+                self.assertEqual(int(st[cap], 16), 0, "%s %s" % (name, cap))
+            self.assertEqual(st["NoNewPrivs"], "1" if row["nnp"] == "yes" else "0", name)
+            self.assertEqual(st["Seccomp"], "2" if row["seccomp"].startswith("filter") else "0",
+                             name)
 
     def test_privd_keeps_only_its_listed_capabilities(self):
         st = proc_status(self.usm.proc.pid)
