@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "discovery_event.h"
 #include "ipc_codec.h"
 #include "log.h"
 #include "usm_events.h"
@@ -264,27 +265,11 @@ static uint64_t user_dev(uint64_t kdev)
 	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
 }
 
-static bool event_valid(const struct usm_proc_event *e, size_t size)
-{
-	if (size != sizeof(*e) || e->pid == 0)
-		return false;
-	switch (e->type) {
-	case USM_EVENT_EXIT:
-		return true;
-	case USM_EVENT_EXEC:
-	case USM_EVENT_LIB_OPEN:
-		return e->path_len >= 2 && e->path_len <= sizeof(e->path) &&
-		       e->path[e->path_len - 1] == '\0' && e->path[0] == '/';
-	default:
-		return false;
-	}
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 	const struct usm_proc_event *e = data;
-	if (!event_valid(e, size)) {
+	if (!discovery_event_valid(e, size)) {
 		c->counters[USM_CTR_PROC_EVENTS_MALFORMED]++;
 		return 0;
 	}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (build-fuzz/) and runs each for a
+# short while (USM_FUZZ_SECONDS, default 20): the parsers that take input
+# from outside (HTTP bytes, discovery events, policy text) must not crash.
+# Prints one TAP-style line per target and "fuzz: N passed, N failed, N skipped".
+# Crash inputs are kept in build-fuzz/crashes/ for reproduction.
+set -uo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+seconds=${USM_FUZZ_SECONDS:-20}
+targets=(fuzz_http_parse fuzz_proc_event fuzz_policy_parse)
+
+if [ ! -f build-fuzz/build.ninja ]; then
+	CC=clang meson setup build-fuzz -Dtests=enabled -Db_sanitize=address,undefined \
+		-Db_lundef=false >/dev/null || { echo "fuzz: 0 passed, 1 failed, 0 skipped"; exit 1; }
+fi
+if ! ninja -C build-fuzz "${targets[@]/#/tests/}" >/dev/null; then
+	echo "fuzz: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+mkdir -p build-fuzz/crashes
+passed=0 failed=0 n=0
+for t in "${targets[@]}"; do
+	n=$((n + 1))
+	corpus=$(mktemp -d)
+	log=$(mktemp)
+	if build-fuzz/tests/"$t" -max_total_time="$seconds" -seed=1 -artifact_prefix=build-fuzz/crashes/"$t"- \
+		"$corpus" >"$log" 2>&1; then
+		runs=$(grep -o 'Done [0-9]* runs' "$log" | grep -o '[0-9]*' || echo '?')
+		echo "ok $n - $t ($runs runs in ${seconds}s)"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n - $t (crash input in build-fuzz/crashes/)"
+		tail -20 "$log" | sed 's/^/# /'
+		failed=$((failed + 1))
+	fi
+	rm -rf "$corpus" "$log"
+done
+echo "fuzz: $passed passed, $failed failed, 0 skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,267 @@
+/* The daemons' own sandboxes, as built into their binaries: in a forked
+ * child, each daemon's seccomp policy (kill mode) lets an ordinary call
+ * through and kills a forbidden one with SIGSYS; Landlock as apid and the
+ * collector apply it denies files, other TCP ports and TCP connects.
+ *
+ * Forked children call raw syscalls and _exit(): nothing the sanitizer
+ * runtime could intercept with calls of its own. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "landlock.h"
+#include "seccomp_policy.h"
+
+extern const char usm_policy_collector[];
+extern const unsigned long usm_policy_collector_len;
+extern const char usm_policy_apid[];
+extern const unsigned long usm_policy_apid_len;
+extern const char usm_policy_privd[];
+extern const unsigned long usm_policy_privd_len;
+
+enum forbidden {
+	CALL_GETPID, /* allowed everywhere: the control */
+	CALL_EXECVE,
+	CALL_PTRACE,
+	CALL_BPF_PROG_LOAD,
+	CALL_OPEN_PROC_MEM,
+	CALL_SOCKET_PACKET,
+	CALL_SOCKET_INET,
+	CALL_BIND,
+	CALL_MOUNT,
+};
+
+static long make_call(enum forbidden call)
+{
+	switch (call) {
+	case CALL_GETPID:
+		return syscall(SYS_getpid);
+	case CALL_EXECVE: {
+		char *argv[] = {"/bin/true", NULL};
+		return syscall(SYS_execve, "/bin/true", argv, NULL);
+	}
+	case CALL_PTRACE:
+		return syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
+	case CALL_BPF_PROG_LOAD: {
+		union bpf_attr attr;
+		memset(&attr, 0, sizeof(attr));
+		return syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	}
+	case CALL_OPEN_PROC_MEM:
+		return syscall(SYS_openat, AT_FDCWD, "/proc/1/mem", O_RDONLY);
+	case CALL_SOCKET_PACKET:
+		return syscall(SYS_socket, AF_PACKET, SOCK_RAW, 0);
+	case CALL_SOCKET_INET:
+		return syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	case CALL_BIND:
+		return syscall(SYS_bind, 0, NULL, 0);
+	case CALL_MOUNT:
+		return syscall(SYS_mount, "none", "/mnt", "tmpfs", 0, NULL);
+	}
+	return -1;
+}
+
+/* Forks, applies the policy in kill mode, makes the call; returns the
+ * wait status. */
+static int status_after(const char *text, unsigned long len, enum forbidden call)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (usm_policy_apply_text(text, len, "test", USM_SECCOMP_KILL) != 0)
+			_exit(100);
+		make_call(call);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void assert_killed(const char *text, unsigned long len, enum forbidden call)
+{
+	int status = status_after(text, len, call);
+	if (!WIFSIGNALED(status))
+		fail_msg("call %d was not killed (exit %d)", call, WEXITSTATUS(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+}
+
+static void assert_allowed(const char *text, unsigned long len, enum forbidden call)
+{
+	int status = status_after(text, len, call);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_apid_policy_kills_what_apid_must_never_do(void **state)
+{
+	(void)state;
+	assert_allowed(usm_policy_apid, usm_policy_apid_len, CALL_GETPID);
+	assert_killed(usm_policy_apid, usm_policy_apid_len, CALL_EXECVE);
+	assert_killed(usm_policy_apid, usm_policy_apid_len, CALL_PTRACE);
+	assert_killed(usm_policy_apid, usm_policy_apid_len, CALL_BPF_PROG_LOAD);
+	assert_killed(usm_policy_apid, usm_policy_apid_len, CALL_OPEN_PROC_MEM);
+	assert_killed(usm_policy_apid, usm_policy_apid_len, CALL_SOCKET_PACKET);
+	assert_killed(usm_policy_apid, usm_policy_apid_len, CALL_SOCKET_INET);
+	assert_killed(usm_policy_apid, usm_policy_apid_len, CALL_BIND);
+	assert_killed(usm_policy_apid, usm_policy_apid_len, CALL_MOUNT);
+}
+
+static void test_collector_policy_kills_bpf_ptrace_and_file_opens(void **state)
+{
+	(void)state;
+	assert_allowed(usm_policy_collector, usm_policy_collector_len, CALL_GETPID);
+	assert_killed(usm_policy_collector, usm_policy_collector_len, CALL_BPF_PROG_LOAD);
+	assert_killed(usm_policy_collector, usm_policy_collector_len, CALL_PTRACE);
+	assert_killed(usm_policy_collector, usm_policy_collector_len, CALL_OPEN_PROC_MEM);
+	assert_killed(usm_policy_collector, usm_policy_collector_len, CALL_EXECVE);
+	assert_killed(usm_policy_collector, usm_policy_collector_len, CALL_SOCKET_PACKET);
+	assert_killed(usm_policy_collector, usm_policy_collector_len, CALL_MOUNT);
+}
+
+static void test_privd_policy_kills_ptrace_mount_and_plain_execve(void **state)
+{
+	(void)state;
+	assert_allowed(usm_policy_privd, usm_policy_privd_len, CALL_GETPID);
+	assert_killed(usm_policy_privd, usm_policy_privd_len, CALL_PTRACE);
+	assert_killed(usm_policy_privd, usm_policy_privd_len, CALL_MOUNT);
+	assert_killed(usm_policy_privd, usm_policy_privd_len, CALL_EXECVE);
+	assert_killed(usm_policy_privd, usm_policy_privd_len, CALL_SOCKET_PACKET);
+}
+
+/* ---- Landlock ---- */
+
+static int tcp_bind(uint16_t port)
+{
+	int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int rc = (int)syscall(SYS_bind, fd, &a, sizeof(a)) == 0 ? 0 : -errno;
+	syscall(SYS_close, fd);
+	return rc;
+}
+
+static int tcp_connect(uint16_t port)
+{
+	int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int rc = (int)syscall(SYS_connect, fd, &a, sizeof(a)) == 0 ? 0 : -errno;
+	syscall(SYS_close, fd);
+	return rc;
+}
+
+/* A free port: bind to 0 and read it back (before any sandbox). */
+static uint16_t free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Child exit codes: 0 all as expected, else the number of the check that failed. */
+static void test_landlock_as_apid_denies_files_other_ports_and_connects(void **state)
+{
+	(void)state;
+	if (usm_landlock_abi() < 4)
+		skip(); /* TCP rules need ABI 4 */
+	uint16_t port = free_port(), other = free_port();
+	while (other == port)
+		other = free_port();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (usm_landlock_confine(port, NULL) != 0)
+			_exit(10);
+		if (syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY) >= 0 || errno != EACCES)
+			_exit(1);
+		if (tcp_bind(other) != -EACCES)
+			_exit(2);
+		if (tcp_bind(port) != 0)
+			_exit(3);
+		if (tcp_connect(port) != -EACCES)
+			_exit(4);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_landlock_as_collector_allows_only_its_socket_directory(void **state)
+{
+	(void)state;
+	if (usm_landlock_abi() < 1)
+		skip();
+	char dir[] = "/tmp/usm-landlock-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (usm_landlock_confine(0, dir) != 0)
+			_exit(10);
+		int s = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+		struct sockaddr_un {
+			sa_family_t family;
+			char path[108];
+		} a = {.family = AF_UNIX};
+		memcpy(a.path, dir, strlen(dir));
+		memcpy(a.path + strlen(dir), "/s.ipc", 7);
+		if (syscall(SYS_bind, s, &a, sizeof(a)) != 0)
+			_exit(1); /* its own socket: allowed */
+		if (syscall(SYS_unlinkat, AT_FDCWD, a.path, 0) != 0)
+			_exit(2); /* and removing it */
+		if (syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY) >= 0 || errno != EACCES)
+			_exit(3);
+		char file[sizeof(dir) + 8];
+		memcpy(file, dir, sizeof(dir) - 1);
+		memcpy(file + sizeof(dir) - 1, "/f", 3);
+		if (syscall(SYS_openat, AT_FDCWD, file, O_WRONLY | O_CREAT, 0600) >= 0 ||
+		    errno != EACCES)
+			_exit(4); /* but no regular file, even there */
+		if (usm_landlock_abi() >= 4 && tcp_bind(0) != -EACCES)
+			_exit(5);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rmdir(dir);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_apid_policy_kills_what_apid_must_never_do),
+		cmocka_unit_test(test_collector_policy_kills_bpf_ptrace_and_file_opens),
+		cmocka_unit_test(test_privd_policy_kills_ptrace_mount_and_plain_execve),
+		cmocka_unit_test(test_landlock_as_apid_denies_files_other_ports_and_connects),
+		cmocka_unit_test(test_landlock_as_collector_allows_only_its_socket_directory),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
