@@ -49,16 +49,28 @@ def libssl_pids(usm):
                   if "/libssl.so" in e["FilePath"] for p in e["PIDs"])
 
 
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return "exited"
+
+
 def wait_unattached(usm, timeout=10):
     """Until libssl is out of the registry and no link is still closing,
     so that the next curl's libssl must be attached on its own open.
-    False on timeout (that run is then counted as an unclean start)."""
+    None when so; on timeout, what was still there (that run is then
+    counted as an unclean start)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if usm.stats()["counters"]["detach_pending"] == 0 and not libssl_pids(usm):
-            return True
+    while True:
+        pending, pids = usm.stats()["counters"]["detach_pending"], libssl_pids(usm)
+        if not pending and not pids:
+            return None
+        if time.monotonic() > deadline:
+            return "%d links closing, libssl used by %s" % (
+                pending, ", ".join("%d (%s)" % (p, comm(p)) for p in pids) or "nobody")
         time.sleep(0.01)
-    return False
 
 
 def run_variant(name, options, runs, server, wait_clean):
@@ -70,8 +82,10 @@ def run_variant(name, options, runs, server, wait_clean):
         failed = unclean = 0
         durations, hits = [], []
         for i in range(runs):
-            if wait_clean and not wait_unattached(usm):
+            busy = wait_clean and wait_unattached(usm)
+            if busy:
                 unclean += 1
+                log("  run %d starts with libssl attached after 10 s: %s" % (i + 1, busy))
             before = probe_hits(usm)
             start = time.monotonic()
             rc = subprocess.run(["curl", "-sk", url, "-o", "/dev/null"]).returncode
@@ -119,7 +133,7 @@ def add_calls_seen(results):
     return per_curl
 
 
-def print_table(results, per_curl):
+def print_table(results, per_curl, others):
     rows = []
     for r in results:
         lat = r["attach_latency_us"]
@@ -137,6 +151,10 @@ def print_table(results, per_curl):
         "samples; late: attaches that failed as the process had exited (hook_failed)",
         "idle hits: probe_hits gained in 0.5 s without curl, before/after the runs (expected 0/0)",
     ]
+    if others:
+        notes.append("WARNING: %d other usm-privd on the host (%s): their attaches open libssl, "
+                     "which this usm takes for uses; the linger 0 numbers are not a worst case"
+                     % (len(others), " ".join(map(str, others[:8])) + (" ..." if len(others) > 8 else "")))
     for r in results:
         if r["curl_failed"] or r["unclean_starts"] or r["libssl_pids_at_start"]:
             notes.append("%s: %d curl failures, %d runs started with libssl still attached, "
@@ -161,6 +179,10 @@ def main():
         sys.exit("attach_coverage: no %s (scripts/setup.sh release builds it)" % benchlib.PRIVD)
     benchlib.sigterm_as_interrupt()
     benchlib.check_no_tls_library_loaded()
+    others = benchlib.other_usm_instances()
+    if others:
+        log("attach_coverage: WARNING: other usm-privd running (%s); results will be skewed"
+            % " ".join(map(str, others)))
 
     variants = [  # name, usm options, runs, wait for libssl to be detached before each run
         ("linger 0", ["attach_linger_ms=0"], runs, True),
@@ -170,12 +192,14 @@ def main():
     with benchlib.HttpsServer() as server:
         results = [run_variant(n, o, r, server, w) for n, o, r, w in variants]
     per_curl = add_calls_seen(results)
-    print_table(results, per_curl)
+    others = sorted(set(others) | set(benchlib.other_usm_instances()))
+    print_table(results, per_curl, others)
     benchlib.save_result("attach", {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "quick": args.quick,
         "machine": benchlib.machine(),
         "hits_per_whole_curl": round(per_curl, 2),
+        "other_usm_privd": others,
         "variants": results,
     }, args.results)
     log("results: %s (key \"attach\")" % args.results)

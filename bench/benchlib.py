@@ -44,6 +44,20 @@ def check_no_tls_library_loaded():
             sys.exit("the benchmark driver has %s loaded; it would be traced itself" % lib)
 
 
+def other_usm_instances():
+    """PIDs of usm-privd processes already running on the host. Each one
+    reacts to every TLS library open too, and its privd's own opens of the
+    library (to attach it) are library opens a benchmark's usm sees."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.path.basename(os.readlink("/proc/%s/exe" % entry)) == "usm-privd":
+                pids.append(int(entry))
+        except OSError:
+            pass
+    return sorted(pids)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

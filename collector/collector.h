@@ -28,6 +28,7 @@ struct collector {
 	struct latency_window attach_latency; /* event -> probes live, new files */
 };
 
-uint64_t collector_now_ms(void);
+#include "monotonic.h"
+
 
 #endif

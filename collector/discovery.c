@@ -17,13 +17,6 @@
 
 static struct usm_ipc_reply reply; /* the collector's loop is single-threaded */
 
-uint64_t collector_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- registry ops: requests to privd ---- */
 
 static void privd_attach(void *ctx, uint32_t pid, const char *path, uint8_t program_type,
@@ -114,7 +107,7 @@ static void on_executable(struct collector *c, uint32_t pid, const char *path, s
 	if (type >= 0 && c->openssl_set >= 0 && !own_process(c, pid))
 		record_latency(c,
 			       registry_register(c->registry, pid, path, (uint8_t)type, id,
-						 collector_now_ms()),
+						 usm_monotonic_ms()),
 			       event_ns);
 }
 
@@ -124,7 +117,7 @@ static void on_library(struct collector *c, uint32_t pid, const char *path, stru
 	if (c->cfg.enable_native_tls_monitoring && !own_process(c, pid))
 		record_latency(c,
 			       registry_register(c->registry, pid, path,
-						 USM_PROG_SHARED_LIBRARIES, id, collector_now_ms()),
+						 USM_PROG_SHARED_LIBRARIES, id, usm_monotonic_ms()),
 			       event_ns);
 }
 
@@ -150,7 +143,7 @@ static int adopt_attachments(struct collector *c)
 		for (uint32_t i = 0; i < pg->count; i++) {
 			int err = registry_adopt(c->registry, (struct path_id){r[i].dev, r[i].ino},
 						 r[i].program_type, r[i].path, r[i].attachment,
-						 collector_now_ms());
+						 usm_monotonic_ms());
 			if (err < 0 && err != -EEXIST) {
 				uint64_t *grown = realloc(give_back, (ngive + 1) * sizeof(*grown));
 				if (grown) {
@@ -198,7 +191,7 @@ static int scan(struct collector *c, uint32_t first_pid, uint32_t only_pid, int 
 				/* Control request: attach even if the feature is off. */
 				enum registry_result res = registry_register(
 					c->registry, r[i].pid, r[i].path, (uint8_t)type, id,
-					collector_now_ms());
+					usm_monotonic_ms());
 				registered += res <= REGISTRY_PRESENT;
 			} else if (r[i].kind == USM_SCAN_EXE) {
 				on_executable(c, r[i].pid, r[i].path, id, 0);
@@ -250,7 +243,7 @@ int discovery_attach_pid(struct collector *c, uint32_t pid, uint8_t program_type
 			enum registry_result res =
 				registry_register(c->registry, pid, path, program_type,
 						  (struct path_id){r[0].dev, r[0].ino},
-						  collector_now_ms());
+						  usm_monotonic_ms());
 			n = res <= REGISTRY_PRESENT;
 		}
 	}
@@ -278,14 +271,14 @@ static int on_event(void *ctx, void *data, size_t size)
 	switch (e->type) {
 	case USM_EVENT_EXEC:
 		/* An exec replaces the image: what the old one mapped is gone. */
-		registry_unregister(c->registry, e->pid, collector_now_ms());
+		registry_unregister(c->registry, e->pid, usm_monotonic_ms());
 		on_executable(c, e->pid, e->path, id, e->ktime_ns);
 		break;
 	case USM_EVENT_LIB_OPEN:
 		on_library(c, e->pid, e->path, id, e->ktime_ns);
 		break;
 	case USM_EVENT_EXIT:
-		registry_unregister(c->registry, e->pid, collector_now_ms());
+		registry_unregister(c->registry, e->pid, usm_monotonic_ms());
 		break;
 	}
 	return 0;
@@ -313,5 +306,5 @@ static bool pid_alive(void *ctx, uint32_t pid)
 
 unsigned discovery_prune(struct collector *c)
 {
-	return registry_prune(c->registry, pid_alive, c, collector_now_ms());
+	return registry_prune(c->registry, pid_alive, c, usm_monotonic_ms());
 }

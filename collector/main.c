@@ -37,7 +37,7 @@ extern const unsigned long usm_policy_attach_len;
 
 #define PROC_RING_FD 3 /* privd passes the discovery ring buffer here */
 
-static int64_t now_ms(void) { return (int64_t)collector_now_ms(); }
+static int64_t now_ms(void) { return (int64_t)usm_monotonic_ms(); }
 
 /* rlimits, a second wall behind seccomp and Landlock: no core dumps, few
  * descriptors, bounded memory (not in sanitizer builds, whose shadow
@@ -122,7 +122,7 @@ static void run_loop(struct collector *c, int sigfd)
 	int64_t next_check = now_ms() + interval;
 	for (;;) {
 		int64_t wait = next_check - now_ms();
-		int linger = registry_expire(c->registry, collector_now_ms());
+		int linger = registry_expire(c->registry, usm_monotonic_ms());
 		if (linger >= 0 && linger < wait)
 			wait = linger;
 		struct pollfd pfd[3] = {{sigfd, POLLIN, 0}, {ipcfd, POLLIN, 0}, {ringfd, POLLIN, 0}};

@@ -107,7 +107,7 @@ static int handle_control(void *ctx, const struct usm_msg_view *req, struct usm_
 		break;
 	case USM_CONTROL_DETACH_PID:
 		n = (int)registry_unregister_type(c->registry, r->pid, r->program_type,
-						  collector_now_ms());
+						  usm_monotonic_ms());
 		break;
 	}
 	if (n < 0) {

@@ -378,9 +378,39 @@ static bool same_conds(const struct usm_policy_rule *a, const struct usm_policy_
 /* The header's rule: several lines for one syscall are alternatives, so
  * every one of them must be conditional; anything else would let one line
  * silently widen or contradict another. */
+/* Anything but == and masked ==. */
+static bool has_inequality(const struct usm_policy_rule *r)
+{
+	for (unsigned i = 0; i < r->ncond; i++)
+		if (r->cond[i].op != SCMP_CMP_EQ && r->cond[i].op != SCMP_CMP_MASKED_EQ)
+			return true;
+	return false;
+}
+
 static int check_against_earlier(struct parser *ps, const struct usm_policy *policy,
 				 const struct usm_policy_rule *r)
 {
+	/* libseccomp 2.5 takes minutes (found by the fuzzer) to build
+	 * alternatives that compare with != < <= > >=; alternatives of ==
+	 * and masked == stay cheap. So several lines for one syscall may use
+	 * only those, and at most USM_POLICY_MAX_ALTERNATIVES of them. */
+	unsigned alternatives = 1;
+	bool inequality = has_inequality(r);
+	for (size_t i = 0; i < policy->nrules; i++) {
+		if (policy->rules[i].syscall_nr == r->syscall_nr) {
+			alternatives++;
+			inequality |= has_inequality(&policy->rules[i]);
+		}
+	}
+	if (alternatives > 1 && inequality)
+		return fail(ps,
+			    "'%s' on several lines may only compare with == or & MASK ==: != < <= > >= "
+			    "belong on a single line (libseccomp cannot build such alternatives in "
+			    "reasonable time)",
+			    r->name);
+	if (alternatives > USM_POLICY_MAX_ALTERNATIVES)
+		return fail(ps, "too many lines for '%s' (at most %u)", r->name,
+			    USM_POLICY_MAX_ALTERNATIVES);
 	for (size_t i = 0; i < policy->nrules; i++) {
 		const struct usm_policy_rule *old = &policy->rules[i];
 		if (old->syscall_nr != r->syscall_nr)

@@ -16,7 +16,10 @@
  *   The trailing "# reason" is mandatory: every allowed call says why.
  *
  * A syscall may appear on several lines only if every one of those lines
- * has conditions (each line is one alternative; they are ORed). An
+ * has conditions (each line is one alternative; they are ORed), at most
+ * USM_POLICY_MAX_ALTERNATIVES lines, and those lines compare only with ==
+ * or & MASK == (libseccomp 2.5 takes minutes to build alternatives with
+ * != < <= > >=; on a single line they are fine). An
  * unconditional duplicate, a repeated identical rule, an unknown syscall,
  * an unknown constant, a bad argument index or operator, or a rule without
  * a reason is an error "ORIGIN:LINE: message".
@@ -36,6 +39,7 @@
 
 #define USM_POLICY_MAX_RULES 512
 #define USM_POLICY_MAX_CONDS 6 /* one per syscall argument at most */
+#define USM_POLICY_MAX_ALTERNATIVES 16 /* lines for one syscall */
 
 struct usm_policy_cond {
 	unsigned arg;        /* 0-5 */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotonic.h"
 #include "sandbox.h"
 
 #define BACKOFF_FIRST_MS 250
@@ -27,28 +28,17 @@ static char *child_envp[sizeof(passed_env) / sizeof(passed_env[0]) + 1];
 
 static char *child_argv[2][2 + 2 * SUPERVISOR_MAX_ARGS];
 
-int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The build tree keeps each daemon in its own directory; an installation
  * keeps the children in USM_LIBEXECDIR. */
 static int open_child_binary(const char *name, const char *subdir)
 {
-	char self[PATH_MAX], path[PATH_MAX + 64];
+	char self[PATH_MAX], candidates[2][PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0)
 		return -errno;
 	self[n] = '\0';
-	const char *candidates[2];
-	char alt[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/../%s/%s", dirname(self), subdir, name);
-	snprintf(alt, sizeof(alt), "%s/%s", USM_LIBEXECDIR, name);
-	candidates[0] = path;
-	candidates[1] = alt;
+	snprintf(candidates[0], sizeof(candidates[0]), "%s/../%s/%s", dirname(self), subdir, name);
+	snprintf(candidates[1], sizeof(candidates[1]), "%s/%s", USM_LIBEXECDIR, name);
 
 	for (size_t i = 0; i < 2; i++) {
 		int fd = open(candidates[i], O_RDONLY | O_CLOEXEC);
@@ -66,7 +56,7 @@ static int open_child_binary(const char *name, const char *subdir)
 		log_debug("%s: %s", name, candidates[i]);
 		return fd;
 	}
-	log_error("cannot find %s (looked for %s and %s)", name, path, alt);
+	log_error("cannot find %s (looked for %s and %s)", name, candidates[0], candidates[1]);
 	return -ENOENT;
 }
 
@@ -183,7 +173,7 @@ static int spawn(struct supervisor *sup, struct child *c)
 	c->pid = pid;
 	c->state = USM_PROC_RUNNING;
 	c->up_since = time(NULL);
-	c->started_mono_ms = monotonic_ms();
+	c->started_mono_ms = (int64_t)usm_monotonic_ms();
 	log_info("started %s, pid %d", c->name, (int)pid);
 	return 0;
 }
@@ -210,7 +200,7 @@ static unsigned deaths_within(const struct child *c, int64_t now, int64_t window
 
 static void on_child_exit(struct supervisor *sup, struct child *c, int status)
 {
-	int64_t now = monotonic_ms();
+	int64_t now = (int64_t)usm_monotonic_ms();
 	c->pid = 0;
 	c->last_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (sup->stopping) {
@@ -259,7 +249,7 @@ void supervisor_reap(struct supervisor *sup)
 
 void supervisor_tick(struct supervisor *sup)
 {
-	int64_t now = monotonic_ms();
+	int64_t now = (int64_t)usm_monotonic_ms();
 	for (unsigned i = 0; i < 2; i++) {
 		struct child *c = &sup->children[i];
 		if (sup->stopping || c->pid != 0 || c->state != USM_PROC_RESTARTING ||
@@ -274,7 +264,7 @@ void supervisor_tick(struct supervisor *sup)
 
 int supervisor_next_timeout_ms(const struct supervisor *sup)
 {
-	int64_t now = monotonic_ms(), best = -1;
+	int64_t now = (int64_t)usm_monotonic_ms(), best = -1;
 	for (unsigned i = 0; i < 2; i++) {
 		const struct child *c = &sup->children[i];
 		if (c->pid != 0 || c->state != USM_PROC_RESTARTING)
@@ -292,13 +282,13 @@ void supervisor_stop_all(struct supervisor *sup, int timeout_ms)
 	for (unsigned i = 0; i < 2; i++)
 		if (sup->children[i].pid > 0)
 			kill(sup->children[i].pid, SIGTERM);
-	int64_t deadline = monotonic_ms() + timeout_ms;
+	int64_t deadline = (int64_t)usm_monotonic_ms() + timeout_ms;
 	for (;;) {
 		supervisor_reap(sup);
 		bool alive = sup->children[0].pid > 0 || sup->children[1].pid > 0;
 		if (!alive)
 			return;
-		if (monotonic_ms() >= deadline)
+		if ((int64_t)usm_monotonic_ms() >= deadline)
 			break;
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);

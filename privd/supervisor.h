@@ -57,8 +57,6 @@ struct supervisor {
 	struct child children[2]; /* collector, apid */
 };
 
-int64_t monotonic_ms(void);
-
 /* Opens and checks both binaries and prepares the children's arguments. */
 int supervisor_init(struct supervisor *sup, const struct usm_config *cfg);
 

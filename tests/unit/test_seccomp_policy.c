@@ -353,20 +353,31 @@ static void test_overlong_line_is_rejected(void **state)
 static void test_too_many_rules_is_e2big(void **state)
 {
 	(void)state;
-	/* Distinct conditions on one syscall so only the count can fail. */
-	size_t cap = (USM_POLICY_MAX_RULES + 1) * 40;
+	/* Distinct conditions, spread over syscalls so that no syscall has
+	 * more than USM_POLICY_MAX_ALTERNATIVES lines: only the count fails. */
+	static const char *const names[] = {
+		"read", "write", "close", "fstat", "lseek", "mmap", "mprotect", "munmap",
+		"brk", "ioctl", "pread64", "pwrite64", "readv", "writev", "pipe", "dup",
+		"dup2", "nanosleep", "getitimer", "alarm", "setitimer", "socket", "connect",
+		"accept", "sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown", "bind",
+		"listen", "getsockname", "getpeername", "futex"};
+	size_t cap = (USM_POLICY_MAX_RULES + 1) * 48;
 	char *text = malloc(cap);
 	assert_non_null(text);
 	size_t len = 0;
 	for (unsigned i = 0; i <= USM_POLICY_MAX_RULES; i++)
-		len += (size_t)snprintf(text + len, cap - len, "read arg0 == %u # fd\n", i);
+		len += (size_t)snprintf(text + len, cap - len, "%s arg0 == %u # fd\n",
+					names[i / USM_POLICY_MAX_ALTERNATIVES],
+					i % USM_POLICY_MAX_ALTERNATIVES);
 	struct usm_policy *policy = NULL;
 	struct usm_policy_error err;
 	assert_int_equal(usm_policy_parse(text, len, ORIGIN, &policy, &err), -E2BIG);
 	assert_null(policy);
 	assert_string_equal(err.msg, ORIGIN ":513: too many rules (at most 512)");
 	/* one fewer fits */
-	text[len - strlen("read arg0 == 512 # fd\n")] = '\0';
+	*strrchr(text, 'f') = '\0'; /* cut the last line's reason... */
+	*strrchr(text, '\n') = '\0'; /* ...and the line: 512 rules */
+	strcat(text, "\n");
 	policy = parse_ok(text);
 	assert_int_equal(policy->nrules, USM_POLICY_MAX_RULES);
 	usm_policy_free(policy);
@@ -400,6 +411,27 @@ static void test_parse_file_reports_errors_with_file_name(void **state)
 	char want[600];
 	snprintf(want, sizeof(want), "%s:2: unknown syscall 'foo'", path);
 	assert_string_equal(err.msg, want);
+}
+
+/* Found by the fuzzer: alternatives comparing with != or ranges made
+ * libseccomp take minutes; the parser refuses them with a reason, while
+ * one line with those operators, and == alternatives, build at once. */
+static void test_inequality_alternatives_are_refused_with_line(void **state)
+{
+	(void)state;
+	const char *text = "lseek arg3 != 5000000 && arg4 < 9000000 # a\n"
+			   "lseek arg3 != 5000000 && arg4 == 90 # b\n";
+	struct usm_policy *p = NULL;
+	struct usm_policy_error err;
+	assert_int_equal(usm_policy_parse(text, strlen(text), "t.policy", &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "t.policy:2: 'lseek' on several lines may only compare"));
+	const char *ok = "lseek arg3 != 5000000 && arg4 < 9000000 # a\n"
+			 "socket arg0 == 1 # b\nsocket arg0 == 2 # c\nsocket arg0 & 0xff == 10 # d\n";
+	assert_int_equal(usm_policy_parse(ok, strlen(ok), "t.policy", &p, &err), 0);
+	scmp_filter_ctx ctx;
+	assert_int_equal(usm_policy_build(p, SCMP_ACT_KILL_PROCESS, &ctx), 0);
+	seccomp_release(ctx);
+	usm_policy_free(p);
 }
 
 /* Every seccomp policy shipped in policy/ must at least parse
@@ -705,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_parse_file_reports_missing_file_with_path),
 		cmocka_unit_test(test_parse_file_reports_errors_with_file_name),
 		cmocka_unit_test(test_shipped_policies_parse),
+		cmocka_unit_test(test_inequality_alternatives_are_refused_with_line),
 		cmocka_unit_test(test_export_pfc_renders_the_rules),
 		cmocka_unit_test(test_apply_text_refuses_a_bad_policy_without_loading),
 		cmocka_unit_test(test_forbidden_syscall_kills_the_process_with_sigsys),
