@@ -24,23 +24,25 @@ def make_cert(directory):
     return key, cert
 
 
-def uprobe_multi_links(pid, path=None):
-    """The uprobe_multi links (entry and return) process pid holds, on the
-    file at path if given, read from the kernel (/proc/PID/fdinfo), not
-    from usm's own bookkeeping."""
-    n = 0
+def fdinfo_texts(pid):
+    """The kernel's description of each fd process pid holds
+    (/proc/PID/fdinfo): the source of truth for links, not usm's books."""
     fd_dir = "/proc/%d/fdinfo" % pid
     for fd in os.listdir(fd_dir):
         try:
             with open(os.path.join(fd_dir, fd)) as f:
-                text = f.read()
-            if "link_type:\tuprobe_multi" not in text and "link_type:\turetprobe_multi" not in text:
-                continue
-            if path is None or ("path:\t%s\n" % os.path.realpath(path)) in text:
-                n += 1
+                yield f.read()
         except OSError:
-            pass
-    return n
+            continue  # closed meanwhile
+
+
+def uprobe_multi_links(pid, path=None):
+    """The uprobe_multi links (entry and return) pid holds, on the file at
+    path if given."""
+    want = None if path is None else "path:\t%s\n" % os.path.realpath(path)
+    return sum(1 for text in fdinfo_texts(pid)
+               if ("link_type:\tuprobe_multi" in text or "link_type:\turetprobe_multi" in text)
+               and (want is None or want in text))
 
 
 def entries(usm, program_type=None, suffix=None):
@@ -222,18 +224,9 @@ class TestDiscovery(DiscoveryTestCase):
 
 def perf_uprobe_links(pid):
     """Classic perf-event uprobe links (entry and return) pid holds."""
-    n = 0
-    fd_dir = "/proc/%d/fdinfo" % pid
-    for fd in os.listdir(fd_dir):
-        try:
-            with open(os.path.join(fd_dir, fd)) as f:
-                text = f.read()
-        except OSError:
-            continue
-        if "link_type:\tperf" in text and ("event_type:\tuprobe" in text
-                                            or "event_type:\turetprobe" in text):
-            n += 1
-    return n
+    return sum(1 for text in fdinfo_texts(pid)
+               if "link_type:\tperf" in text
+               and ("event_type:\tuprobe" in text or "event_type:\turetprobe" in text))
 
 
 class TestKernelSide(DiscoveryTestCase):
