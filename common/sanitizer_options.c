@@ -1,4 +1,4 @@
-/* Linked into the three daemons only (not the unit tests).
+/* Linked into the three daemons and the e2e ipc_probe, never the unit tests.
  *
  * Sanitizer builds (the test build): LeakSanitizer's exit-time check stops
  * the world with ptrace, which the children's seccomp policies forbid and
