@@ -6,12 +6,6 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
-/* TLS probe hit counters (per CPU), indexed by the attach cookie:
- * set_id * USM_MAX_FUNCS + function index, doubled for return probes. */
-#define USM_MAX_SETS 8
-#define USM_MAX_FUNCS 16
-#define USM_PROBE_SLOTS (USM_MAX_SETS * USM_MAX_FUNCS * 2)
-
 #endif
 
 #define USM_EXE_PATH_MAX 256
@@ -56,5 +50,67 @@ struct usm_proc_event {
 #define USM_MAX_SETS 8
 #define USM_MAX_FUNCS 16
 #define USM_PROBE_SLOTS (USM_MAX_SETS * USM_MAX_FUNCS * 2)
+
+/* ---- HTTP capture (bpf/http_capture.bpf.c -> collector) ---- */
+
+/* What a probed TLS function means to the capture programs; the attach
+ * policy's `role=` keyword, written by privd into the programs' rodata
+ * per cookie slot. Every role reads the session from the first argument. */
+enum usm_tls_role {
+	USM_TLS_ROLE_NONE = 0, /* counted only */
+	USM_TLS_ROLE_READ,     /* (session, buf, num) -> bytes read, at return */
+	USM_TLS_ROLE_READ_EX,  /* (session, buf, num, size_t *readbytes) -> 1 on success */
+	USM_TLS_ROLE_WRITE,    /* (session, buf, num): captured at entry */
+	USM_TLS_ROLE_SET_FD,   /* (session, fd, ...): the session's socket */
+	USM_TLS_ROLE_CLOSE,    /* (session): the session ends */
+	USM_TLS_ROLE_COUNT,
+};
+
+enum usm_http_event_type {
+	USM_EVENT_DATA = 16,       /* bytes read or written, with a prefix */
+	USM_EVENT_CONN_CLOSE = 17, /* the connection (socket or TLS session) ended */
+};
+
+/* Capture cap: http_capture_bytes is 64..USM_CAPTURE_MAX. */
+#define USM_CAPTURE_MAX 4096
+
+enum usm_data_dir {
+	USM_DIR_READ = 0,  /* read by the process the event is from */
+	USM_DIR_WRITE = 1, /* written by it */
+};
+
+/* A TCP connection as the process sees it; family 0 while not known
+ * (a TLS session whose socket was not seen yet). Ports in host order,
+ * addresses in network order (IPv4 in the first 4 bytes). */
+struct usm_conn_tuple {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u8 family; /* 0, AF_INET (2) or AF_INET6 (10) */
+	__u8 pad[3];
+};
+
+/* One read or write of a connection (DATA), or its end (CONN_CLOSE).
+ * `conn` names the connection within the process: the TLS session
+ * pointer when tls is 1, the kernel socket's address when tls is 0; a
+ * socket that carries TLS is never reported as clear text. The record is
+ * sizeof(struct usm_data_event) + the capture cap long; `captured` bytes
+ * of data[] are valid (the first bytes of the `len` read or written). */
+struct usm_data_event {
+	__u32 type; /* enum usm_http_event_type */
+	__u32 pid;  /* tgid */
+	__u32 tid;
+	__u8 dir;   /* enum usm_data_dir */
+	__u8 tls;   /* 1: TLS plaintext from the library probes; 0: socket syscalls */
+	__u16 captured;
+	__u32 len;  /* bytes read or written (DATA) */
+	__u32 pad;
+	__u64 conn;
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	struct usm_conn_tuple tuple;
+	char comm[USM_COMM_LEN];
+	__u8 data[];
+};
 
 #endif

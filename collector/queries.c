@@ -49,6 +49,8 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 	s.counters[USM_CTR_REG_UNREGISTERED] = rc->unregistered;
 	s.counters[USM_CTR_REG_DETACHED] = rc->detached;
 	s.counters[USM_CTR_REG_FULL] = rc->full;
+	s.counters[USM_CTR_TRACED_FILES] = registry_traced_count(c->registry);
+	s.counters[USM_CTR_BLOCKED_FILES] = registry_blocked_count(c->registry);
 	usm_ipc_reply_set(rep, USM_MSG_COLL_STATS_REP, &s, sizeof(s));
 	return 0;
 }

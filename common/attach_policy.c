@@ -15,6 +15,7 @@
 
 #include "ipc_codec.h"
 #include "ipc_proto.h"
+#include "usm_events.h"
 
 #define LINE_MAX_BYTES 512 /* longest statement, NUL included; real ones are < 100 */
 #define MAX_WORDS 8        /* more than any statement takes, to name the first extra */
@@ -222,11 +223,18 @@ static int parse_set(struct parser *ps, char **w, unsigned nw)
 	return 0;
 }
 
-/* func SET FUNCTION PROBES [required] */
+/* The names of enum usm_tls_role, as the policy spells them. */
+static const char *const role_names[USM_TLS_ROLE_COUNT] = {
+	[USM_TLS_ROLE_NONE] = "none",       [USM_TLS_ROLE_READ] = "read",
+	[USM_TLS_ROLE_READ_EX] = "read_ex", [USM_TLS_ROLE_WRITE] = "write",
+	[USM_TLS_ROLE_SET_FD] = "set_fd",   [USM_TLS_ROLE_CLOSE] = "close",
+};
+
+/* func SET FUNCTION PROBES [role=ROLE] [required] */
 static int parse_func(struct parser *ps, char **w, unsigned nw)
 {
 	if (nw < 4)
-		return fail(ps, "func needs SET FUNCTION PROBES [required]");
+		return fail(ps, "func needs SET FUNCTION PROBES [role=ROLE] [required]");
 	struct probe_set *s = find_set(ps->out, w[1]);
 	if (!s)
 		return fail(ps, "unknown set '%s'", w[1]);
@@ -243,14 +251,30 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 		f.entry = f.ret = true;
 	else
 		return fail(ps, "bad probe kind '%s' (entry, return or entry,return)", w[3]);
-	if (nw > 4) {
-		if (strcmp(w[4], "required") != 0)
-			return fail(ps, "unknown keyword '%s' (only 'required' may follow the probes)",
-				    w[4]);
-		f.required = true;
+	bool have_role = false;
+	for (unsigned i = 4; i < nw; i++) {
+		if (strcmp(w[i], "required") == 0 && !f.required) {
+			f.required = true;
+		} else if (strncmp(w[i], "role=", 5) == 0 && !have_role) {
+			have_role = true;
+			unsigned r = 0;
+			while (r < USM_TLS_ROLE_COUNT && strcmp(w[i] + 5, role_names[r]) != 0)
+				r++;
+			if (r == USM_TLS_ROLE_COUNT)
+				return fail(ps, "unknown role '%s' (none, read, read_ex, write, "
+						"set_fd, close)", w[i] + 5);
+			f.role = (uint8_t)r;
+		} else {
+			return fail(ps, "unexpected '%s' (role=ROLE and required may follow the "
+					"probes, once each)", w[i]);
+		}
 	}
-	if (nw > 5)
-		return fail(ps, "unexpected '%s'", w[5]);
+	/* The capture programs read a read's bytes at return, a write's at
+	 * entry: a role without its probe would capture nothing. */
+	if ((f.role == USM_TLS_ROLE_READ || f.role == USM_TLS_ROLE_READ_EX) && !(f.entry && f.ret))
+		return fail(ps, "role=%s needs entry,return probes", role_names[f.role]);
+	if (f.role >= USM_TLS_ROLE_WRITE && !f.entry)
+		return fail(ps, "role=%s needs an entry probe", role_names[f.role]);
 
 	for (unsigned i = 0; i < s->nfuncs; i++)
 		if (strcmp(s->funcs[i].name, f.name) == 0)

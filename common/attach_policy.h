@@ -9,7 +9,7 @@
  * File syntax, one statement a line, '#' starts a comment:
  *
  *     set NAME targets=TYPE[,TYPE...] max_size=SIZE
- *     func SET FUNCTION PROBES [required]
+ *     func SET FUNCTION PROBES [role=ROLE] [required]
  *     library PREFIX SET
  *
  *   NAME, SET    [a-z0-9_]{1,31}; a `set` line must come before its funcs.
@@ -17,6 +17,9 @@
  *   SIZE         bytes, optionally with K, M or G (powers of 1024)
  *   FUNCTION     a C identifier, at most 63 characters
  *   PROBES       entry | return | entry,return
+ *   ROLE         what the capture programs do with it (enum usm_tls_role):
+ *                read | read_ex (entry,return) | write | set_fd | close
+ *                (entry) | none (the default: hits counted only)
  *   required     the file must export it, or the set is refused for that
  *                file ("no-symbols"); other functions are probed if present
  *   PREFIX       a file name prefix, e.g. libssl.so (matches libssl.so.3);
@@ -43,6 +46,7 @@ struct attach_func {
 	bool entry;
 	bool ret;
 	bool required;
+	uint8_t role; /* enum usm_tls_role */
 };
 
 struct probe_set {

@@ -62,6 +62,13 @@ static const struct key_def keys[] = {
 	{"uprobe_multi", KEY_BOOL, FIELD(uprobe_multi), 0, 0, "true"},
 	{"detach_threads", KEY_UINT, FIELD(detach_threads), 1, 64, "32"},
 	{"collector_memory_mb", KEY_UINT, FIELD(collector_memory_mb), 64, 65536, "2048"},
+	{"http_capture_bytes", KEY_UINT, FIELD(http_capture_bytes), 64, 4096, "512"},
+	{"http_ring_buffer_mb", KEY_UINT, FIELD(http_ring_buffer_mb), 1, 1024, "8"},
+	{"http_max_path_len", KEY_UINT, FIELD(http_max_path_len), 1, 255, "128"},
+	{"max_http_stats_entries", KEY_UINT, FIELD(max_http_stats_entries), 1, 4194304, "10000"},
+	{"max_tracked_connections", KEY_UINT, FIELD(max_tracked_connections), 1, 1048576, "16384"},
+	{"http_request_timeout_ms", KEY_UINT, FIELD(http_request_timeout_ms), 100, 3600000, "30000"},
+	{"http_idle_timeout_s", KEY_UINT, FIELD(http_idle_timeout_s), 1, 86400, "300"},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= USM_CONFIG_MAX_KEYS, "raise USM_CONFIG_MAX_KEYS");

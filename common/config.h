@@ -67,8 +67,15 @@ struct usm_config {
 	unsigned max_blocked_files;     /* max_blocked_files: 2000 (1-100000) blocklist LRU size */
 	unsigned attach_linger_ms;      /* attach_linger_ms: 2000 (0-600000) probes kept after the last pid left */
 	bool uprobe_multi;              /* uprobe_multi: true: use uprobe_multi links when the kernel has them; false: classic uprobes */
-	unsigned detach_threads;
-	unsigned collector_memory_mb;   /* collector_memory_mb: 2048 (64-65536) RLIMIT_DATA of the collector */        /* detach_threads: 32 (1-64) threads closing links in parallel */
+	unsigned detach_threads;        /* detach_threads: 32 (1-64) threads closing links in parallel */
+	unsigned collector_memory_mb;   /* collector_memory_mb: 2048 (64-65536) RLIMIT_DATA of the collector */
+	unsigned http_capture_bytes;    /* http_capture_bytes: 512 (64-4096) first bytes captured per read/write */
+	unsigned http_ring_buffer_mb;   /* http_ring_buffer_mb: 8 (1-1024) capture ring buffer, rounded up to a power of two */
+	unsigned http_max_path_len;     /* http_max_path_len: 128 (1-255) longer paths are cut */
+	unsigned max_http_stats_entries; /* max_http_stats_entries: 10000 (1-4194304) rows; then the overflow row */
+	unsigned max_tracked_connections; /* max_tracked_connections: 16384 (1-1048576) connections parsed at once */
+	unsigned http_request_timeout_ms; /* http_request_timeout_ms: 30000 (100-3600000) unanswered after this */
+	unsigned http_idle_timeout_s;   /* http_idle_timeout_s: 300 (1-86400) an idle connection is dropped */
 };
 
 struct usm_config_error {

@@ -177,6 +177,29 @@ static bool check_control_rep(const void *p, size_t len)
 	return r->error <= 0 && CSTR(r->message);
 }
 
+static bool check_http_stats_req(const void *p, size_t len)
+{
+	const struct usm_http_stats_req *r = p;
+	(void)len;
+	return r->pad == 0 && (r->status == 0 || (r->status >= 100 && r->status <= 599)) &&
+	       (r->flags & ~USM_HTTP_STATS_RESET) == 0 && CSTR(r->path);
+}
+
+static bool check_http_stats_page(const void *p, size_t len)
+{
+	const struct usm_http_stats_page *pg = p;
+	const struct usm_http_stats_record *r = (const void *)(pg + 1);
+	(void)len;
+	if (pg->pad != 0)
+		return false;
+	for (uint32_t i = 0; i < pg->count; i++)
+		if ((r[i].family != 0 && r[i].family != 2 && r[i].family != 10) ||
+		    r[i].method == 0 || r[i].method > 9 || r[i].status < 100 || r[i].status > 599 ||
+		    r[i].pad != 0 || !CSTR(r[i].comm) || !CSTR(r[i].path))
+			return false;
+	return true;
+}
+
 #define FIXED(t, s, chk) {t, #t, sizeof(s), 0, 0, 0, chk}
 #define EMPTY(t) {t, #t, 0, 0, 0, 0, NULL}
 #define PAGED(t, page, rec, chk) \
@@ -210,6 +233,11 @@ static const struct msg_spec msg_specs[] = {
 	FIXED(USM_MSG_COLL_HEALTH_REP, struct usm_health, check_health),
 	FIXED(USM_MSG_COLL_CONTROL_REQ, struct usm_control_req, check_control_req),
 	FIXED(USM_MSG_COLL_CONTROL_REP, struct usm_control_rep, check_control_rep),
+	FIXED(USM_MSG_COLL_HTTP_STATS_REQ, struct usm_http_stats_req, check_http_stats_req),
+	{USM_MSG_COLL_HTTP_STATS_REP, "USM_MSG_COLL_HTTP_STATS_REP",
+	 sizeof(struct usm_http_stats_page), sizeof(struct usm_http_stats_record),
+	 USM_HTTP_PAGE_MAX_RECORDS, offsetof(struct usm_http_stats_page, count),
+	 check_http_stats_page},
 };
 
 static const struct msg_spec *find_spec(uint16_t type)
@@ -380,6 +408,22 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_PROBE_HITS] = "probe_hits",
 		[USM_CTR_ATTACHMENTS] = "attachments",
 		[USM_CTR_DETACH_PENDING] = "detach_pending",
+		[USM_CTR_HTTP_EVENTS] = "http_events",
+		[USM_CTR_HTTP_EVENTS_LOST] = "http_events_lost",
+		[USM_CTR_HTTP_EVENTS_MALFORMED] = "http_events_malformed",
+		[USM_CTR_HTTP_EXCHANGES] = "http_exchanges",
+		[USM_CTR_HTTP_UNANSWERED] = "http_unanswered",
+		[USM_CTR_HTTP_ORPHAN_RESPONSES] = "http_orphan_responses",
+		[USM_CTR_HTTP_PARSE_ERRORS] = "http_parse_errors",
+		[USM_CTR_HTTP_NOT_HTTP] = "http_not_http_connections",
+		[USM_CTR_HTTP_CLIENT_DUPLICATES] = "http_client_duplicates",
+		[USM_CTR_HTTP_CONNECTIONS] = "http_connections",
+		[USM_CTR_HTTP_CONNECTIONS_EVICTED] = "http_connections_evicted",
+		[USM_CTR_HTTP_STATS_OVERFLOW] = "http_stats_overflow",
+		[USM_CTR_HTTP_PATHS_TRUNCATED] = "http_paths_truncated",
+		[USM_CTR_HTTP_STATS_ROWS] = "http_stats_rows",
+		[USM_CTR_TRACED_FILES] = "traced_files",
+		[USM_CTR_BLOCKED_FILES] = "blocked_files",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
 	return NAME_OR_UNKNOWN(names, counter);

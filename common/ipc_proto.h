@@ -61,6 +61,8 @@ enum usm_msg_type {
 	USM_MSG_COLL_HEALTH_REP = 39,  /* struct usm_health, relayed from privd */
 	USM_MSG_COLL_CONTROL_REQ = 40, /* struct usm_control_req */
 	USM_MSG_COLL_CONTROL_REP = 41, /* struct usm_control_rep */
+	USM_MSG_COLL_HTTP_STATS_REQ = 42, /* struct usm_http_stats_req */
+	USM_MSG_COLL_HTTP_STATS_REP = 43, /* struct usm_http_stats_page + records */
 };
 
 /* ---- errors ---- */
@@ -133,6 +135,22 @@ enum usm_counter {
 	USM_CTR_PROBE_HITS,            /* TLS probe hits in the kernel (privd's STATUS) */
 	USM_CTR_ATTACHMENTS,           /* files with probes in the kernel (privd's STATUS) */
 	USM_CTR_DETACH_PENDING,        /* links privd is still closing */
+	USM_CTR_HTTP_EVENTS,           /* HTTP capture records consumed */
+	USM_CTR_HTTP_EVENTS_LOST,      /* ... the kernel could not queue (privd's STATUS) */
+	USM_CTR_HTTP_EVENTS_MALFORMED, /* ... rejected by the collector's decoder */
+	USM_CTR_HTTP_EXCHANGES,        /* request/response pairs aggregated */
+	USM_CTR_HTTP_UNANSWERED,       /* requests expired or left at close without a response */
+	USM_CTR_HTTP_ORPHAN_RESPONSES, /* responses with no request to answer */
+	USM_CTR_HTTP_PARSE_ERRORS,     /* garbage, desync and oversized heads in the parser */
+	USM_CTR_HTTP_NOT_HTTP,         /* connections that turned out not to carry HTTP/1.x */
+	USM_CTR_HTTP_CLIENT_DUPLICATES,/* client-side exchanges dropped: the server side is seen */
+	USM_CTR_HTTP_CONNECTIONS,      /* connections tracked now (a gauge) */
+	USM_CTR_HTTP_CONNECTIONS_EVICTED, /* dropped at max_tracked_connections */
+	USM_CTR_HTTP_STATS_OVERFLOW,   /* exchanges counted in the overflow row (table full) */
+	USM_CTR_HTTP_PATHS_TRUNCATED,  /* exchanges whose path was cut at http_max_path_len */
+	USM_CTR_HTTP_STATS_ROWS,       /* rows in the statistics table now (a gauge) */
+	USM_CTR_TRACED_FILES,          /* files in the registry now (a gauge) */
+	USM_CTR_BLOCKED_FILES,         /* files on the blocklist now (a gauge) */
 	USM_CTR_COUNT,
 };
 
@@ -226,6 +244,7 @@ struct usm_privd_status {
 	uint32_t attachments;    /* files with probes attached now */
 	uint32_t detach_pending; /* links still being closed */
 	uint64_t probe_hits;     /* TLS probe hits since start (all functions) */
+	uint64_t http_events_lost; /* HTTP capture records the ring buffer had no room for */
 };
 
 struct usm_attach_req {
@@ -289,6 +308,67 @@ struct usm_scan_page {
 	uint32_t count;       /* <= USM_PAGE_MAX_RECORDS */
 	uint32_t pad;
 };
+
+/* ---- HTTP statistics (apid -> collector) ---- */
+
+/* Upper bounds (seconds) of the Prometheus histogram buckets of
+ * usm_http_request_duration_seconds, besides +Inf. */
+#define USM_HTTP_BUCKETS 12
+#define USM_HTTP_BUCKET_BOUNDS_NS                                                                  \
+	{                                                                                          \
+		1000000ull, 5000000ull, 10000000ull, 25000000ull, 50000000ull, 100000000ull,       \
+			250000000ull, 500000000ull, 1000000000ull, 2500000000ull, 5000000000ull,   \
+			10000000000ull                                                             \
+	}
+#define USM_HTTP_PATH_MAX 256 /* NUL included: http_max_path_len <= 255 */
+#define USM_HTTP_PAGE_MAX_RECORDS 96
+
+enum usm_http_stats_flags {
+	/* Read and reset (api_control only): the first page (cursor 0) swaps
+	 * the table for an empty one and pages through the old one; later
+	 * pages carry the flag and the cursor they were given. */
+	USM_HTTP_STATS_RESET = 1,
+};
+
+struct usm_http_stats_req {
+	uint64_t cursor;  /* 0, then the reply's next_cursor */
+	uint32_t pid;     /* filter: 0 any */
+	uint16_t status;  /* filter: 0 any, else 100..599 */
+	uint8_t flags;    /* enum usm_http_stats_flags */
+	uint8_t pad;      /* must be 0 */
+	char path[USM_HTTP_PATH_MAX]; /* filter: "" any, else this exact path */
+};
+
+/* One row: (server, method, path, status) with its totals. */
+struct usm_http_stats_record {
+	uint8_t addr[16];  /* server address, network order; family 0: unknown */
+	uint8_t family;    /* 0, AF_INET or AF_INET6 */
+	uint8_t method;    /* collector/http_parse.h enum http_method, 1..9 */
+	uint16_t port;     /* server port, 0 unknown */
+	uint16_t status;   /* 100..599 */
+	uint16_t pad;      /* must be 0 */
+	uint32_t pid;      /* server pid, 0 unknown */
+	char comm[16];     /* server command, "" unknown */
+	char path[USM_HTTP_PATH_MAX]; /* without the query string */
+	uint64_t count;
+	uint64_t bytes;    /* request + response */
+	uint64_t latency_sum_ns;
+	uint64_t p50_ns, p90_ns, p99_ns, max_ns; /* from the sketch: within 1 % */
+	uint64_t buckets[USM_HTTP_BUCKETS]; /* exchanges with latency <= bound (cumulative) */
+};
+
+struct usm_http_stats_page {
+	uint64_t next_cursor; /* 0: this was the last page */
+	uint64_t generation;  /* table version; a change means restart */
+	uint32_t count;       /* records that follow, <= USM_HTTP_PAGE_MAX_RECORDS */
+	uint32_t pad;         /* must be 0 */
+	/* struct usm_http_stats_record records[count]; */
+};
+
+_Static_assert(sizeof(struct usm_http_stats_page) +
+			       USM_HTTP_PAGE_MAX_RECORDS * sizeof(struct usm_http_stats_record) <=
+		       USM_IPC_MAX_PAYLOAD,
+	       "a full HTTP statistics page must fit one message");
 
 /* ---- control (apid -> collector), only with api_control = true ---- */
 

@@ -20,4 +20,7 @@
 int bpf_link_uprobe_multi(int prog_fd, const char *path, const uint64_t *offsets,
 			  const uint64_t *cookies, uint32_t n, bool ret);
 
+/* Does the kernel accept a program with that expected attach type? */
+bool uprobe_multi_supported(void);
+
 #endif

@@ -17,7 +17,7 @@
 #include "elf_symbols.h"
 #include "ipc_codec.h"
 #include "log.h"
-#include "tls_probes.skel.h"
+#include "http_capture.skel.h"
 #include "usm_events.h"
 
 #define MAX_LINKS (ATTACH_MAX_FUNCS * 2)
@@ -70,7 +70,7 @@ static int link_set(struct attachment *a, const struct kernel *k, const struct p
 			cookies[dir][n[dir]++] = cookie;
 		}
 	}
-	int prog[2] = {kernel_tls_entry_fd(k), kernel_tls_return_fd(k)};
+	int prog[2] = {kernel_tls_prog_fd(k, false), kernel_tls_prog_fd(k, true)};
 	for (int dir = 0; dir < 2; dir++) {
 		if (n[dir] == 0)
 			continue;
@@ -82,7 +82,7 @@ static int link_set(struct attachment *a, const struct kernel *k, const struct p
 			a->multi_fds[dir] = fd;
 			continue;
 		}
-		struct bpf_program *p = dir ? k->tls->progs.tls_return : k->tls->progs.tls_entry;
+		struct bpf_program *p = dir ? k->capture->progs.tls_return : k->capture->progs.tls_entry;
 		for (uint32_t i = 0; i < n[dir]; i++) {
 			LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = dir == 1,
 				    .bpf_cookie = cookies[dir][i]);

@@ -4,14 +4,16 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "http_capture.skel.h"
+#include "libbpf_log.h"
 #include "process_events.skel.h"
-#include "tls_probes.skel.h"
 #include "uprobe_multi.h"
 #include "usm_events.h"
 
@@ -23,19 +25,6 @@ static void fail(struct kernel *k, int err, const char *what)
 		snprintf(k->error, sizeof(k->error), "%s", what);
 	}
 	log_error("%s: %s", what, strerror(err < 0 ? -err : EINVAL));
-}
-
-__attribute__((format(printf, 2, 0))) static int libbpf_log(enum libbpf_print_level level,
-							    const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG && usm_log_get_level() < USM_LOG_DEBUG)
-		return 0;
-	char line[512];
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	if (line[0])
-		usm_log(level == LIBBPF_WARN ? USM_LOG_WARN : USM_LOG_DEBUG, "libbpf: %s", line);
-	return 0;
 }
 
 /* The syscall tracepoints are found through tracefs. */
@@ -50,23 +39,6 @@ static void ensure_tracefs(void)
 		log_info("mounted tracefs on /sys/kernel/tracing (the syscall tracepoints need it)");
 	else
 		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
-}
-
-/* uprobe_multi (kernel 6.6+): does the kernel accept a program with that
- * expected attach type? */
-static bool probe_uprobe_multi(void)
-{
-	struct bpf_insn insns[] = {
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-		{.code = BPF_JMP | BPF_EXIT},
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts,
-		    .expected_attach_type = (enum bpf_attach_type)USM_BPF_TRACE_UPROBE_MULTI);
-	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "usm_probe", "GPL", insns, 2, &opts);
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
 }
 
 static void start_process_monitor(struct kernel *k, const struct attach_policy *policy, pid_t self)
@@ -95,42 +67,62 @@ static void start_process_monitor(struct kernel *k, const struct attach_policy *
 	k->proc = skel;
 }
 
-static void load_tls_probes(struct kernel *k)
+/* The capture programs: TLS probes (linked to files by attach.c) and the
+ * socket syscall tracepoints, attached here. */
+static void load_capture(struct kernel *k, const struct usm_config *cfg,
+			 const struct attach_policy *policy, pid_t self)
 {
-	struct tls_probes_bpf *skel = tls_probes_bpf__open();
+	struct http_capture_bpf *skel = http_capture_bpf__open();
 	if (!skel) {
-		fail(k, -errno, "opening the TLS probe programs");
+		fail(k, -errno, "opening the HTTP capture programs");
 		return;
 	}
-	if (k->uprobe_multi) {
-		bpf_program__set_expected_attach_type(
-			skel->progs.tls_entry, (enum bpf_attach_type)USM_BPF_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(
-			skel->progs.tls_return, (enum bpf_attach_type)USM_BPF_TRACE_UPROBE_MULTI);
-	}
-	int err = tls_probes_bpf__load(skel);
+	for (unsigned i = 0; i < policy->nsets; i++)
+		for (unsigned f = 0; f < policy->sets[i].nfuncs; f++)
+			skel->rodata->tls_role[i * USM_MAX_FUNCS + f] = policy->sets[i].funcs[f].role;
+	skel->rodata->capture_bytes = cfg->http_capture_bytes;
+	skel->rodata->capture_plaintext = cfg->enable_http_monitoring;
+	skel->rodata->ignored_tgid = (uint32_t)self;
+	skel->rodata->ignored_uid[0] = cfg->collector_user.uid;
+	skel->rodata->ignored_uid[1] = cfg->api_user.uid;
+	skel->rodata->ignored_port = (uint16_t)atoi(strrchr(cfg->api_listen, ':') + 1);
+	uint32_t ring = 1u << 20; /* a power of two, at least what was asked */
+	while (ring < cfg->http_ring_buffer_mb << 20)
+		ring <<= 1;
+	int err = bpf_map__set_max_entries(skel->maps.http_events, ring);
+	for (int i = 0; i < 2 && k->uprobe_multi && err == 0; i++)
+		err = bpf_program__set_expected_attach_type(
+			i ? skel->progs.tls_return : skel->progs.tls_entry,
+			(enum bpf_attach_type)USM_BPF_TRACE_UPROBE_MULTI);
+	if (err == 0)
+		err = http_capture_bpf__load(skel);
+	if (err == 0)
+		err = http_capture_bpf__attach(skel);
 	if (err) {
-		fail(k, err, "loading the TLS probe programs");
-		tls_probes_bpf__destroy(skel);
+		fail(k, err, "loading the HTTP capture programs");
+		http_capture_bpf__destroy(skel);
 		return;
 	}
-	k->tls = skel;
+	k->capture = skel;
+	k->tls = usm_config_need_process_monitor(cfg);
 }
 
 void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct attach_policy *policy,
 		  pid_t self)
 {
 	memset(k, 0, sizeof(*k));
-	libbpf_set_print(libbpf_log);
-	if (!usm_config_need_process_monitor(cfg))
-		return; /* clear-text HTTP capture arrives with its own issue */
+	usm_libbpf_log_init();
+	if (usm_config_monitoring_disabled(cfg))
+		return;
 	ensure_tracefs();
-	k->uprobe_multi = cfg->uprobe_multi && probe_uprobe_multi();
+	k->uprobe_multi = cfg->uprobe_multi && uprobe_multi_supported();
 	log_info("uprobes attach with %s", k->uprobe_multi ? "uprobe_multi links"
 							    : "classic perf-event uprobes");
+	/* The process monitor runs with clear-text capture alone too: the
+	 * collector drops an exited process's connections on its exit event. */
 	start_process_monitor(k, policy, self);
 	if (k->proc)
-		load_tls_probes(k);
+		load_capture(k, cfg, policy, self);
 }
 
 int kernel_proc_ring_fd(const struct kernel *k)
@@ -138,14 +130,16 @@ int kernel_proc_ring_fd(const struct kernel *k)
 	return k->proc ? bpf_map__fd(k->proc->maps.proc_events) : -1;
 }
 
-int kernel_tls_entry_fd(const struct kernel *k)
+int kernel_http_ring_fd(const struct kernel *k)
 {
-	return k->tls ? bpf_program__fd(k->tls->progs.tls_entry) : -1;
+	return k->capture ? bpf_map__fd(k->capture->maps.http_events) : -1;
 }
 
-int kernel_tls_return_fd(const struct kernel *k)
+int kernel_tls_prog_fd(const struct kernel *k, bool ret)
 {
-	return k->tls ? bpf_program__fd(k->tls->progs.tls_return) : -1;
+	return k->tls ? bpf_program__fd(ret ? k->capture->progs.tls_return
+					    : k->capture->progs.tls_entry)
+		      : -1;
 }
 
 /* Sum of a per-CPU u64 array's slots [0, nslots). */
@@ -170,17 +164,24 @@ uint64_t kernel_proc_events_lost(const struct kernel *k)
 	return k->proc ? sum_percpu(bpf_map__fd(k->proc->maps.proc_events_lost), 1) : 0;
 }
 
+uint64_t kernel_http_events_lost(const struct kernel *k)
+{
+	return k->capture ? sum_percpu(bpf_map__fd(k->capture->maps.http_events_lost), 1) : 0;
+}
+
 uint64_t kernel_probe_hits(const struct kernel *k)
 {
-	return k->tls ? sum_percpu(bpf_map__fd(k->tls->maps.probe_hits), USM_PROBE_SLOTS) : 0;
+	return k->capture ? sum_percpu(bpf_map__fd(k->capture->maps.probe_hits), USM_PROBE_SLOTS)
+			  : 0;
 }
 
 void kernel_stop(struct kernel *k)
 {
 	if (k->proc)
 		process_events_bpf__destroy(k->proc);
-	if (k->tls)
-		tls_probes_bpf__destroy(k->tls);
+	if (k->capture)
+		http_capture_bpf__destroy(k->capture);
 	k->proc = NULL;
-	k->tls = NULL;
+	k->capture = NULL;
+	k->tls = false;
 }

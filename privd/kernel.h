@@ -18,7 +18,8 @@
 
 struct kernel {
 	struct process_events_bpf *proc; /* NULL: process monitor not needed or failed */
-	struct tls_probes_bpf *tls;      /* NULL: no TLS monitoring or failed */
+	struct http_capture_bpf *capture; /* NULL: no monitoring, or it failed */
+	bool tls;                        /* capture loaded and TLS probes wanted */
 	bool uprobe_multi;               /* link with BPF_TRACE_UPROBE_MULTI */
 	int start_error;                 /* 0 or -errno */
 	bool socket_filter;              /* the failure was attaching a socket filter */
@@ -31,10 +32,14 @@ void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct a
 /* The discovery ring buffer's map fd, or -1. */
 int kernel_proc_ring_fd(const struct kernel *k);
 
-int kernel_tls_entry_fd(const struct kernel *k);
-int kernel_tls_return_fd(const struct kernel *k);
+/* The HTTP capture ring buffer's map fd, or -1. */
+int kernel_http_ring_fd(const struct kernel *k);
+
+/* The TLS probe program (entry, or return if ret), or -1 without TLS. */
+int kernel_tls_prog_fd(const struct kernel *k, bool ret);
 
 uint64_t kernel_proc_events_lost(const struct kernel *k);
+uint64_t kernel_http_events_lost(const struct kernel *k);
 uint64_t kernel_probe_hits(const struct kernel *k);
 
 void kernel_stop(struct kernel *k);

@@ -181,11 +181,9 @@ int main(int argc, char **argv)
 		kernel_start(&kernel, &cfg, &policy, getpid());
 		/* The collector reads the discovery ring buffer itself, from an
 		 * fd it inherits: the data plane never crosses privd. */
-		int ring = kernel_proc_ring_fd(&kernel);
-		if (ring >= 0) {
-			sup.children[0].passed_fds[0] = ring;
-			sup.children[0].npassed = 1;
-		}
+		int rings[2] = {kernel_proc_ring_fd(&kernel), kernel_http_ring_fd(&kernel)};
+		for (unsigned i = 0; i < 2 && rings[i] >= 0; i++)
+			sup.children[0].passed_fds[sup.children[0].npassed++] = rings[i];
 	}
 	if (rc == 0) {
 		snprintf(path, sizeof(path), "%s/%s", cfg.runtime_dir, USM_PRIVD_SOCKET);

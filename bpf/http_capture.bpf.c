@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/* HTTP capture: the plaintext of TLS library calls (uprobes) and of socket
+ * syscalls (clear text), as struct usm_data_event records on one ring
+ * buffer the collector reads.
+ *
+ * TLS (uprobes, attached per file by privd; uprobe_multi links carry a
+ * cookie = set_id * USM_MAX_FUNCS + function index, and the rodata table
+ * tls_role[] says what each function means, from the attach policy):
+ * - read / read_ex: entry saves (session, buf) per thread; return reads
+ *   the byte count and emits the first bytes. The data exists only then.
+ * - write: emitted at entry (the data and its length are the arguments),
+ *   so a write costs one probe hit, not two (DESIGN.md: hits are the cost).
+ * - set_fd: binds the session to its socket; close: the session ends.
+ *
+ * The connection tuple is read in the kernel from the session's socket.
+ * A session learns its socket from set_fd, or, for libraries used with
+ * their own BIO (curl), from the first socket syscall the thread makes
+ * inside a TLS call of that session: tls_calls holds the call in
+ * progress, and the syscall tracepoints below bind it. Such a socket is
+ * marked in tls_socks and never reported as clear text.
+ *
+ * Clear text (syscall tracepoints, no kprobes): read, write, recvfrom,
+ * sendto, readv, writev, recvmsg, sendmsg on TCP sockets: enter saves
+ * (socket, buffer), exit emits what the call returned (for vectors, the
+ * first iovec's bytes are captured; the length is the whole call's);
+ * sendfile's bytes count as a gap of uncaptured data, so the parser keeps
+ * its framing. close() of a reported socket emits CONN_CLOSE. Each read
+ * and write is seen once, in the process that made it: loopback traffic
+ * is not seen twice, as a packet capture on lo would see it.
+ *
+ * usm's own processes (privd's tgid, the children's uids) and connections
+ * to or from its API port are ignored. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sock_tuple.bpf.h"
+#include "usm_events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by privd before load. */
+const volatile __u8 tls_role[USM_MAX_SETS * USM_MAX_FUNCS] = {};
+const volatile __u32 capture_bytes = 512; /* http_capture_bytes, 64..USM_CAPTURE_MAX */
+const volatile __u8 capture_plaintext = 0; /* enable_http_monitoring */
+const volatile __u32 ignored_tgid = 0;     /* privd */
+const volatile __u32 ignored_uid[2] = {};  /* collector, apid (0: none) */
+const volatile __u16 ignored_port = 0;     /* the API's port */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024); /* privd sets http_ring_buffer_kb */
+} http_events SEC(".maps");
+
+/* Records that did not fit the ring buffer, for STATUS. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} http_events_lost SEC(".maps");
+
+/* Probe hits per cookie slot and kind, for STATUS and the benchmarks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, USM_PROBE_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} probe_hits SEC(".maps");
+
+/* A TLS call in progress on a thread (key: pid_tgid). */
+struct tls_call {
+	__u64 session;
+	__u64 buf;
+	__u64 readbytes; /* read_ex: where the count is written */
+	__u64 ts_ns;
+	__u8 role;
+	__u8 bound; /* tuple below is the session's */
+	__u8 pad[6];
+	struct usm_conn_tuple tuple;
+};
+
+/* LRU: a write call's entry stays until its socket syscall binds it, and
+ * one that never comes (the session was bound meanwhile) ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+struct session_key {
+	__u64 session;
+	__u32 tgid;
+	__u32 pad;
+};
+
+/* A session's connection, once known. LRU: sessions freed unseen age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct session_key);
+	__type(value, struct usm_conn_tuple);
+} tls_sessions SEC(".maps");
+
+/* Sockets that carry TLS (struct sock *): not clear text. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} tls_socks SEC(".maps");
+
+/* Sockets reported as clear text, so that their close is reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} plain_socks SEC(".maps");
+
+/* A clear-text syscall in progress on a thread (key: pid_tgid). */
+struct plain_call {
+	__u64 sk;
+	__u64 buf;     /* 0: nothing to capture (sendfile) */
+	__u32 buf_max; /* bytes of buf that belong to this call's first iovec */
+	__u8 dir;
+	__u8 pad[3];
+	struct usm_conn_tuple tuple;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct plain_call);
+} plain_calls SEC(".maps");
+
+/* Only the threads of a TLS call bind a socket to its session, and only
+ * for this long after the call began: a write call with a memory BIO
+ * (node) makes no syscall itself, and its caller's next socket write is
+ * the one that carries the records. */
+#define BIND_WINDOW_NS (100ull * 1000 * 1000)
+
+static __always_inline void count_hit(__u64 cookie, __u32 ret)
+{
+	__u32 slot = (__u32)(cookie % (USM_MAX_SETS * USM_MAX_FUNCS)) * 2 + ret;
+	__u64 *hits = bpf_map_lookup_elem(&probe_hits, &slot);
+	if (hits)
+		*hits += 1;
+}
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *lost = bpf_map_lookup_elem(&http_events_lost, &zero);
+	if (lost)
+		*lost += 1;
+}
+
+/* Emits one record; len bytes were read or written at ubuf (NULL: none
+ * captured), of which at most max belong to the call's first buffer. */
+static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
+				 __u64 ubuf, __u64 max, const struct usm_conn_tuple *t)
+{
+	struct usm_data_event *e =
+		bpf_ringbuf_reserve(&http_events, sizeof(*e) + capture_bytes, 0);
+	if (!e) {
+		count_lost();
+		return;
+	}
+	__u64 id = bpf_get_current_pid_tgid();
+	e->type = type;
+	e->pid = (__u32)(id >> 32);
+	e->tid = (__u32)id;
+	e->dir = dir;
+	e->tls = tls;
+	e->len = len > 0xffffffffull ? 0xffffffffu : (__u32)len;
+	e->pad = 0;
+	e->conn = conn;
+	e->ts_ns = bpf_ktime_get_ns();
+	if (t)
+		e->tuple = *t;
+	else
+		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	__u64 n = len < max ? len : max;
+	if (n > capture_bytes)
+		n = capture_bytes;
+	if (n > USM_CAPTURE_MAX)
+		n = USM_CAPTURE_MAX;
+	if (ubuf && n > 0 && bpf_probe_read_user(e->data, n, (const void *)ubuf) != 0)
+		n = 0;
+	e->captured = ubuf ? (__u16)n : 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline bool ignored_process(void)
+{
+	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	__u32 uid = (__u32)bpf_get_current_uid_gid();
+	return (ignored_tgid && tgid == ignored_tgid) || (ignored_uid[0] && uid == ignored_uid[0]) ||
+	       (ignored_uid[1] && uid == ignored_uid[1]);
+}
+
+static __always_inline struct usm_conn_tuple *session_tuple(__u64 session)
+{
+	struct session_key k = {.session = session,
+				.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
+	return bpf_map_lookup_elem(&tls_sessions, &k);
+}
+
+/* The session now uses socket sk: remember its tuple, and that the socket
+ * is TLS. */
+static __always_inline bool bind_session(__u64 session, struct sock *sk, struct usm_conn_tuple *t)
+{
+	if (!sock_tuple(sk, t))
+		return false;
+	struct session_key k = {.session = session,
+				.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
+	__u8 one = 1;
+	__u64 key = (__u64)sk;
+	bpf_map_update_elem(&tls_sessions, &k, t, BPF_ANY);
+	bpf_map_update_elem(&tls_socks, &key, &one, BPF_ANY);
+	return true;
+}
+
+SEC("uprobe")
+int tls_entry(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	count_hit(cookie, 0);
+	__u8 role = tls_role[cookie % (USM_MAX_SETS * USM_MAX_FUNCS)];
+	__u64 session = PT_REGS_PARM1(ctx);
+	__u64 id = bpf_get_current_pid_tgid();
+	if (role == USM_TLS_ROLE_READ || role == USM_TLS_ROLE_READ_EX) {
+		struct tls_call c = {.session = session, .buf = PT_REGS_PARM2(ctx), .role = role};
+		if (role == USM_TLS_ROLE_READ_EX)
+			c.readbytes = PT_REGS_PARM4(ctx);
+		c.ts_ns = bpf_ktime_get_ns();
+		bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
+	} else if (role == USM_TLS_ROLE_WRITE) {
+		struct usm_conn_tuple *t = session_tuple(session);
+		__u64 len = PT_REGS_PARM3(ctx);
+		emit(USM_EVENT_DATA, USM_DIR_WRITE, 1, session, len, PT_REGS_PARM2(ctx), len, t);
+		if (!t) {
+			/* Let the socket syscall this write makes bind it. */
+			struct tls_call c = {.session = session, .role = role};
+			c.ts_ns = bpf_ktime_get_ns();
+			bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
+		}
+	} else if (role == USM_TLS_ROLE_SET_FD) {
+		struct usm_conn_tuple t = {};
+		bind_session(session, fd_to_sock((int)PT_REGS_PARM2(ctx)), &t);
+	} else if (role == USM_TLS_ROLE_CLOSE) {
+		struct session_key k = {.session = session, .tgid = (__u32)(id >> 32)};
+		struct usm_conn_tuple *t = bpf_map_lookup_elem(&tls_sessions, &k);
+		emit(USM_EVENT_CONN_CLOSE, 0, 1, session, 0, 0, 0, t);
+		bpf_map_delete_elem(&tls_sessions, &k);
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int tls_return(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	count_hit(cookie, 1);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
+	if (!c)
+		return 0;
+	long rc = (long)PT_REGS_RC(ctx);
+	__u64 len = 0;
+	if (c->role == USM_TLS_ROLE_READ && rc > 0) {
+		len = (__u64)rc;
+	} else if (c->role == USM_TLS_ROLE_READ_EX && rc == 1 && c->readbytes) {
+		if (bpf_probe_read_user(&len, sizeof(len), (const void *)c->readbytes) != 0)
+			len = 0;
+	}
+	if (len > 0) {
+		struct usm_conn_tuple *t = c->bound ? &c->tuple : session_tuple(c->session);
+		emit(USM_EVENT_DATA, USM_DIR_READ, 1, c->session, len, c->buf, len, t);
+	}
+	bpf_map_delete_elem(&tls_calls, &id);
+	return 0;
+}
+
+/* ---- socket syscalls ---- */
+
+/* Enter of a socket read or write: binds a TLS call's session, or saves a
+ * clear-text call for its exit. buf/buf_max: the first buffer. */
+static __always_inline void sock_enter(int fd, __u64 buf, __u64 buf_max, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
+	if (c) {
+		if (!c->bound && bpf_ktime_get_ns() - c->ts_ns < BIND_WINDOW_NS &&
+		    bind_session(c->session, fd_to_sock(fd), &c->tuple)) {
+			c->bound = 1;
+			if (c->role == USM_TLS_ROLE_WRITE)
+				bpf_map_delete_elem(&tls_calls, &id);
+		}
+		/* Inside a TLS call the socket carries records, not HTTP. */
+		if (c->role != USM_TLS_ROLE_WRITE || c->bound)
+			return;
+	}
+	if (!capture_plaintext || ignored_process())
+		return;
+	struct sock *sk = fd_to_sock(fd);
+	__u64 key = (__u64)sk;
+	if (!sk || bpf_map_lookup_elem(&tls_socks, &key))
+		return;
+	struct plain_call p = {.sk = key, .buf = buf, .buf_max = (__u32)buf_max, .dir = dir};
+	if (!sock_tuple(sk, &p.tuple))
+		return;
+	if (ignored_port && (p.tuple.lport == ignored_port || p.tuple.rport == ignored_port))
+		return;
+	bpf_map_update_elem(&plain_calls, &id, &p, BPF_ANY);
+}
+
+static __always_inline void sock_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct plain_call *p = bpf_map_lookup_elem(&plain_calls, &id);
+	if (!p)
+		return;
+	if (ret > 0) {
+		__u8 one = 1;
+		bpf_map_update_elem(&plain_socks, &p->sk, &one, BPF_ANY);
+		emit(USM_EVENT_DATA, p->dir, 0, p->sk, (__u64)ret, p->buf, p->buf_max, &p->tuple);
+	}
+	bpf_map_delete_elem(&plain_calls, &id);
+}
+
+/* The first iovec of a vector call. */
+static __always_inline void iov_enter(int fd, __u64 uiov, __u8 dir)
+{
+	struct iovec iov = {};
+	if (uiov && bpf_probe_read_user(&iov, sizeof(iov), (const void *)uiov) != 0)
+		iov.iov_base = NULL;
+	sock_enter(fd, (__u64)iov.iov_base, iov.iov_base ? iov.iov_len : 0, dir);
+}
+
+static __always_inline void msg_enter(int fd, __u64 umsg, __u8 dir)
+{
+	struct user_msghdr msg = {};
+	if (umsg && bpf_probe_read_user(&msg, sizeof(msg), (const void *)umsg) != 0)
+		msg.msg_iov = NULL;
+	iov_enter(fd, msg.msg_iovlen > 0 ? (__u64)msg.msg_iov : 0, dir);
+}
+
+#define ARG(n) (ctx->args[n])
+#define NO_LIMIT (~0ull)
+
+SEC("tp/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	sock_enter((int)ARG(0), ARG(1), NO_LIMIT, USM_DIR_READ);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	sock_enter((int)ARG(0), ARG(1), NO_LIMIT, USM_DIR_READ);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	iov_enter((int)ARG(0), ARG(1), USM_DIR_READ);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	msg_enter((int)ARG(0), ARG(1), USM_DIR_READ);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	sock_enter((int)ARG(0), ARG(1), NO_LIMIT, USM_DIR_WRITE);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	sock_enter((int)ARG(0), ARG(1), NO_LIMIT, USM_DIR_WRITE);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	iov_enter((int)ARG(0), ARG(1), USM_DIR_WRITE);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	msg_enter((int)ARG(0), ARG(1), USM_DIR_WRITE);
+	return 0;
+}
+
+/* sendfile(out_fd, in_fd, ...): bytes the process never held. */
+SEC("tp/syscalls/sys_enter_sendfile64")
+int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	sock_enter((int)ARG(0), 0, 0, USM_DIR_WRITE);
+	return 0;
+}
+
+#define EXIT_PROG(name)                                                                            \
+	SEC("tp/syscalls/sys_exit_" #name)                                                         \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                                      \
+	{                                                                                          \
+		sock_exit(ctx->ret);                                                               \
+		return 0;                                                                          \
+	}
+
+EXIT_PROG(read)
+EXIT_PROG(recvfrom)
+EXIT_PROG(readv)
+EXIT_PROG(recvmsg)
+EXIT_PROG(write)
+EXIT_PROG(sendto)
+EXIT_PROG(writev)
+EXIT_PROG(sendmsg)
+EXIT_PROG(sendfile64)
+
+SEC("tp/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!capture_plaintext)
+		return 0;
+	struct sock *sk = fd_to_sock((int)ARG(0));
+	__u64 key = (__u64)sk;
+	if (!sk)
+		return 0;
+	bpf_map_delete_elem(&tls_socks, &key);
+	if (bpf_map_lookup_elem(&plain_socks, &key)) {
+		bpf_map_delete_elem(&plain_socks, &key);
+		emit(USM_EVENT_CONN_CLOSE, 0, 0, key, 0, 0, 0, NULL);
+	}
+	return 0;
+}
