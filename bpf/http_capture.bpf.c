@@ -272,7 +272,10 @@ int tls_return(struct pt_regs *ctx)
 	struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
 	if (!c)
 		return 0;
-	long rc = (long)PT_REGS_RC(ctx);
+	/* SSL_read returns an int: the upper half of the register is not
+	 * part of it (-1 would read as 4 GiB). gnutls_record_recv's ssize_t
+	 * keeps its value: reads are far below 2 GiB. */
+	int rc = (int)PT_REGS_RC(ctx);
 	__u64 len = 0;
 	if (c->role == USM_TLS_ROLE_READ && rc > 0) {
 		len = (__u64)rc;

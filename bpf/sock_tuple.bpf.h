@@ -45,7 +45,8 @@ static __always_inline struct sock *fd_to_sock(int fd)
 }
 
 /* Fills t from a TCP socket over IPv4 or IPv6; false for anything else
- * (unix stream sockets, SCTP...) or a socket not connected yet. */
+ * (unix stream sockets, SCTP...), a socket not connected yet, or one
+ * closed already. */
 static __always_inline bool sock_tuple(struct sock *sk, struct usm_conn_tuple *t)
 {
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != USM_IPPROTO_TCP)
@@ -64,8 +65,8 @@ static __always_inline bool sock_tuple(struct sock *sk, struct usm_conn_tuple *t
 	}
 	t->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	t->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (t->rport == 0)
-		return false; /* listening or not connected */
+	if (t->rport == 0 || t->lport == 0)
+		return false; /* listening, not connected, or closed (port released) */
 	t->family = (__u8)family;
 	return true;
 }

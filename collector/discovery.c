@@ -279,23 +279,18 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case USM_EVENT_EXIT:
 		registry_unregister(c->registry, e->pid, usm_monotonic_ms());
+		http_monitor_process_exit(&c->http, e->pid);
 		break;
 	}
 	return 0;
 }
 
-int discovery_open_ring(struct collector *c, int fd)
+int discovery_add_ring(struct collector *c, int fd)
 {
-	c->proc_ring = ring_buffer__new(fd, on_event, c, NULL);
-	return c->proc_ring ? 0 : -errno;
-}
-
-int discovery_consume(struct collector *c)
-{
-	if (!c->proc_ring)
-		return 0;
-	int n = ring_buffer__consume(c->proc_ring);
-	return n;
+	if (c->rings)
+		return ring_buffer__add(c->rings, fd, on_event, c);
+	c->rings = ring_buffer__new(fd, on_event, c, NULL);
+	return c->rings ? 0 : -errno;
 }
 
 static bool pid_alive(void *ctx, uint32_t pid)

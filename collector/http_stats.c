@@ -156,12 +156,15 @@ static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 static int canonicalize(const struct http_stats *t, const struct http_stats_key *k,
 			struct canon *c)
 {
-	if ((k->family != AF_INET && k->family != AF_INET6) ||
+	if ((k->family != AF_UNSPEC && k->family != AF_INET && k->family != AF_INET6) ||
 	    k->method >= HTTP_STATS_METHOD_COUNT || k->status < 100 || k->status > 599 ||
 	    (!k->path && k->path_len > 0))
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
-	if (k->family == AF_INET6 && memcmp(k->addr, v4_mapped_prefix, 12) != 0) {
+	if (k->family == AF_UNSPEC) {
+		/* server not known (a TLS client whose socket was not seen):
+		 * one row per (port, method, path, status), address all zero */
+	} else if (k->family == AF_INET6 && memcmp(k->addr, v4_mapped_prefix, 12) != 0) {
 		c->family = AF_INET6;
 		memcpy(c->addr, k->addr, 16);
 	} else {
@@ -388,6 +391,11 @@ int http_stats_add(struct http_stats *t, const struct http_stats_key *k, uint64_
 		t->counters.latency_dropped++;
 	t->counters.exchanges++;
 	return 0;
+}
+
+const struct http_stats_limits *http_stats_limits(const struct http_stats *t)
+{
+	return &t->limits;
 }
 
 uint32_t http_stats_count(const struct http_stats *t)

@@ -9,12 +9,13 @@
  * - Keys are made canonical first, so that one server reads as one row:
  *   an AF_INET address is addr[0..3] (the other 12 bytes are ignored); an
  *   IPv4-mapped AF_INET6 address (::ffff:a.b.c.d, a dual-stack socket) is
- *   the AF_INET address a.b.c.d; comm is read up to its first NUL, at most
+ *   the AF_INET address a.b.c.d; AF_UNSPEC (0) is an unknown server
+ *   address (its 16 bytes are ignored); comm is read up to its first NUL, at most
  *   15 characters (TASK_COMM_LEN); the path is cut at max_path_len bytes
  *   (counted in paths_truncated: paths sharing that prefix share a row).
  *   A path is bytes, not a C string: path_len counts, NULs included.
  * - Refused with -EINVAL and counted in `rejected`: a family other than
- *   AF_INET/AF_INET6, a method outside enum http_method, a status outside
+ *   AF_UNSPEC/AF_INET/AF_INET6, a method outside enum http_method, a status outside
  *   100..599, a NULL path with path_len > 0.
  * - Bounded: at most max_entries rows. An exchange whose key is new while
  *   the table is full is added to the overflow row (http_stats_overflow():
@@ -66,7 +67,7 @@
 
 struct http_stats_key {
 	uint8_t addr[16];    /* server address, network byte order */
-	uint8_t family;      /* AF_INET or AF_INET6 */
+	uint8_t family;      /* AF_INET, AF_INET6, or AF_UNSPEC: not known */
 	uint8_t method;      /* enum http_method */
 	uint16_t port;       /* server port, host byte order */
 	uint16_t status;     /* 100..599 */
@@ -111,6 +112,9 @@ void http_stats_free(struct http_stats *t);
  * in rejected), -ENOMEM (counted in alloc_failed). */
 int http_stats_add(struct http_stats *t, const struct http_stats_key *k, uint64_t bytes,
 		   uint64_t latency_ns);
+
+/* The limits the table was made with. */
+const struct http_stats_limits *http_stats_limits(const struct http_stats *t);
 
 /* Rows in the table (the overflow row not included). */
 uint32_t http_stats_count(const struct http_stats *t);

@@ -36,6 +36,7 @@ extern const char usm_policy_attach[];
 extern const unsigned long usm_policy_attach_len;
 
 #define PROC_RING_FD 3 /* privd passes the discovery ring buffer here */
+#define HTTP_RING_FD 4 /* and the HTTP capture ring buffer here */
 
 static int64_t now_ms(void) { return (int64_t)usm_monotonic_ms(); }
 
@@ -97,7 +98,7 @@ static bool learn_kernel_status(struct collector *c)
 
 static void start_monitoring(struct collector *c, bool ring_ok)
 {
-	if (c->monitor.state != USM_STATE_RUNNING || !usm_config_need_process_monitor(&c->cfg))
+	if (c->monitor.state != USM_STATE_RUNNING || usm_config_monitoring_disabled(&c->cfg))
 		return;
 	if (!learn_kernel_status(c))
 		return;
@@ -117,7 +118,7 @@ static void run_loop(struct collector *c, int sigfd)
 		log_error("cannot poll the query socket");
 		return;
 	}
-	int ringfd = c->proc_ring ? ring_buffer__epoll_fd(c->proc_ring) : -1;
+	int ringfd = c->rings ? ring_buffer__epoll_fd(c->rings) : -1;
 	int64_t interval = (int64_t)c->cfg.check_interval_s * 1000;
 	int64_t next_check = now_ms() + interval;
 	for (;;) {
@@ -125,6 +126,9 @@ static void run_loop(struct collector *c, int sigfd)
 		int linger = registry_expire(c->registry, usm_monotonic_ms());
 		if (linger >= 0 && linger < wait)
 			wait = linger;
+		int64_t expiry = http_monitor_tick(&c->http, usm_monotonic_ms());
+		if (expiry < wait)
+			wait = expiry;
 		struct pollfd pfd[3] = {{sigfd, POLLIN, 0}, {ipcfd, POLLIN, 0}, {ringfd, POLLIN, 0}};
 		if (poll(pfd, ringfd >= 0 ? 3 : 2, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
@@ -138,7 +142,7 @@ static void run_loop(struct collector *c, int sigfd)
 		/* Events first: a query right after a process started should
 		 * see it. */
 		if (ringfd >= 0 && (pfd[2].revents & POLLIN))
-			discovery_consume(c);
+			ring_buffer__consume(c->rings);
 		if (pfd[1].revents & POLLIN) {
 			int rc = usm_ipc_server_serve(&c->api_server, collector_routes,
 						      collector_nroutes, c);
@@ -181,7 +185,7 @@ int main(int argc, char **argv)
 		.linger_ms = c.cfg.attach_linger_ms,
 	};
 	c.registry = registry_new(&limits, &discovery_registry_ops, &c);
-	if (!c.registry) {
+	if (!c.registry || http_monitor_init(&c.http, &c.cfg) != 0) {
 		log_error("out of memory");
 		return 1;
 	}
@@ -196,9 +200,14 @@ int main(int argc, char **argv)
 		log_error("cannot dial privd at %s: %s", path, strerror(-rc));
 		return 1;
 	}
-	/* fd 3 is the ring buffer when privd started the process monitor;
-	 * libbpf maps it now, before seccomp forbids new mappings' setup. */
-	bool ring_ok = inherited_ring(PROC_RING_FD) && discovery_open_ring(&c, PROC_RING_FD) == 0;
+	/* fds 3 and 4 are the ring buffers when privd started the kernel
+	 * side; libbpf maps them now, before seccomp forbids new mappings.
+	 * Capture first: ring_buffer__consume() drains the rings in order,
+	 * and a process's data should be applied before its exit. */
+	if (inherited_ring(HTTP_RING_FD) &&
+	    http_monitor_add_ring(&c.http, &c.rings, HTTP_RING_FD) != 0)
+		log_error("cannot map the HTTP capture ring buffer: %s", strerror(errno));
+	bool ring_ok = inherited_ring(PROC_RING_FD) && discovery_add_ring(&c, PROC_RING_FD) == 0;
 	usm_child_confine(usm_policy_collector, usm_policy_collector_len, "collector.policy",
 			  &c.cfg);
 	start_monitoring(&c, ring_ok);
@@ -210,8 +219,9 @@ int main(int argc, char **argv)
 	monitor_stopped(&c.monitor);
 	/* Probes stay with privd, which closes them when it stops; a
 	 * restarted collector adopts them (LIST). */
-	if (c.proc_ring)
-		ring_buffer__free(c.proc_ring);
+	if (c.rings)
+		ring_buffer__free(c.rings);
+	http_monitor_free(&c.http);
 	registry_free(c.registry);
 	/* Closing the listener removes its socket file, so privd can remove
 	 * the (then empty) directory it cannot list. */

@@ -21,7 +21,7 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 	s.started_at = c->monitor.started_at;
 	memcpy(s.error, c->monitor.error, sizeof(s.error));
 	/* The kernel's side of event loss is counted in maps only privd reads. */
-	if (c->monitor.state == USM_STATE_RUNNING && c->proc_ring) {
+	if (c->monitor.state == USM_STATE_RUNNING && c->rings) {
 		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_STATUS_REQ, NULL, 0,
 				      USM_MSG_PRIVD_STATUS_REP, rep);
 		if (rc == 0)
@@ -34,6 +34,8 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 	s.counters[USM_CTR_IPC_BAD_MESSAGES] = c->api_server.bad_messages;
 	s.counters[USM_CTR_IPC_REJECTED_PEERS] = atomic_load(&c->api_server.rejected_peers);
 	s.counters[USM_CTR_PROC_EVENTS_LOST] = c->kernel.proc_events_lost;
+	s.counters[USM_CTR_HTTP_EVENTS_LOST] = c->kernel.http_events_lost;
+	http_monitor_counters(&c->http, s.counters);
 	s.counters[USM_CTR_PROBE_HITS] = c->kernel.probe_hits;
 	s.counters[USM_CTR_ATTACHMENTS] = c->kernel.attachments;
 	s.counters[USM_CTR_DETACH_PENDING] = c->kernel.detach_pending;
@@ -141,6 +143,30 @@ static int handle_health(void *ctx, const struct usm_msg_view *req, struct usm_i
 	return 0;
 }
 
+/* HTTP_STATS: one page of the statistics, filtered; with the reset flag
+ * (api_control only, checked here too) a read that resets. */
+static int handle_http_stats(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
+{
+	struct collector *c = ctx;
+	const struct usm_http_stats_req *r = req->payload;
+	if ((r->flags & USM_HTTP_STATS_RESET) && !c->cfg.api_control) {
+		usm_ipc_reply_error(rep, -EPERM, "reset on read is disabled (api_control)");
+		return -EPERM;
+	}
+	struct usm_http_stats_page *pg = (void *)rep->payload;
+	int rc = http_monitor_page(&c->http, r, pg, (struct usm_http_stats_record *)(pg + 1));
+	if (rc != 0) {
+		usm_ipc_reply_error(rep, rc, "%s",
+				    rc == -EBUSY    ? "another reset read is in progress"
+				    : rc == -ESTALE ? "the reset read ended; start again"
+						    : strerror(-rc));
+		return rc;
+	}
+	rep->type = USM_MSG_COLL_HTTP_STATS_REP;
+	rep->length = (uint32_t)usm_msg_payload_size(rep->type, pg->count);
+	return 0;
+}
+
 /* Reviewers: this is the complete list of what apid can ask. */
 const struct usm_ipc_route collector_routes[] = {
 	{USM_MSG_COLL_STATS_REQ, handle_stats},
@@ -148,5 +174,6 @@ const struct usm_ipc_route collector_routes[] = {
 	{USM_MSG_COLL_BLOCKED_REQ, handle_blocked},
 	{USM_MSG_COLL_HEALTH_REQ, handle_health},
 	{USM_MSG_COLL_CONTROL_REQ, handle_control},
+	{USM_MSG_COLL_HTTP_STATS_REQ, handle_http_stats},
 };
 const size_t collector_nroutes = sizeof(collector_routes) / sizeof(collector_routes[0]);

@@ -194,7 +194,7 @@ static bool check_http_stats_page(const void *p, size_t len)
 		return false;
 	for (uint32_t i = 0; i < pg->count; i++)
 		if ((r[i].family != 0 && r[i].family != 2 && r[i].family != 10) ||
-		    r[i].method == 0 || r[i].method > 9 || r[i].status < 100 || r[i].status > 599 ||
+		    r[i].method > 9 || r[i].status < 100 || r[i].status > 599 ||
 		    r[i].pad != 0 || !CSTR(r[i].comm) || !CSTR(r[i].path))
 			return false;
 	return true;

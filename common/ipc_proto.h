@@ -343,7 +343,7 @@ struct usm_http_stats_req {
 struct usm_http_stats_record {
 	uint8_t addr[16];  /* server address, network order; family 0: unknown */
 	uint8_t family;    /* 0, AF_INET or AF_INET6 */
-	uint8_t method;    /* collector/http_parse.h enum http_method, 1..9 */
+	uint8_t method;    /* collector/http_parse.h enum http_method, 0 (unknown)..9 */
 	uint16_t port;     /* server port, 0 unknown */
 	uint16_t status;   /* 100..599 */
 	uint16_t pad;      /* must be 0 */

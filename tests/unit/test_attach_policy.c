@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "attach_policy.h"
+#include "usm_events.h"
 #include "ipc_proto.h"
 
 #define ORIGIN "t.policy"
@@ -66,12 +67,13 @@ static const struct attach_func *find_func(const struct probe_set *s, const char
 }
 
 static void assert_func(const struct probe_set *s, const char *name, bool entry, bool ret,
-			bool required)
+			bool required, enum usm_tls_role role)
 {
 	const struct attach_func *f = find_func(s, name);
-	if (f->entry != entry || f->ret != ret || f->required != required)
-		fail_msg("%s.%s: entry %d return %d required %d, want %d %d %d", s->name, name,
-			 f->entry, f->ret, f->required, entry, ret, required);
+	if (f->entry != entry || f->ret != ret || f->required != required || f->role != role)
+		fail_msg("%s.%s: entry %d return %d required %d role %d, want %d %d %d %d",
+			 s->name, name, f->entry, f->ret, f->required, f->role, entry, ret, required,
+			 role);
 }
 
 /* ---- the shipped policy ----------------------------------------------- */
@@ -95,13 +97,15 @@ static void test_shipped_policy_parses(void **state)
 			 BIT(USM_PROG_SHARED_LIBRARIES) | BIT(USM_PROG_ISTIO) | BIT(USM_PROG_NODEJS));
 	assert_int_equal(ssl->max_file_size, 512ull << 20);
 	assert_int_equal(ssl->nfuncs, 7);
-	assert_func(ssl, "SSL_read", true, true, true);
-	assert_func(ssl, "SSL_write", true, true, true);
-	assert_func(ssl, "SSL_read_ex", true, true, false);
-	assert_func(ssl, "SSL_write_ex", true, true, false);
-	assert_func(ssl, "SSL_set_fd", true, false, false);
-	assert_func(ssl, "SSL_shutdown", true, false, false);
-	assert_func(ssl, "SSL_free", true, false, false);
+	/* reads need their return (the data exists only then); writes are
+	 * captured at entry: one probe hit per write */
+	assert_func(ssl, "SSL_read", true, true, true, USM_TLS_ROLE_READ);
+	assert_func(ssl, "SSL_write", true, false, true, USM_TLS_ROLE_WRITE);
+	assert_func(ssl, "SSL_read_ex", true, true, false, USM_TLS_ROLE_READ_EX);
+	assert_func(ssl, "SSL_write_ex", true, false, false, USM_TLS_ROLE_WRITE);
+	assert_func(ssl, "SSL_set_fd", true, false, false, USM_TLS_ROLE_SET_FD);
+	assert_func(ssl, "SSL_shutdown", true, false, false, USM_TLS_ROLE_CLOSE);
+	assert_func(ssl, "SSL_free", true, false, false, USM_TLS_ROLE_CLOSE);
 
 	const struct probe_set *gnutls = attach_policy_find_set(&policy, "gnutls");
 	assert_non_null(gnutls);
@@ -109,11 +113,11 @@ static void test_shipped_policy_parses(void **state)
 	assert_int_equal(gnutls->targets, BIT(USM_PROG_SHARED_LIBRARIES));
 	assert_int_equal(gnutls->max_file_size, 64ull << 20);
 	assert_int_equal(gnutls->nfuncs, 5);
-	assert_func(gnutls, "gnutls_record_recv", true, true, true);
-	assert_func(gnutls, "gnutls_record_send", true, true, true);
-	assert_func(gnutls, "gnutls_transport_set_int2", true, false, false);
-	assert_func(gnutls, "gnutls_transport_set_ptr", true, false, false);
-	assert_func(gnutls, "gnutls_deinit", true, false, false);
+	assert_func(gnutls, "gnutls_record_recv", true, true, true, USM_TLS_ROLE_READ);
+	assert_func(gnutls, "gnutls_record_send", true, false, true, USM_TLS_ROLE_WRITE);
+	assert_func(gnutls, "gnutls_transport_set_int2", true, false, false, USM_TLS_ROLE_SET_FD);
+	assert_func(gnutls, "gnutls_transport_set_ptr", true, false, false, USM_TLS_ROLE_SET_FD);
+	assert_func(gnutls, "gnutls_deinit", true, false, false, USM_TLS_ROLE_CLOSE);
 
 	assert_int_equal(policy.nlibraries, 2);
 	assert_int_equal(attach_policy_set_for_library(&policy, "/usr/lib/x86_64-linux-gnu/libssl.so.3"),
@@ -188,11 +192,25 @@ static void test_parse_errors_name_their_line(void **state)
 	assert_rejected("set a max_size=1M\n", 1, "set 'a' needs targets=");
 	assert_rejected("set a targets=istio\n", 1, "set 'a' needs max_size=");
 	snprintf(text, sizeof(text), "%s\nfunc a f entry optional\n", set_a);
-	assert_rejected(text, 3, "unknown keyword 'optional' (only 'required' may follow the probes)");
+	assert_rejected(text, 3,
+			"unexpected 'optional' (role=ROLE and required may follow the probes, "
+			"once each)");
+	snprintf(text, sizeof(text), "%s\nfunc a f entry required required\n", set_a);
+	assert_rejected(text, 3,
+			"unexpected 'required' (role=ROLE and required may follow the probes, "
+			"once each)");
+	snprintf(text, sizeof(text), "%s\nfunc a f entry role=peek\n", set_a);
+	assert_rejected(text, 3,
+			"unknown role 'peek' (none, read, read_ex, write, set_fd, close)");
+	/* a read's bytes exist at return, a write's at entry */
+	snprintf(text, sizeof(text), "%s\nfunc a f entry role=read\n", set_a);
+	assert_rejected(text, 3, "role=read needs entry,return probes");
+	snprintf(text, sizeof(text), "%s\nfunc a f return role=write\n", set_a);
+	assert_rejected(text, 3, "role=write needs an entry probe");
 	snprintf(text, sizeof(text), "%sfunc a f entry required now\n", set_a);
-	assert_rejected(text, 2, "unexpected 'now'");
+	assert_rejected(text, 2, "unexpected 'now' (role=ROLE and required may follow the probes, once each)");
 	snprintf(text, sizeof(text), "%sfunc a f\n", set_a);
-	assert_rejected(text, 2, "func needs SET FUNCTION PROBES [required]");
+	assert_rejected(text, 2, "func needs SET FUNCTION PROBES [role=ROLE] [required]");
 	snprintf(text, sizeof(text), "%sfunc a f entry required\nlibrary libx.so\n", set_a);
 	assert_rejected(text, 3, "library needs PREFIX SET");
 	snprintf(text, sizeof(text), "%sfunc a f entry required\nlibrary libx.so a b\n", set_a);

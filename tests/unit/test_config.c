@@ -155,6 +155,16 @@ static const struct num_key num_keys[] = {
 	{ "attach_linger_ms", offsetof(struct usm_config, attach_linger_ms), 0, 600000, 2000 },
 	{ "detach_threads", offsetof(struct usm_config, detach_threads), 1, 64, 32 },
 	{ "collector_memory_mb", offsetof(struct usm_config, collector_memory_mb), 64, 65536, 2048 },
+	{ "http_capture_bytes", offsetof(struct usm_config, http_capture_bytes), 64, 4096, 512 },
+	{ "http_ring_buffer_mb", offsetof(struct usm_config, http_ring_buffer_mb), 1, 1024, 8 },
+	{ "http_max_path_len", offsetof(struct usm_config, http_max_path_len), 1, 255, 128 },
+	{ "max_http_stats_entries", offsetof(struct usm_config, max_http_stats_entries), 1, 4194304,
+	  10000 },
+	{ "max_tracked_connections", offsetof(struct usm_config, max_tracked_connections), 1,
+	  1048576, 16384 },
+	{ "http_request_timeout_ms", offsetof(struct usm_config, http_request_timeout_ms), 100,
+	  3600000, 30000 },
+	{ "http_idle_timeout_s", offsetof(struct usm_config, http_idle_timeout_s), 1, 86400, 300 },
 };
 #define N_NUM_KEYS (sizeof(num_keys) / sizeof(num_keys[0]))
 
@@ -1151,6 +1161,9 @@ static void test_to_args_emits_every_documented_key_exactly_once(void **state)
 		"log_level", "seccomp", "child_max_restarts", "child_restart_window",
 		"check_interval", "ipc_timeout_ms", "max_traced_files", "max_blocked_files",
 		"attach_linger_ms", "detach_threads", "uprobe_multi", "collector_memory_mb",
+		"http_capture_bytes", "http_ring_buffer_mb", "http_max_path_len",
+		"max_http_stats_entries", "max_tracked_connections", "http_request_timeout_ms",
+		"http_idle_timeout_s",
 		"enable_java_tls_support", /* last: always false, so it may be left out */
 	};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);

@@ -254,6 +254,19 @@ static void test_invalid_keys_are_refused_and_counted(void **state)
 	assert_int_equal(http_stats_counters(t)->rejected, 6);
 	assert_int_equal(http_stats_counters(t)->exchanges, 0);
 	assert_int_equal(http_stats_count(t), 0);
+	/* an unknown server address is one row, whatever its bytes say */
+	struct http_stats_key unknown[2] = {key_v4("/"), key_v4("/")};
+	unknown[0].family = unknown[1].family = AF_UNSPEC;
+	unknown[1].addr[0] = 99;
+	assert_int_equal(http_stats_add(t, &unknown[0], 1, 1), 0);
+	assert_int_equal(http_stats_add(t, &unknown[1], 1, 1), 0);
+	assert_int_equal(http_stats_count(t), 1);
+	struct http_stats_row urow;
+	assert_int_equal(http_stats_lookup(t, &unknown[1], &urow), 0);
+	assert_int_equal(urow.key.family, AF_UNSPEC);
+	assert_int_equal(urow.count, 2);
+	assert_int_equal(urow.key.addr[0], 0);
+	http_stats_reset(t);
 	/* the edges are valid */
 	struct http_stats_key edge = key_v4("/");
 	edge.status = 100;

@@ -1,0 +1,434 @@
+#include "connections.h"
+
+#include <errno.h>
+#include <search.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "log.h"
+
+/* Lookups go through libc's tsearch trees (O(log n), nodes allocated by
+ * libc); the lists are <sys/queue.h>'s. Three indexes: by event key, by
+ * pid (for exits), and the server-side connections by tuple (for
+ * counting an exchange once). */
+
+struct conn {
+	uint32_t pid;
+	uint32_t tls;
+	uint64_t id;
+	struct usm_conn_tuple tuple; /* family 0 until an event carries it */
+	char comm[USM_COMM_LEN];
+	uint64_t last_ns;
+	uint64_t reported_errors;  /* parse errors already added to the table's counter */
+	uint64_t reported_orphans; /* likewise, orphan responses */
+	bool dead;                 /* not HTTP: events ignored */
+	struct server_mark *mark;  /* its entry in by_server, when it is a server side */
+	struct pid_entry *owner;
+	TAILQ_ENTRY(conn) lru;
+	TAILQ_ENTRY(conn) siblings; /* the pid's connections */
+	struct http_conn http;
+};
+
+TAILQ_HEAD(conn_list, conn);
+
+/* A server-side connection's tuple, kept SERVER_MARK_GRACE_NS after the
+ * connection ended: a server often closes right after its response, and
+ * its close can reach us before the client's read of that response. */
+struct server_mark {
+	struct usm_conn_tuple tuple;
+	struct conn *conn;  /* NULL once it ended */
+	uint64_t ended_ns;  /* its last event's ts, once it ended */
+	TAILQ_ENTRY(server_mark) ended; /* marks of ended connections, oldest first */
+};
+
+TAILQ_HEAD(mark_list, server_mark);
+
+#define SERVER_MARK_GRACE_NS (10ull * 1000 * 1000 * 1000)
+
+struct pid_entry {
+	uint32_t pid;
+	struct conn_list conns;
+};
+
+struct conn_table {
+	struct conn_limits lim;
+	struct http_stats *stats;
+	void *by_key;
+	void *by_pid;
+	void *by_server;
+	struct conn_list lru; /* least recently active first */
+	struct mark_list ended_marks;
+	uint32_t count;
+	uint32_t nmarks;
+	struct conn *last; /* the last event's connection: runs of events share one */
+	struct conn_counters counters;
+};
+
+/* ---- orderings ---- */
+
+static int cmp_u64(uint64_t a, uint64_t b) { return (a > b) - (a < b); }
+
+static int cmp_key(const void *pa, const void *pb)
+{
+	const struct conn *a = pa, *b = pb;
+	int r = cmp_u64(a->pid, b->pid);
+	if (r == 0)
+		r = cmp_u64(a->tls, b->tls);
+	return r ? r : cmp_u64(a->id, b->id);
+}
+
+static int cmp_pid(const void *pa, const void *pb)
+{
+	return cmp_u64(((const struct pid_entry *)pa)->pid, ((const struct pid_entry *)pb)->pid);
+}
+
+static int cmp_tuple(const void *pa, const void *pb)
+{
+	const struct usm_conn_tuple *a = &((const struct server_mark *)pa)->tuple;
+	const struct usm_conn_tuple *b = &((const struct server_mark *)pb)->tuple;
+	int r = cmp_u64(a->family, b->family);
+	if (r == 0)
+		r = cmp_u64(a->lport, b->lport);
+	if (r == 0)
+		r = cmp_u64(a->rport, b->rport);
+	if (r == 0)
+		r = memcmp(a->laddr, b->laddr, sizeof(a->laddr));
+	return r ? r : memcmp(a->raddr, b->raddr, sizeof(a->raddr));
+}
+
+/* ---- the exchange sink ---- */
+
+struct feed_ctx {
+	struct conn_table *t;
+	struct conn *c;
+};
+
+static bool client_side(const struct conn *c)
+{
+	return http_conn_request_dir(&c->http) == HTTP_DIR_WRITE;
+}
+
+/* A client-side report whose server side is captured too: the server's
+ * connection counts it. */
+static bool counted_by_server(struct conn_table *t, const struct conn *c)
+{
+	if (!client_side(c) || c->tuple.family == 0)
+		return false;
+	struct server_mark mirror;
+	memset(&mirror.tuple, 0, sizeof(mirror.tuple));
+	mirror.tuple.family = c->tuple.family;
+	mirror.tuple.lport = c->tuple.rport;
+	mirror.tuple.rport = c->tuple.lport;
+	memcpy(mirror.tuple.laddr, c->tuple.raddr, sizeof(mirror.tuple.laddr));
+	memcpy(mirror.tuple.raddr, c->tuple.laddr, sizeof(mirror.tuple.raddr));
+	if (tfind(&mirror, &t->by_server, cmp_tuple) == NULL)
+		return false;
+	t->counters.client_duplicates++;
+	return true;
+}
+
+static void on_exchange(void *ctx, const struct http_exchange *x)
+{
+	struct feed_ctx *f = ctx;
+	struct conn *c = f->c;
+	if (counted_by_server(f->t, c))
+		return;
+	struct http_stats_key k;
+	memset(&k, 0, sizeof(k));
+	k.family = c->tuple.family;
+	if (client_side(c)) {
+		memcpy(k.addr, c->tuple.raddr, sizeof(k.addr));
+		k.port = c->tuple.rport;
+	} else {
+		memcpy(k.addr, c->tuple.laddr, sizeof(k.addr));
+		k.port = c->tuple.lport;
+		k.pid = c->pid;
+		memcpy(k.comm, c->comm, sizeof(k.comm));
+	}
+	k.method = (uint8_t)x->method;
+	k.status = x->status;
+	k.path = x->path;
+	k.path_len = x->path_len;
+	f->t->counters.exchanges++;
+	log_debug("exchange: pid %u %s %s %.*s -> %u (%s side, port %u, %llu ns)", c->pid, c->comm,
+		  http_method_name(x->method), (int)x->path_len, x->path, x->status,
+		  client_side(c) ? "client" : "server", k.port, (unsigned long long)x->latency_ns);
+	if (http_stats_add(f->t->stats, &k, x->request_bytes + x->response_bytes, x->latency_ns) != 0)
+		f->t->counters.stats_failed++;
+}
+
+static void on_unanswered(void *ctx, enum http_method method, const char *path, bool path_cut)
+{
+	struct feed_ctx *f = ctx;
+	(void)method, (void)path, (void)path_cut;
+	if (!counted_by_server(f->t, f->c))
+		f->t->counters.unanswered++;
+}
+
+static const struct http_sink sink = {on_exchange, on_unanswered};
+
+/* Adds what the connection's parser and pairing counted since last time. */
+static void account(struct conn_table *t, struct conn *c)
+{
+	uint64_t errors = 0;
+	for (int d = 0; d < 2; d++) {
+		const struct http_stream_counters *s = &c->http.stream[d].counters;
+		errors += s->garbage + s->desync + s->oversized;
+	}
+	t->counters.parse_errors += errors - c->reported_errors;
+	c->reported_errors = errors;
+	t->counters.orphan_responses += c->http.counters.orphan_responses - c->reported_orphans;
+	c->reported_orphans = c->http.counters.orphan_responses;
+}
+
+/* ---- connection life ---- */
+
+static void drop_mark(struct conn_table *t, struct server_mark *m)
+{
+	tdelete(m, &t->by_server, cmp_tuple);
+	TAILQ_REMOVE(&t->ended_marks, m, ended);
+	t->nmarks--;
+	free(m);
+}
+
+/* A connection that read a request is a server side: mark its tuple. */
+static void mark_server(struct conn_table *t, struct conn *c)
+{
+	struct server_mark probe = {.tuple = c->tuple};
+	void *node = tfind(&probe, &t->by_server, cmp_tuple);
+	struct server_mark *m = node ? *(struct server_mark **)node : NULL;
+	if (m && m->conn)
+		return; /* another live connection has it (a shared socket) */
+	if (m) {
+		TAILQ_REMOVE(&t->ended_marks, m, ended);
+	} else {
+		/* Marks of ended connections are bounded like connections. */
+		if (t->nmarks >= t->lim.max_connections * 2u && !TAILQ_EMPTY(&t->ended_marks))
+			drop_mark(t, TAILQ_FIRST(&t->ended_marks));
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return;
+		m->tuple = c->tuple;
+		if (tsearch(m, &t->by_server, cmp_tuple) == NULL) {
+			free(m);
+			return;
+		}
+		t->nmarks++;
+	}
+	m->conn = c;
+	c->mark = m;
+}
+
+static void unmark_server(struct conn_table *t, struct conn *c)
+{
+	struct server_mark *m = c->mark;
+	if (!m)
+		return;
+	m->conn = NULL;
+	m->ended_ns = c->last_ns;
+	TAILQ_INSERT_TAIL(&t->ended_marks, m, ended);
+	c->mark = NULL;
+}
+
+static void end_conn(struct conn_table *t, struct conn *c)
+{
+	struct feed_ctx f = {t, c};
+	http_conn_close(&c->http, &sink, &f);
+	account(t, c);
+	unmark_server(t, c);
+	tdelete(c, &t->by_key, cmp_key);
+	TAILQ_REMOVE(&t->lru, c, lru);
+	TAILQ_REMOVE(&c->owner->conns, c, siblings);
+	if (TAILQ_EMPTY(&c->owner->conns)) {
+		tdelete(c->owner, &t->by_pid, cmp_pid);
+		free(c->owner);
+	}
+	if (t->last == c)
+		t->last = NULL;
+	t->count--;
+	free(c);
+}
+
+static struct pid_entry *pid_entry(struct conn_table *t, uint32_t pid)
+{
+	struct pid_entry probe = {.pid = pid};
+	void *node = tfind(&probe, &t->by_pid, cmp_pid);
+	if (node)
+		return *(struct pid_entry **)node;
+	struct pid_entry *p = malloc(sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	TAILQ_INIT(&p->conns);
+	node = tsearch(p, &t->by_pid, cmp_pid);
+	if (!node) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static struct conn *new_conn(struct conn_table *t, const struct usm_data_event *e)
+{
+	if (t->count >= t->lim.max_connections) {
+		end_conn(t, TAILQ_FIRST(&t->lru));
+		t->counters.evicted++;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	struct pid_entry *p = c ? pid_entry(t, e->pid) : NULL;
+	if (!p) {
+		free(c);
+		return NULL;
+	}
+	c->pid = e->pid;
+	c->tls = e->tls;
+	c->id = e->conn;
+	if (tsearch(c, &t->by_key, cmp_key) == NULL) {
+		if (TAILQ_EMPTY(&p->conns)) {
+			tdelete(p, &t->by_pid, cmp_pid);
+			free(p);
+		}
+		free(c);
+		return NULL;
+	}
+	(void)http_conn_init(&c->http, &t->lim.http, HTTP_ROLE_UNKNOWN); /* limits checked at new */
+	c->owner = p;
+	TAILQ_INSERT_TAIL(&p->conns, c, siblings);
+	TAILQ_INSERT_TAIL(&t->lru, c, lru);
+	t->count++;
+	return c;
+}
+
+static struct conn *find_conn(struct conn_table *t, const struct usm_data_event *e)
+{
+	struct conn *c = t->last;
+	if (c && c->pid == e->pid && c->tls == e->tls && c->id == e->conn)
+		return c;
+	struct conn probe = {.pid = e->pid, .tls = e->tls, .id = e->conn};
+	void *node = tfind(&probe, &t->by_key, cmp_key);
+	return node ? *(struct conn **)node : NULL;
+}
+
+void conn_table_event(struct conn_table *t, const struct usm_data_event *e, const uint8_t *data)
+{
+	t->counters.events++;
+	struct conn *c = find_conn(t, e);
+	if (e->type == USM_EVENT_CONN_CLOSE) {
+		if (c)
+			end_conn(t, c);
+		return;
+	}
+	if (!c && !(c = new_conn(t, e))) {
+		t->counters.alloc_failed++;
+		return;
+	}
+	t->last = c;
+	c->last_ns = e->ts_ns;
+	TAILQ_REMOVE(&t->lru, c, lru);
+	TAILQ_INSERT_TAIL(&t->lru, c, lru);
+	if (c->tuple.family == 0 && e->tuple.family != 0)
+		c->tuple = e->tuple;
+	memcpy(c->comm, e->comm, sizeof(c->comm));
+	if (c->dead)
+		return;
+	struct feed_ctx f = {t, c};
+	enum http_dir dir = e->dir == USM_DIR_READ ? HTTP_DIR_READ : HTTP_DIR_WRITE;
+	int r = http_conn_feed(&c->http, dir, data, e->captured, e->len, e->ts_ns, &sink, &f);
+	if (r == HTTP_FEED_NOT_HTTP || r == HTTP_FEED_STOPPED) {
+		if (r == HTTP_FEED_NOT_HTTP)
+			t->counters.not_http++;
+		c->dead = true;
+		http_conn_close(&c->http, &sink, &f);
+	} else if (!c->mark && c->tuple.family != 0 &&
+		   http_conn_request_dir(&c->http) == HTTP_DIR_READ) {
+		mark_server(t, c);
+	}
+	account(t, c);
+}
+
+void conn_table_expire(struct conn_table *t, uint64_t now_ns)
+{
+	struct server_mark *m;
+	while ((m = TAILQ_FIRST(&t->ended_marks)) && now_ns > m->ended_ns &&
+	       now_ns - m->ended_ns > SERVER_MARK_GRACE_NS)
+		drop_mark(t, m);
+	struct conn *c, *next;
+	for (c = TAILQ_FIRST(&t->lru); c; c = next) {
+		next = TAILQ_NEXT(c, lru);
+		if (now_ns > c->last_ns && now_ns - c->last_ns > t->lim.idle_timeout_ns) {
+			end_conn(t, c);
+			t->counters.idle_closed++;
+		} else if (!c->dead && http_conn_pending(&c->http) > 0) {
+			struct feed_ctx f = {t, c};
+			http_conn_expire(&c->http, now_ns, t->lim.request_timeout_ns, &sink, &f);
+		}
+	}
+}
+
+unsigned conn_table_drop_pid(struct conn_table *t, uint32_t pid)
+{
+	struct pid_entry probe = {.pid = pid};
+	void *node = tfind(&probe, &t->by_pid, cmp_pid);
+	if (!node)
+		return 0;
+	struct pid_entry *p = *(struct pid_entry **)node;
+	unsigned n = 0;
+	/* The last end_conn frees p: stop on the count, not on p's list. */
+	for (bool more = true; more; n++) {
+		struct conn *c = TAILQ_FIRST(&p->conns);
+		more = TAILQ_NEXT(c, siblings) != NULL;
+		end_conn(t, c);
+	}
+	return n;
+}
+
+/* ---- the table ---- */
+
+struct conn_table *conn_table_new(const struct conn_limits *lim, struct http_stats *stats)
+{
+	struct http_conn probe;
+	if (!lim || !stats || lim->max_connections == 0 ||
+	    http_conn_init(&probe, &lim->http, HTTP_ROLE_UNKNOWN) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	http_conn_close(&probe, NULL, NULL);
+	struct conn_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->lim = *lim;
+	t->stats = stats;
+	TAILQ_INIT(&t->lru);
+	TAILQ_INIT(&t->ended_marks);
+	return t;
+}
+
+static void noop_free(void *p) { (void)p; }
+
+void conn_table_free(struct conn_table *t)
+{
+	if (!t)
+		return;
+	/* Without reports: the statistics are being torn down too. */
+	struct conn *c, *next;
+	for (c = TAILQ_FIRST(&t->lru); c; c = next) {
+		next = TAILQ_NEXT(c, lru);
+		http_conn_close(&c->http, NULL, NULL);
+		free(c);
+	}
+	tdestroy(t->by_key, noop_free);
+	tdestroy(t->by_server, free);
+	tdestroy(t->by_pid, free);
+	free(t);
+}
+
+void conn_table_set_stats(struct conn_table *t, struct http_stats *stats) { t->stats = stats; }
+
+uint32_t conn_table_count(const struct conn_table *t) { return t->count; }
+
+const struct conn_counters *conn_table_counters(const struct conn_table *t)
+{
+	return &t->counters;
+}

@@ -1,0 +1,205 @@
+#include "http_monitor.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+
+#include "connections.h"
+#include "data_event.h"
+#include "http_stats.h"
+#include "log.h"
+#include "monotonic.h"
+
+int http_monitor_init(struct http_monitor *m, const struct usm_config *cfg)
+{
+	memset(m, 0, sizeof(*m));
+	struct http_stats_limits sl = {.max_entries = cfg->max_http_stats_entries,
+				       .max_path_len = cfg->http_max_path_len};
+	struct conn_limits cl = {
+		.max_connections = cfg->max_tracked_connections,
+		.request_timeout_ns = (uint64_t)cfg->http_request_timeout_ms * 1000000u,
+		.idle_timeout_ns = (uint64_t)cfg->http_idle_timeout_s * 1000000000u,
+		.http = HTTP_LIMITS_DEFAULT,
+	};
+	cl.http.max_path_len = cfg->http_max_path_len;
+	m->stats = http_stats_new(&sl);
+	if (!m->stats)
+		return -errno;
+	m->conns = conn_table_new(&cl, m->stats);
+	if (!m->conns) {
+		int rc = -errno;
+		http_stats_free(m->stats);
+		m->stats = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+void http_monitor_free(struct http_monitor *m)
+{
+	conn_table_free(m->conns);
+	http_stats_free(m->stats);
+	http_stats_free(m->snapshot);
+	memset(m, 0, sizeof(*m));
+}
+
+static int on_record(void *ctx, void *rec, size_t size)
+{
+	struct http_monitor *m = ctx;
+	const uint8_t *data;
+	enum data_event_error err = data_event_check(rec, size, &data);
+	if (err != DATA_EVENT_OK) {
+		const struct usm_data_event *e = rec;
+		if (m->malformed++ == 0 && size >= sizeof(*e))
+			log_warn("malformed HTTP capture record (%s: type %u, pid %u, dir %u, tls "
+				 "%u, family %u, ports %u/%u, len %u, captured %u); counted in "
+				 "http_events_malformed, not logged again",
+				 data_event_error_name(err), e->type, e->pid, e->dir, e->tls,
+				 e->tuple.family, e->tuple.lport, e->tuple.rport, e->len,
+				 e->captured);
+		return 0;
+	}
+	conn_table_event(m->conns, rec, data);
+	return 0;
+}
+
+int http_monitor_add_ring(struct http_monitor *m, struct ring_buffer **rings, int fd)
+{
+	if (*rings)
+		return ring_buffer__add(*rings, fd, on_record, m);
+	*rings = ring_buffer__new(fd, on_record, m, NULL);
+	return *rings ? 0 : -errno;
+}
+
+int64_t http_monitor_tick(struct http_monitor *m, uint64_t now_ms)
+{
+	if (now_ms >= m->next_expiry_ms) {
+		conn_table_expire(m->conns, usm_monotonic_ns());
+		m->next_expiry_ms = now_ms + 1000;
+	}
+	return (int64_t)(m->next_expiry_ms - now_ms);
+}
+
+void http_monitor_process_exit(struct http_monitor *m, uint32_t pid)
+{
+	conn_table_drop_pid(m->conns, pid);
+}
+
+void http_monitor_counters(const struct http_monitor *m, uint64_t *ctr)
+{
+	const struct conn_counters *cc = conn_table_counters(m->conns);
+	const struct http_stats_counters *sc = http_stats_counters(m->stats);
+	ctr[USM_CTR_HTTP_EVENTS] = cc->events;
+	ctr[USM_CTR_HTTP_EVENTS_MALFORMED] = m->malformed;
+	ctr[USM_CTR_HTTP_EXCHANGES] = cc->exchanges;
+	ctr[USM_CTR_HTTP_UNANSWERED] = cc->unanswered;
+	ctr[USM_CTR_HTTP_ORPHAN_RESPONSES] = cc->orphan_responses;
+	ctr[USM_CTR_HTTP_PARSE_ERRORS] = cc->parse_errors;
+	ctr[USM_CTR_HTTP_NOT_HTTP] = cc->not_http;
+	ctr[USM_CTR_HTTP_CLIENT_DUPLICATES] = cc->client_duplicates;
+	ctr[USM_CTR_HTTP_CONNECTIONS] = conn_table_count(m->conns);
+	ctr[USM_CTR_HTTP_CONNECTIONS_EVICTED] = cc->evicted;
+	ctr[USM_CTR_HTTP_STATS_OVERFLOW] = m->overflow_base + sc->overflow_exchanges;
+	ctr[USM_CTR_HTTP_PATHS_TRUNCATED] = m->truncated_base + sc->paths_truncated;
+	ctr[USM_CTR_HTTP_STATS_ROWS] = http_stats_count(m->stats);
+}
+
+/* ---- pages ---- */
+
+static bool row_matches(const struct http_stats_row *row, const struct usm_http_stats_req *r)
+{
+	return (r->pid == 0 || row->key.pid == r->pid) &&
+	       (r->status == 0 || row->key.status == r->status) &&
+	       (r->path[0] == '\0' || (strlen(r->path) == row->key.path_len &&
+				       memcmp(r->path, row->key.path, row->key.path_len) == 0));
+}
+
+static void fill_record(const struct http_stats_row *row, struct usm_http_stats_record *out)
+{
+	static const uint64_t bounds[USM_HTTP_BUCKETS] = USM_HTTP_BUCKET_BOUNDS_NS;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, row->key.addr, sizeof(out->addr));
+	out->family = row->key.family;
+	out->method = row->key.method;
+	out->port = row->key.port;
+	out->status = row->key.status;
+	out->pid = row->key.pid;
+	memcpy(out->comm, row->key.comm, sizeof(out->comm));
+	out->comm[sizeof(out->comm) - 1] = '\0';
+	/* a path is bytes: a NUL inside would end the string early, which
+	 * the codec accepts; the row's length is at most 255 */
+	memcpy(out->path, row->key.path, row->key.path_len);
+	out->count = row->count;
+	out->bytes = row->bytes;
+	const struct sketch *s = row->latency;
+	out->latency_sum_ns = (uint64_t)sketch_sum(s);
+	out->p50_ns = (uint64_t)sketch_quantile(s, 0.50);
+	out->p90_ns = (uint64_t)sketch_quantile(s, 0.90);
+	out->p99_ns = (uint64_t)sketch_quantile(s, 0.99);
+	out->max_ns = (uint64_t)sketch_max(s);
+	for (int i = 0; i < USM_HTTP_BUCKETS; i++)
+		out->buckets[i] = sketch_count_le(s, (double)bounds[i]);
+}
+
+/* Starts a reset read: the live table becomes the snapshot. One reset
+ * read at a time; one left unfinished for HTTP_MONITOR_RESET_ABANDON_MS
+ * is abandoned (its rows are dropped, and said so). */
+static int start_reset(struct http_monitor *m, uint64_t now_ms)
+{
+	if (m->snapshot && now_ms - m->snapshot_ms < HTTP_MONITOR_RESET_ABANDON_MS)
+		return -EBUSY;
+	const struct http_stats_counters *sc = http_stats_counters(m->stats);
+	struct http_stats *fresh = http_stats_new(http_stats_limits(m->stats));
+	if (!fresh)
+		return -ENOMEM;
+	if (m->snapshot)
+		log_warn("a reset read of the HTTP statistics was abandoned: %u rows dropped",
+			 http_stats_count(m->snapshot));
+	m->overflow_base += sc->overflow_exchanges;
+	m->truncated_base += sc->paths_truncated;
+	http_stats_free(m->snapshot);
+	m->snapshot = m->stats;
+	m->snapshot_ms = now_ms;
+	m->stats = fresh;
+	conn_table_set_stats(m->conns, fresh);
+	return 0;
+}
+
+int http_monitor_page(struct http_monitor *m, const struct usm_http_stats_req *r,
+		      struct usm_http_stats_page *pg, struct usm_http_stats_record *out)
+{
+	struct http_stats *t = m->stats;
+	if (r->flags & USM_HTTP_STATS_RESET) {
+		if (r->cursor == 0) {
+			int rc = start_reset(m, usm_monotonic_ms());
+			if (rc != 0)
+				return rc;
+		}
+		if (!m->snapshot)
+			return -ESTALE;
+		t = m->snapshot;
+	}
+	memset(pg, 0, sizeof(*pg));
+	pg->generation = http_stats_generation(t);
+	struct http_stats_row rows[32];
+	uint64_t cursor = r->cursor;
+	uint32_t examined = 0;
+	do {
+		uint32_t n = 0;
+		uint32_t room = USM_HTTP_PAGE_MAX_RECORDS - pg->count;
+		uint64_t next = 0;
+		http_stats_page(t, cursor, rows, room < 32 ? room : 32, &n, &next);
+		for (uint32_t i = 0; i < n; i++)
+			if (row_matches(&rows[i], r))
+				fill_record(&rows[i], &out[pg->count++]);
+		examined += n;
+		cursor = next;
+	} while (cursor != 0 && pg->count < USM_HTTP_PAGE_MAX_RECORDS &&
+		 examined < HTTP_MONITOR_SCAN_LIMIT);
+	pg->next_cursor = cursor;
+	if (cursor == 0 && t == m->snapshot) {
+		http_stats_free(m->snapshot);
+		m->snapshot = NULL;
+	}
+	return 0;
+}

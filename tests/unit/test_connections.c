@@ -1,0 +1,335 @@
+/* The connection table: capture events in, aggregated exchanges out, with
+ * the rules of collector/connections.h (role, server key, counting an
+ * exchange once when both ends are captured, bounds, expiry). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "connections.h"
+#include "data_event.h"
+
+#define MS 1000000ull
+
+static struct http_stats *stats;
+static struct conn_table *table;
+
+static const struct conn_limits default_limits = {
+	.max_connections = 16,
+	.request_timeout_ns = 1000 * MS,
+	.idle_timeout_ns = 60000 * MS,
+	.http = HTTP_LIMITS_DEFAULT,
+};
+
+static int setup_with(const struct conn_limits *lim)
+{
+	struct http_stats_limits sl = {.max_entries = 100, .max_path_len = 128};
+	stats = http_stats_new(&sl);
+	table = conn_table_new(lim, stats);
+	return stats && table ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return setup_with(&default_limits);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	conn_table_free(table);
+	http_stats_free(stats);
+	return 0;
+}
+
+/* 127.0.0.1:port_a <-> 127.0.0.1:port_b as seen from a (local a). */
+static struct usm_conn_tuple tuple(uint16_t local, uint16_t remote)
+{
+	struct usm_conn_tuple t;
+	memset(&t, 0, sizeof(t));
+	t.family = AF_INET;
+	uint32_t lo = htonl(INADDR_LOOPBACK);
+	memcpy(t.laddr, &lo, 4);
+	memcpy(t.raddr, &lo, 4);
+	t.lport = local;
+	t.rport = remote;
+	return t;
+}
+
+static const struct usm_conn_tuple unknown_tuple;
+
+/* One DATA event of the whole text (captured entirely), through the
+ * decoder as the collector does it. */
+static void feed(uint32_t pid, const char *comm, uint8_t tls, uint64_t conn, uint8_t dir,
+		 const struct usm_conn_tuple *t, uint64_t ts_ms, const char *text)
+{
+	size_t n = strlen(text);
+	struct usm_data_event *e = calloc(1, sizeof(*e) + n + 8);
+	assert_non_null(e);
+	e->type = n ? USM_EVENT_DATA : USM_EVENT_CONN_CLOSE;
+	e->pid = pid;
+	e->tid = pid;
+	e->dir = dir;
+	e->tls = tls;
+	e->captured = (uint16_t)n;
+	e->len = (uint32_t)n;
+	e->conn = conn;
+	e->ts_ns = ts_ms * MS;
+	e->tuple = *t;
+	strncpy(e->comm, comm, sizeof(e->comm) - 1);
+	memcpy(e->data, text, n);
+	const uint8_t *data;
+	assert_int_equal(data_event_check(e, sizeof(*e) + n, &data), DATA_EVENT_OK);
+	conn_table_event(table, e, data);
+	free(e);
+}
+
+static void closed(uint32_t pid, uint8_t tls, uint64_t conn, uint64_t ts_ms)
+{
+	feed(pid, "", tls, conn, 0, &unknown_tuple, ts_ms, "");
+}
+
+static const char req_a[] = "GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+static const char resp_200[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+static const char resp_404[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+
+/* The row of (port, pid, comm, GET, path, status), or fails. */
+static struct http_stats_row row_of(const struct usm_conn_tuple *server, bool local, uint32_t pid,
+				    const char *comm, const char *path, uint16_t status)
+{
+	struct http_stats_key k;
+	memset(&k, 0, sizeof(k));
+	k.family = server->family;
+	memcpy(k.addr, local ? server->laddr : server->raddr, 16);
+	k.port = local ? server->lport : server->rport;
+	k.pid = pid;
+	strncpy(k.comm, comm, sizeof(k.comm) - 1);
+	k.method = HTTP_METHOD_GET;
+	k.status = status;
+	k.path = path;
+	k.path_len = strlen(path);
+	struct http_stats_row row;
+	int rc = http_stats_lookup(stats, &k, &row);
+	if (rc != 0)
+		fail_msg("no row for %s %u (rc %d)", path, status, rc);
+	return row;
+}
+
+static void test_server_side_exchange_keyed_by_local_end(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40000);
+	feed(10, "server", 0, 0xa, USM_DIR_READ, &s, 100, req_a);
+	feed(10, "server", 0, 0xa, USM_DIR_WRITE, &s, 103, resp_200);
+	struct http_stats_row r = row_of(&s, true, 10, "server", "/a", 200);
+	assert_int_equal(r.count, 1);
+	assert_int_equal(r.bytes, strlen(req_a) + strlen(resp_200));
+	assert_true(sketch_quantile(r.latency, 0.5) > 2.97e6 && sketch_quantile(r.latency, 0.5) < 3.03e6);
+	assert_int_equal(conn_table_counters(table)->exchanges, 1);
+	assert_int_equal(conn_table_count(table), 1);
+}
+
+static void test_client_side_alone_is_keyed_by_remote_end(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple c = tuple(40000, 8443);
+	feed(20, "curl", 1, 0x5e55, USM_DIR_WRITE, &c, 100, req_a);
+	feed(20, "curl", 1, 0x5e55, USM_DIR_READ, &c, 105, resp_404);
+	/* server unknown to us: pid 0, comm "" */
+	struct http_stats_row r = row_of(&c, false, 0, "", "/a", 404);
+	assert_int_equal(r.count, 1);
+	assert_int_equal(conn_table_counters(table)->client_duplicates, 0);
+}
+
+static void test_both_ends_captured_count_once(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple srv = tuple(8080, 40000), cli = tuple(40000, 8080);
+	feed(20, "curl", 0, 0xc, USM_DIR_WRITE, &cli, 100, req_a);
+	feed(10, "server", 0, 0x5, USM_DIR_READ, &srv, 101, req_a);
+	feed(10, "server", 0, 0x5, USM_DIR_WRITE, &srv, 102, resp_200);
+	feed(20, "curl", 0, 0xc, USM_DIR_READ, &cli, 103, resp_200);
+	assert_int_equal(http_stats_count(stats), 1);
+	assert_int_equal(row_of(&srv, true, 10, "server", "/a", 200).count, 1);
+	assert_int_equal(conn_table_counters(table)->client_duplicates, 1);
+	assert_int_equal(conn_table_counters(table)->exchanges, 1);
+}
+
+/* A server that closes right after responding: its close is often seen
+ * before the client reads the response. */
+static void test_server_closing_first_still_counts_once(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple srv = tuple(8080, 40001), cli = tuple(40001, 8080);
+	feed(20, "curl", 0, 0xc, USM_DIR_WRITE, &cli, 100, req_a);
+	feed(10, "server", 0, 0x5, USM_DIR_READ, &srv, 101, req_a);
+	feed(10, "server", 0, 0x5, USM_DIR_WRITE, &srv, 102, resp_200);
+	closed(10, 0, 0x5, 102);
+	feed(20, "curl", 0, 0xc, USM_DIR_READ, &cli, 103, resp_200);
+	assert_int_equal(http_stats_count(stats), 1);
+	assert_int_equal(conn_table_counters(table)->client_duplicates, 1);
+	/* ... but not forever: the mark goes 10 s after the end */
+	conn_table_expire(table, 20000 * MS);
+	struct usm_conn_tuple cli2 = cli;
+	feed(21, "curl", 0, 0xd, USM_DIR_WRITE, &cli2, 20001, req_a);
+	feed(21, "curl", 0, 0xd, USM_DIR_READ, &cli2, 20002, resp_200);
+	assert_int_equal(http_stats_count(stats), 2);
+}
+
+/* A TLS client's first write comes before its socket is known: the tuple
+ * learned later keys the exchange. */
+static void test_tls_tuple_learned_after_first_write(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple c = tuple(40002, 443);
+	feed(30, "curl", 1, 0x55, USM_DIR_WRITE, &unknown_tuple, 100, req_a);
+	feed(30, "curl", 1, 0x55, USM_DIR_READ, &c, 110, resp_200);
+	assert_int_equal(row_of(&c, false, 0, "", "/a", 200).count, 1);
+}
+
+static void test_tls_records_stop_parsing(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(443, 40003);
+	static const char hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+	feed(40, "nginx", 0, 0x9, USM_DIR_READ, &s, 100, hello);
+	assert_int_equal(conn_table_counters(table)->not_http, 1);
+	/* later bytes, even HTTP-looking ones, are ignored */
+	feed(40, "nginx", 0, 0x9, USM_DIR_READ, &s, 101, req_a);
+	feed(40, "nginx", 0, 0x9, USM_DIR_WRITE, &s, 102, resp_200);
+	assert_int_equal(http_stats_count(stats), 0);
+	assert_int_equal(conn_table_counters(table)->events, 3);
+	assert_int_equal(conn_table_counters(table)->parse_errors, 0);
+}
+
+static void test_garbage_is_counted_and_the_connection_recovers(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40004);
+	feed(10, "server", 0, 0x1, USM_DIR_READ, &s, 100, "\x01\x02 not http at all\r\n");
+	assert_int_equal(conn_table_counters(table)->parse_errors, 1);
+	feed(10, "server", 0, 0x1, USM_DIR_READ, &s, 101, req_a);
+	feed(10, "server", 0, 0x1, USM_DIR_WRITE, &s, 102, resp_200);
+	assert_int_equal(row_of(&s, true, 10, "server", "/a", 200).count, 1);
+}
+
+static void test_unanswered_requests_expire(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40005);
+	feed(10, "server", 0, 0x2, USM_DIR_READ, &s, 100, req_a);
+	conn_table_expire(table, 900 * MS); /* 800 ms old: not yet */
+	assert_int_equal(conn_table_counters(table)->unanswered, 0);
+	conn_table_expire(table, 1200 * MS);
+	assert_int_equal(conn_table_counters(table)->unanswered, 1);
+	assert_int_equal(http_stats_count(stats), 0);
+	/* the connection itself is still there (not idle long enough) */
+	assert_int_equal(conn_table_count(table), 1);
+}
+
+static void test_idle_connections_end(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40006);
+	feed(10, "server", 0, 0x3, USM_DIR_READ, &s, 100, req_a);
+	feed(10, "server", 0, 0x3, USM_DIR_WRITE, &s, 101, resp_200);
+	conn_table_expire(table, 30000 * MS);
+	assert_int_equal(conn_table_count(table), 1);
+	conn_table_expire(table, 70000 * MS);
+	assert_int_equal(conn_table_count(table), 0);
+	assert_int_equal(conn_table_counters(table)->idle_closed, 1);
+}
+
+static void test_close_ends_a_body_delimited_by_close(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40007);
+	feed(10, "server", 0, 0x4, USM_DIR_READ, &s, 100, "GET /old HTTP/1.0\r\n\r\n");
+	feed(10, "server", 0, 0x4, USM_DIR_WRITE, &s, 101, "HTTP/1.0 200 OK\r\n\r\nbody");
+	assert_int_equal(http_stats_count(stats), 0); /* the body may go on */
+	closed(10, 0, 0x4, 102);
+	assert_int_equal(row_of(&s, true, 10, "server", "/old", 200).count, 1);
+	assert_int_equal(conn_table_count(table), 0);
+}
+
+static void test_process_exit_ends_its_connections(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple a = tuple(8080, 40008), b = tuple(8080, 40009);
+	feed(10, "server", 0, 0x10, USM_DIR_READ, &a, 100, req_a);
+	feed(10, "server", 0, 0x11, USM_DIR_READ, &b, 100, req_a);
+	feed(11, "other", 0, 0x10, USM_DIR_READ, &a, 100, req_a);
+	assert_int_equal(conn_table_count(table), 3);
+	assert_int_equal(conn_table_drop_pid(table, 10), 2);
+	assert_int_equal(conn_table_drop_pid(table, 10), 0);
+	assert_int_equal(conn_table_count(table), 1);
+	assert_int_equal(conn_table_counters(table)->unanswered, 2);
+}
+
+static void test_connections_are_bounded(void **state)
+{
+	(void)state;
+	teardown(NULL);
+	struct conn_limits lim = default_limits;
+	lim.max_connections = 2;
+	assert_int_equal(setup_with(&lim), 0);
+	struct usm_conn_tuple s = tuple(8080, 40010);
+	feed(10, "server", 0, 1, USM_DIR_READ, &s, 100, req_a); /* oldest: evicted below */
+	feed(10, "server", 0, 2, USM_DIR_READ, &s, 101, req_a);
+	feed(10, "server", 0, 3, USM_DIR_READ, &s, 102, req_a);
+	assert_int_equal(conn_table_count(table), 2);
+	assert_int_equal(conn_table_counters(table)->evicted, 1);
+	assert_int_equal(conn_table_counters(table)->unanswered, 1);
+	/* the evicted connection's response starts a new one: an orphan */
+	feed(10, "server", 0, 1, USM_DIR_WRITE, &s, 103, resp_200);
+	assert_int_equal(http_stats_count(stats), 0);
+}
+
+static void test_bad_limits_are_refused(void **state)
+{
+	(void)state;
+	struct conn_limits lim = default_limits;
+	lim.max_connections = 0;
+	errno = 0;
+	assert_null(conn_table_new(&lim, stats));
+	assert_int_equal(errno, EINVAL);
+	lim = default_limits;
+	lim.http.max_path_len = 0;
+	assert_null(conn_table_new(&lim, stats));
+	assert_null(conn_table_new(&default_limits, NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_server_side_exchange_keyed_by_local_end, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_client_side_alone_is_keyed_by_remote_end,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_both_ends_captured_count_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_closing_first_still_counts_once, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tls_tuple_learned_after_first_write, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tls_records_stop_parsing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_is_counted_and_the_connection_recovers,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unanswered_requests_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_connections_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_ends_a_body_delimited_by_close, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_process_exit_ends_its_connections, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_connections_are_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_limits_are_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
