@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (build-fuzz/) and runs each for a
 # short while (USM_FUZZ_SECONDS, default 20): the parsers that take input
-# from outside (HTTP bytes, discovery events, policy text) must not crash.
+# from outside (HTTP bytes, discovery and capture events, policy text) must
+# not crash.
 # Prints one TAP-style line per target and "fuzz: N passed, N failed, N skipped".
 # Crash inputs are kept in build-fuzz/crashes/ for reproduction.
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 seconds=${USM_FUZZ_SECONDS:-20}
-targets=(fuzz_http_parse fuzz_proc_event fuzz_policy_parse)
+targets=(fuzz_http_parse fuzz_proc_event fuzz_data_event fuzz_policy_parse)
 
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz -Dtests=enabled -Db_sanitize=address,undefined \
