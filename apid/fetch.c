@@ -1,6 +1,9 @@
 #include "fetch.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -55,21 +58,35 @@ static void add_blocked_record(json_object *by_type[USM_PROG_TYPE_COUNT],
 	json_object_array_add(by_type[r->program_type], id);
 }
 
-/* One paged listing; returns the page count or -errno. */
-static int read_pages(struct usm_ipc_client *cl, uint16_t req_type, uint16_t rep_type,
-		      void (*on_page)(void *arg, const void *page), void *arg,
+/* Every paged request starts with its cursor, and every page with
+ * next_cursor and generation, which is all read_pages() looks at. */
+#define PAGE_HEADER_IS_COMMON(page)                                                                \
+	_Static_assert(offsetof(page, next_cursor) == offsetof(struct usm_traced_page, next_cursor) && \
+			       offsetof(page, generation) ==                                       \
+				       offsetof(struct usm_traced_page, generation),               \
+		       #page " starts like the other pages")
+PAGE_HEADER_IS_COMMON(struct usm_blocked_page);
+PAGE_HEADER_IS_COMMON(struct usm_http_stats_page);
+_Static_assert(offsetof(struct usm_page_req, cursor) == 0 &&
+		       offsetof(struct usm_http_stats_req, cursor) == 0,
+	       "paged requests start with their cursor");
+
+/* One paged listing: req (req_len bytes, starting with its cursor, which
+ * is rewritten) is sent once per page. Returns 0 or -errno. */
+static int read_pages(struct usm_ipc_client *cl, uint16_t req_type, void *req, size_t req_len,
+		      uint16_t rep_type, void (*on_page)(void *arg, const void *page), void *arg,
 		      void (*reset)(void *arg))
 {
 	for (int attempt = 0; attempt <= FETCH_MAX_RETRIES; attempt++) {
-		struct usm_page_req pr = {.cursor = 0};
-		uint64_t generation = 0;
+		uint64_t cursor = 0, generation = 0;
 		bool restarted = false;
 		reset(arg);
 		for (int page = 0; page < FETCH_MAX_PAGES; page++) {
-			int rc = usm_ipc_call(cl, req_type, &pr, sizeof(pr), rep_type, &reply);
+			memcpy(req, &cursor, sizeof(cursor));
+			reply.type = 0; /* so that a transport failure is not taken for a refusal */
+			int rc = usm_ipc_call(cl, req_type, req, req_len, rep_type, &reply);
 			if (rc != 0)
 				return rc;
-			/* Both page types start with next_cursor, generation. */
 			const struct usm_traced_page *hdr = (const void *)reply.payload;
 			if (page == 0)
 				generation = hdr->generation;
@@ -80,7 +97,7 @@ static int read_pages(struct usm_ipc_client *cl, uint16_t req_type, uint16_t rep
 			on_page(arg, reply.payload);
 			if (hdr->next_cursor == 0)
 				return 0;
-			pr.cursor = hdr->next_cursor;
+			cursor = hdr->next_cursor;
 		}
 		if (!restarted) {
 			log_warn("listing %s stopped after %d pages", usm_msg_type_name(req_type),
@@ -114,8 +131,9 @@ static void traced_page(void *arg, const void *page)
 int fetch_traced_programs(struct usm_ipc_client *cl, json_object **out)
 {
 	struct traced_ctx t = {NULL};
-	int rc = read_pages(cl, USM_MSG_COLL_TRACED_REQ, USM_MSG_COLL_TRACED_REP, traced_page, &t,
-			    traced_reset);
+	struct usm_page_req pr = {0};
+	int rc = read_pages(cl, USM_MSG_COLL_TRACED_REQ, &pr, sizeof(pr), USM_MSG_COLL_TRACED_REP,
+			    traced_page, &t, traced_reset);
 	if (rc != 0) {
 		json_object_put(t.list);
 		return rc;
@@ -149,8 +167,9 @@ static void blocked_page(void *arg, const void *page)
 int fetch_blocked_processes(struct usm_ipc_client *cl, json_object **out)
 {
 	struct blocked_ctx b = {{NULL}};
-	int rc = read_pages(cl, USM_MSG_COLL_BLOCKED_REQ, USM_MSG_COLL_BLOCKED_REP, blocked_page,
-			    &b, blocked_reset);
+	struct usm_page_req pr = {0};
+	int rc = read_pages(cl, USM_MSG_COLL_BLOCKED_REQ, &pr, sizeof(pr), USM_MSG_COLL_BLOCKED_REP,
+			    blocked_page, &b, blocked_reset);
 	json_object *list = rc == 0 ? json_object_new_array() : NULL;
 	for (int i = 0; i < USM_PROG_TYPE_COUNT; i++) {
 		/* Program types with nothing blocked are left out. */
@@ -168,13 +187,20 @@ int fetch_blocked_processes(struct usm_ipc_client *cl, json_object **out)
 	return rc;
 }
 
-int fetch_stats(struct usm_ipc_client *cl, json_object **out)
+int fetch_stats_raw(struct usm_ipc_client *cl, struct usm_stats *out)
 {
 	int rc = usm_ipc_call(cl, USM_MSG_COLL_STATS_REQ, NULL, 0, USM_MSG_COLL_STATS_REP, &reply);
+	if (rc == 0)
+		memcpy(out, reply.payload, sizeof(*out));
+	return rc;
+}
+
+int fetch_stats(struct usm_ipc_client *cl, json_object **out)
+{
+	struct usm_stats s;
+	int rc = fetch_stats_raw(cl, &s);
 	if (rc != 0)
 		return rc;
-	struct usm_stats s;
-	memcpy(&s, reply.payload, sizeof(s));
 
 	json_object *blocked, *traced;
 	if ((rc = fetch_blocked_processes(cl, &blocked)) != 0)
@@ -264,4 +290,61 @@ int fetch_control(struct usm_ipc_client *cl, uint8_t action, uint32_t pid, uint8
 	json_object_object_add(o, "affected", json_object_new_int64(r->affected));
 	*out = o;
 	return 0;
+}
+
+static void http_reset(void *arg)
+{
+	struct http_records *h = arg;
+	h->n = 0;
+	h->failed = false;
+}
+
+static void http_page(void *arg, const void *page)
+{
+	struct http_records *h = arg;
+	const struct usm_http_stats_page *p = page;
+	if (h->failed || p->count == 0) /* filtered pages may be empty */
+		return;
+	if (h->n + p->count > h->cap) {
+		size_t cap = h->cap ? h->cap : USM_HTTP_PAGE_MAX_RECORDS;
+		while (cap < h->n + p->count)
+			cap *= 2;
+		struct usm_http_stats_record *v = realloc(h->v, cap * sizeof(*v));
+		if (!v) {
+			h->failed = true;
+			return;
+		}
+		h->v = v;
+		h->cap = cap;
+	}
+	memcpy(h->v + h->n, p + 1, p->count * sizeof(*h->v));
+	h->n += p->count;
+}
+
+int fetch_http_stats(struct usm_ipc_client *cl, const struct usm_http_stats_req *filter,
+		     struct http_records *out, char *refusal, size_t cap)
+{
+	/* A reset read pages through a table the collector set aside, whose
+	 * generation does not change. Should it change anyway, the restart at
+	 * cursor 0 asks for a new reset, which the collector refuses (-EBUSY)
+	 * while the first is unfinished: nothing is reset twice unseen. */
+	struct usm_http_stats_req req = *filter;
+	*out = (struct http_records){0};
+	int rc = read_pages(cl, USM_MSG_COLL_HTTP_STATS_REQ, &req, sizeof(req),
+			    USM_MSG_COLL_HTTP_STATS_REP, http_page, out, http_reset);
+	if (rc == 0 && out->failed)
+		rc = -ENOMEM;
+	if (rc != 0)
+		http_records_free(out);
+	if (cap > 0)
+		refusal[0] = '\0';
+	if (rc != 0 && reply.type == USM_MSG_ERROR)
+		snprintf(refusal, cap, "%s", ((const struct usm_msg_error *)reply.payload)->message);
+	return rc;
+}
+
+void http_records_free(struct http_records *h)
+{
+	free(h->v);
+	*h = (struct http_records){0};
 }

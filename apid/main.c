@@ -1,11 +1,13 @@
 /* usm-apid: the HTTP/JSON API. Unprivileged, no files, seccomp.
  *
- * Start-up order: options, privilege check, Landlock (before nng starts
- * threads: no files, TCP bind on the API port only), dial the collector,
- * bind the HTTP listener, seccomp (so bind and listen need not be allowed
- * after), then wait for a signal while nng's threads serve. */
+ * Start-up order: one malloc arena (see main), options, privilege check,
+ * Landlock (before nng starts threads: no files, TCP bind on the API port
+ * only), dial the collector, bind the HTTP listener, seccomp (so bind and
+ * listen need not be allowed after), then wait for a signal while nng's
+ * threads serve. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +47,12 @@ int main(int argc, char **argv)
 	char path[PATH_MAX];
 	nng_http_server *srv;
 
+	/* One malloc arena, set before any thread exists. glibc's per-thread
+	 * arenas read /proc/sys/vm/overcommit_memory the first time one
+	 * shrinks (after a large answer is freed), which Landlock and seccomp
+	 * forbid; the main arena shrinks with brk. apid's requests are
+	 * serialized anyway, so one arena costs nothing. */
+	mallopt(M_ARENA_MAX, 1);
 	int sigfd = usm_child_start(argc, argv, "usm-apid", &cfg);
 	/* api_listen was checked as host:port by the config parser. */
 	usm_child_landlock((uint16_t)strtoul(strrchr(cfg.api_listen, ':') + 1, NULL, 10), NULL);

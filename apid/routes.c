@@ -11,7 +11,10 @@
 #include <string.h>
 
 #include "fetch.h"
+#include "http_query.h"
+#include "http_render.h"
 #include "log.h"
+#include "metrics_render.h"
 
 static struct usm_ipc_client *collector;
 static bool control_enabled;
@@ -21,30 +24,42 @@ static bool control_enabled;
  * and the collector serves one request at a time anyway. */
 static pthread_mutex_t query_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void respond(nng_aio *aio, uint16_t status, json_object *body, const char *allow)
+/* Answers with a copy of text[0..len) (nng copies it). */
+static void respond_bytes(nng_aio *aio, uint16_t status, const char *content_type,
+			  const char *allow, const void *text, size_t len)
 {
 	nng_http_res *res;
-	size_t len;
-	const char *json = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
-	char *text = malloc(len + 2); /* with a newline, for people using curl */
-	int rv = text ? nng_http_res_alloc(&res) : NNG_ENOMEM;
-	if (text) {
-		memcpy(text, json, len);
-		text[len++] = '\n';
-	}
+	int rv = nng_http_res_alloc(&res);
 	if (rv == 0 && ((rv = nng_http_res_set_status(res, status)) != 0 ||
-			(rv = nng_http_res_set_header(res, "Content-Type", "application/json")) != 0 ||
+			(rv = nng_http_res_set_header(res, "Content-Type", content_type)) != 0 ||
 			(allow && (rv = nng_http_res_set_header(res, "Allow", allow)) != 0) ||
 			(rv = nng_http_res_copy_data(res, text, len)) != 0))
 		nng_http_res_free(res);
-	free(text);
-	json_object_put(body);
 	if (rv != 0) {
 		nng_aio_finish(aio, rv);
 		return;
 	}
 	nng_aio_set_output(aio, 0, res);
 	nng_aio_finish(aio, 0);
+}
+
+static void respond(nng_aio *aio, uint16_t status, json_object *body, const char *allow)
+{
+	size_t len;
+	/* NOSLASHESCAPE: paths read "/a", not "\/a"; both are valid JSON. */
+	const char *json = json_object_to_json_string_length(
+		body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	char *text = json ? malloc(len + 2) : NULL; /* with a newline, for people using curl */
+	if (!text) {
+		json_object_put(body);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	memcpy(text, json, len);
+	text[len++] = '\n';
+	json_object_put(body);
+	respond_bytes(aio, status, "application/json", allow, text, len);
+	free(text);
 }
 
 static void respond_error(nng_aio *aio, uint16_t status, const char *allow, const char *fmt, ...)
@@ -115,6 +130,77 @@ static void serve_fetch(nng_aio *aio, fetch_fn fetch)
 static void on_stats(nng_aio *aio) { serve_fetch(aio, fetch_stats); }
 static void on_traced(nng_aio *aio) { serve_fetch(aio, fetch_traced_programs); }
 static void on_blocked(nng_aio *aio) { serve_fetch(aio, fetch_blocked_processes); }
+
+static void on_http_stats(nng_aio *aio)
+{
+	nng_http_req *req;
+	if (!accept_get(aio, &req))
+		return;
+	struct usm_http_stats_req filter;
+	char err[HTTP_QUERY_ERROR_MAX];
+	int rc = http_query_parse(nng_http_req_get_uri(req), &filter, err, sizeof(err));
+	if (rc != 0) {
+		respond_error(aio, rc == -EINVAL ? 400 : 500, NULL, "%s", err);
+		return;
+	}
+	if ((filter.flags & USM_HTTP_STATS_RESET) && !control_enabled) {
+		respond_error(aio, 403, NULL, "reset=true is disabled: set api_control = true");
+		return;
+	}
+	struct http_records rows;
+	char refusal[sizeof(((struct usm_msg_error *)0)->message)];
+	pthread_mutex_lock(&query_lock);
+	rc = fetch_http_stats(collector, &filter, &rows, refusal, sizeof(refusal));
+	pthread_mutex_unlock(&query_lock);
+	if (rc != 0 && refusal[0]) {
+		/* Two reset reads at once, or one abandoned: the client may retry. */
+		uint16_t status = rc == -EPERM ? 403 : rc == -EBUSY || rc == -ESTALE ? 409 : 503;
+		respond_error(aio, status, NULL, "the collector refused: %s", refusal);
+		return;
+	}
+	if (rc != 0) {
+		respond_error(aio, 503, NULL, "the collector did not answer: %s", strerror(-rc));
+		return;
+	}
+	json_object *body = http_render_json(rows.v, rows.n);
+	http_records_free(&rows);
+	if (!body) {
+		respond_error(aio, 500, NULL, "out of memory");
+		return;
+	}
+	respond(aio, 200, body, NULL);
+}
+
+static void on_metrics(nng_aio *aio)
+{
+	nng_http_req *req;
+	if (!accept_get(aio, &req))
+		return;
+	/* No filter, no reset: scraping never changes what it reads. */
+	struct usm_http_stats_req all = {0};
+	struct http_records rows;
+	struct usm_stats stats;
+	char refusal[sizeof(((struct usm_msg_error *)0)->message)];
+	pthread_mutex_lock(&query_lock);
+	int rc = fetch_stats_raw(collector, &stats);
+	if (rc == 0)
+		rc = fetch_http_stats(collector, &all, &rows, refusal, sizeof(refusal));
+	pthread_mutex_unlock(&query_lock);
+	if (rc != 0) {
+		respond_error(aio, 503, NULL, "the collector did not answer: %s", strerror(-rc));
+		return;
+	}
+	char *text;
+	size_t len;
+	rc = metrics_render(rows.v, rows.n, stats.counters, &text, &len);
+	http_records_free(&rows);
+	if (rc != 0) {
+		respond_error(aio, 500, NULL, "out of memory");
+		return;
+	}
+	respond_bytes(aio, 200, METRICS_CONTENT_TYPE, NULL, text, len);
+	free(text);
+}
 
 static void on_health(nng_aio *aio)
 {
@@ -219,6 +305,8 @@ static const struct route {
 	bool tree; /* also answers every path below it */
 } route_table[] = {
 	{"/usm/stats", on_stats, false},
+	{"/usm/http_stats", on_http_stats, false},
+	{"/metrics", on_metrics, false},
 	{"/debug/usm/traced_programs", on_traced, false},
 	{"/debug/usm/blocked_processes", on_blocked, false},
 	{"/health", on_health, false},

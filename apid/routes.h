@@ -1,10 +1,14 @@
 /* apid's HTTP routes on nng's HTTP server.
  *
- * Every answer is JSON with Content-Type application/json: the route's
+ * Every answer is JSON with Content-Type application/json (except a
+ * successful GET /metrics, Prometheus text, metrics_render.h): the route's
  * document, or {"error": ..., "status": N} for 404 (unknown path), 405
  * (other method; an Allow header says which), 503 (the collector did not
- * answer), 400 (a control request's body is not {"pid": N, "type": T}),
- * 403 (control endpoints while api_control is off). Each route asks the collector; nothing is cached in apid. */
+ * answer), 400 (a control request's body is not {"pid": N, "type": T}; a
+ * bad /usm/http_stats query, http_query.h), 403 (control endpoints, or
+ * /usm/http_stats?reset=true, while api_control is off), 409 (another
+ * reset read is in progress), 500 (apid ran out of memory). Each route
+ * asks the collector; nothing is cached in apid. */
 #ifndef USM_APID_ROUTES_H
 #define USM_APID_ROUTES_H
 

@@ -23,6 +23,9 @@ packages=(
 	libnng-dev libjson-c-dev libcmocka-dev
 	python3 util-linux curl binutils openssl nodejs libclang-rt-14-dev
 )
+if [ "$kind" = test ]; then
+	packages+=(prometheus) # promtool, which checks GET /metrics in the unit and e2e tests
+fi
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,225 @@
+#include "metrics_render.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/linkhash.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_record.h"
+#include "ipc_codec.h"
+
+/* A cleaned value (HTTP_RECORD_UTF8_MAX) with every byte escaped, at worst. */
+#define LABEL_VALUE_MAX (2 * HTTP_RECORD_UTF8_MAX(USM_HTTP_PATH_MAX))
+#define LABELS_MAX (3 * LABEL_VALUE_MAX)
+
+static const struct counter_doc {
+	const char *help;
+	bool gauge; /* a level now, not a count since start */
+} counter_docs[] = {
+	[USM_CTR_IPC_REQUESTS] = {"Requests from apid the collector answered.", false},
+	[USM_CTR_IPC_BAD_MESSAGES] = {"Requests from apid the collector's codec rejected.", false},
+	[USM_CTR_IPC_REJECTED_PEERS] = {"Connections to the collector refused by peer uid.", false},
+	[USM_CTR_PRIVD_CALL_FAILURES] = {"Requests to privd that failed or timed out.", false},
+	[USM_CTR_PROC_EVENTS] = {"Process discovery events consumed.", false},
+	[USM_CTR_PROC_EVENTS_LOST] = {"Process discovery events the kernel could not queue "
+				      "(ring buffer full).",
+				      false},
+	[USM_CTR_PROC_EVENTS_MALFORMED] = {"Process discovery events the collector rejected.",
+					   false},
+	[USM_CTR_REG_REGISTERED] = {"Files attached by the registry.", false},
+	[USM_CTR_REG_ALREADY_REGISTERED] = {"Pids added to a file already traced.", false},
+	[USM_CTR_REG_HOOK_FAILED] = {"Attaches that failed through no fault of the file.", false},
+	[USM_CTR_REG_BLOCKED] = {"Files put on the blocklist.", false},
+	[USM_CTR_REG_BLOCKED_HITS] = {"Registers refused because the file is blocked.", false},
+	[USM_CTR_REG_UNREGISTERED] = {"Pids removed from traced files.", false},
+	[USM_CTR_REG_DETACHED] = {"Files detached after their last pid left.", false},
+	[USM_CTR_REG_FULL] = {"Registers refused at the traced file limit.", false},
+	[USM_CTR_SCAN_PROCESSES] = {"Records received from the start-up scan.", false},
+	[USM_CTR_PROBE_HITS] = {"TLS probe hits in the kernel.", false},
+	[USM_CTR_ATTACHMENTS] = {"Files with probes attached in the kernel now.", true},
+	[USM_CTR_DETACH_PENDING] = {"Probe links privd is still closing.", true},
+	[USM_CTR_HTTP_EVENTS] = {"HTTP capture records consumed.", false},
+	[USM_CTR_HTTP_EVENTS_LOST] = {"HTTP capture records the kernel could not queue "
+				      "(ring buffer full).",
+				      false},
+	[USM_CTR_HTTP_EVENTS_MALFORMED] = {"HTTP capture records the collector rejected.", false},
+	[USM_CTR_HTTP_EXCHANGES] = {"HTTP request/response pairs aggregated.", false},
+	[USM_CTR_HTTP_UNANSWERED] = {"HTTP requests that expired or were left at close without "
+				     "a response.",
+				     false},
+	[USM_CTR_HTTP_ORPHAN_RESPONSES] = {"HTTP responses with no request to answer.", false},
+	[USM_CTR_HTTP_PARSE_ERRORS] = {"HTTP parse errors: garbage, desync, oversized heads.",
+				       false},
+	[USM_CTR_HTTP_NOT_HTTP] = {"Connections that turned out not to carry HTTP/1.x.", false},
+	[USM_CTR_HTTP_CLIENT_DUPLICATES] = {"Client-side exchanges dropped because the server "
+					    "side is seen.",
+					    false},
+	[USM_CTR_HTTP_CONNECTIONS] = {"HTTP connections tracked now.", true},
+	[USM_CTR_HTTP_CONNECTIONS_EVICTED] = {"HTTP connections dropped at the tracking limit.",
+					      false},
+	[USM_CTR_HTTP_STATS_OVERFLOW] = {"HTTP exchanges counted without labels because the "
+					 "statistics table was full.",
+					 false},
+	[USM_CTR_HTTP_PATHS_TRUNCATED] = {"HTTP exchanges whose path was cut at "
+					  "http_max_path_len.",
+					  false},
+	[USM_CTR_HTTP_STATS_ROWS] = {"Rows in the HTTP statistics table now.", true},
+	[USM_CTR_TRACED_FILES] = {"Files in the registry now.", true},
+	[USM_CTR_BLOCKED_FILES] = {"Files on the blocklist now.", true},
+};
+_Static_assert(sizeof(counter_docs) / sizeof(counter_docs[0]) == USM_CTR_COUNT,
+	       "document every counter");
+
+/* One labelled series: the sum of the rows that share its labels. */
+struct series {
+	uint64_t count, bytes, sum_ns;
+	uint64_t buckets[USM_HTTP_BUCKETS];
+	char labels[]; /* the key: service="...",method="...",... */
+};
+
+/* Copies in, cleaned to UTF-8 and escaped for a label value. */
+static void label_value(const char *in, char *out, size_t cap)
+{
+	char clean[HTTP_RECORD_UTF8_MAX(USM_HTTP_PATH_MAX)];
+	size_t o = 0;
+	http_record_utf8(in, clean, sizeof(clean));
+	for (const char *p = clean; *p && o + 3 <= cap; p++) {
+		if (*p == '\\' || *p == '"' || *p == '\n') {
+			out[o++] = '\\';
+			out[o++] = *p == '\n' ? 'n' : *p;
+		} else
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+static void series_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
+{
+	char service[LABEL_VALUE_MAX], path[LABEL_VALUE_MAX], server[HTTP_RECORD_SERVER_MAX];
+	const char *method = http_record_method(r->method);
+	label_value(r->comm[0] ? r->comm : "unknown", service, sizeof(service));
+	label_value(r->path, path, sizeof(path));
+	http_record_server(r, server, sizeof(server)); /* no character to escape */
+	snprintf(out, cap, "service=\"%s\",method=\"%s\",path=\"%s\",status=\"%u\",server=\"%s\"",
+		 service, method ? method : "unknown", path, (unsigned)r->status, server);
+}
+
+static void free_series(struct lh_entry *e)
+{
+	free(lh_entry_v(e));
+}
+
+/* The series of every record, merged by labels, in first-seen order. */
+static struct lh_table *merge_series(const struct usm_http_stats_record *records, size_t n)
+{
+	struct lh_table *t = lh_kchar_table_new(64, free_series);
+	char labels[LABELS_MAX];
+	for (size_t i = 0; t && i < n; i++) {
+		const struct usm_http_stats_record *r = &records[i];
+		void *found;
+		series_labels(r, labels, sizeof(labels));
+		struct series *s = lh_table_lookup_ex(t, labels, &found) ? found : NULL;
+		if (!s) {
+			size_t len = strlen(labels) + 1;
+			if (!(s = calloc(1, sizeof(*s) + len))) {
+				lh_table_free(t);
+				return NULL;
+			}
+			memcpy(s->labels, labels, len);
+			if (lh_table_insert(t, s->labels, s) != 0) {
+				free(s);
+				lh_table_free(t);
+				return NULL;
+			}
+		}
+		s->count += r->count;
+		s->bytes += r->bytes;
+		s->sum_ns += r->latency_sum_ns;
+		for (int b = 0; b < USM_HTTP_BUCKETS; b++)
+			s->buckets[b] += r->buckets[b];
+	}
+	return t;
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void write_http(FILE *f, struct lh_table *t)
+{
+	static const uint64_t bounds[USM_HTTP_BUCKETS] = USM_HTTP_BUCKET_BOUNDS_NS;
+	struct lh_entry *e;
+	char num[HTTP_RECORD_DECIMAL_MAX];
+
+	family(f, "usm_http_requests_total", "counter",
+	       "HTTP/1.x exchanges (request and response) seen, by server and endpoint.");
+	lh_foreach(t, e)
+	{
+		const struct series *s = lh_entry_v(e);
+		fprintf(f, "usm_http_requests_total{%s} %" PRIu64 "\n", s->labels, s->count);
+	}
+	family(f, "usm_http_request_duration_seconds", "histogram",
+	       "Time from the first byte of a request to the first byte of its response.");
+	lh_foreach(t, e)
+	{
+		const struct series *s = lh_entry_v(e);
+		for (int b = 0; b < USM_HTTP_BUCKETS; b++) {
+			http_record_decimal(bounds[b], 1000000000, num, sizeof(num));
+			fprintf(f, "usm_http_request_duration_seconds_bucket{%s,le=\"%s\"} %" PRIu64 "\n",
+				s->labels, num, s->buckets[b]);
+		}
+		fprintf(f, "usm_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n",
+			s->labels, s->count);
+		http_record_decimal(s->sum_ns, 1000000000, num, sizeof(num));
+		fprintf(f, "usm_http_request_duration_seconds_sum{%s} %s\n", s->labels, num);
+		fprintf(f, "usm_http_request_duration_seconds_count{%s} %" PRIu64 "\n", s->labels,
+			s->count);
+	}
+	family(f, "usm_http_request_bytes_total", "counter",
+	       "Bytes of HTTP requests and responses, by server and endpoint.");
+	lh_foreach(t, e)
+	{
+		const struct series *s = lh_entry_v(e);
+		fprintf(f, "usm_http_request_bytes_total{%s} %" PRIu64 "\n", s->labels, s->bytes);
+	}
+}
+
+static void write_counters(FILE *f, const uint64_t counters[USM_CTR_COUNT])
+{
+	char name[96];
+	for (unsigned i = 0; i < USM_CTR_COUNT; i++) {
+		const struct counter_doc *d = &counter_docs[i];
+		snprintf(name, sizeof(name), "usm_%s%s", usm_counter_name(i), d->gauge ? "" : "_total");
+		family(f, name, d->gauge ? "gauge" : "counter", d->help);
+		fprintf(f, "%s %" PRIu64 "\n", name, counters[i]);
+	}
+}
+
+int metrics_render(const struct usm_http_stats_record *records, size_t n,
+		   const uint64_t counters[USM_CTR_COUNT], char **text, size_t *len)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	struct lh_table *t = merge_series(records, n);
+	FILE *f = t ? open_memstream(&buf, &size) : NULL;
+	if (!f) {
+		if (t)
+			lh_table_free(t);
+		return -ENOMEM;
+	}
+	write_http(f, t);
+	write_counters(f, counters);
+	lh_table_free(t);
+	bool failed = ferror(f) != 0;
+	if (fclose(f) != 0 || failed) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*text = buf;
+	*len = size;
+	return 0;
+}

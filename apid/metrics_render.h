@@ -1,0 +1,45 @@
+/* GET /metrics: the Prometheus text exposition format, version 0.0.4
+ * (what `promtool check metrics` reads), from the collector's HTTP rows
+ * and its counters.
+ *
+ * Families, each with one # HELP and one # TYPE line, then its samples:
+ *   usm_http_requests_total{service,method,path,status,server}       counter
+ *   usm_http_request_duration_seconds{...same labels...}             histogram
+ *     _bucket{...,le="0.001"} ... le="10" (USM_HTTP_BUCKET_BOUNDS_NS),
+ *     _bucket{...,le="+Inf"} = _count, _sum (seconds), _count
+ *   usm_http_request_bytes_total{...same labels...}                  counter
+ *   usm_<counter>_total for each collector counter (usm_counter_name()),
+ *   or usm_<counter> for the ones that are gauges (connections, rows,
+ *   files and attachments held now).
+ *
+ * Labels: service is the server's comm, or "unknown"; method "GET" ...
+ * "TRACE", or "unknown";
+ * path as the collector keeps it; status the numeric code; server
+ * "addr:port", "[v6addr]:port", or "unknown" (http_record_server()).
+ * Values are escaped as the format wants (\\, \", \n), and bytes that are
+ * not well-formed UTF-8 become U+FFFD first (label values must be UTF-8).
+ * Rows whose label sets are equal (rows differing only in pid, since pid
+ * is not a label) are merged into one series: counts, bytes, latency sums
+ * and buckets added. Series are written in the order of their first row.
+ *
+ * Numbers: counts are integers; seconds are exact decimals of the
+ * nanosecond values (no float rounding). Counters restart from zero when
+ * the collector restarts or a client reads /usm/http_stats?reset=true,
+ * which Prometheus treats as a counter reset. */
+#ifndef USM_APID_METRICS_RENDER_H
+#define USM_APID_METRICS_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc_proto.h"
+
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* Renders n records and the collector's counters. Returns 0 with *text a
+ * malloc()ed, NUL-terminated document of *len bytes (the caller frees it),
+ * or -ENOMEM. Pure otherwise: no I/O, no global state. */
+int metrics_render(const struct usm_http_stats_record *records, size_t n,
+		   const uint64_t counters[USM_CTR_COUNT], char **text, size_t *len);
+
+#endif
