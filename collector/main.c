@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -164,6 +165,10 @@ int main(int argc, char **argv)
 	static struct collector c;
 	char path[PATH_MAX];
 
+	/* One malloc arena: glibc opens /proc/sys/vm/overcommit_memory when a
+	 * thread's arena shrinks, which Landlock and seccomp forbid (the main
+	 * arena shrinks with brk). The collector's work is on one thread. */
+	mallopt(M_ARENA_MAX, 1);
 	int sigfd = usm_child_start(argc, argv, "usm-collector", &c.cfg);
 	char sockdir[PATH_MAX];
 	snprintf(sockdir, sizeof(sockdir), "%s/collector", c.cfg.runtime_dir);
