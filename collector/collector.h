@@ -21,7 +21,7 @@ struct collector {
 	struct usm_ipc_server api_server; /* apid's requests */
 	struct usm_ipc_client privd;      /* our requests to privd */
 	struct registry *registry;
-	struct ring_buffer *rings;        /* capture (fd 4) then discovery (fd 3) ring buffers */
+	struct ring_buffer *proc_ring;    /* discovery events, fd 3 from privd */
 	struct http_monitor http;
 	uint32_t self_pid, privd_pid;     /* usm's own processes, never traced */
 	int openssl_set;                  /* probe set for istio/nodejs executables, -1 none */

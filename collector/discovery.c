@@ -285,12 +285,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int discovery_add_ring(struct collector *c, int fd)
+int discovery_open_ring(struct collector *c, int fd)
 {
-	if (c->rings)
-		return ring_buffer__add(c->rings, fd, on_event, c);
-	c->rings = ring_buffer__new(fd, on_event, c, NULL);
-	return c->rings ? 0 : -errno;
+	c->proc_ring = ring_buffer__new(fd, on_event, c, NULL);
+	return c->proc_ring ? 0 : -errno;
 }
 
 static bool pid_alive(void *ctx, uint32_t pid)

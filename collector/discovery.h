@@ -20,9 +20,8 @@ extern const struct registry_ops discovery_registry_ops;
  * scans the running processes. Returns 0 or -errno (privd unreachable). */
 int discovery_start(struct collector *c);
 
-/* Adds the discovery ring buffer on the inherited fd to c->rings
- * (creating the set if there is none yet); 0 or -errno. */
-int discovery_add_ring(struct collector *c, int fd);
+/* Opens the discovery ring buffer on the inherited fd; 0 or -errno. */
+int discovery_open_ring(struct collector *c, int fd);
 
 /* Registers pid's files of program_type, as found by a SCAN from pid
  * (control endpoint attach-pid). Returns files registered or -errno. */

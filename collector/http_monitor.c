@@ -37,6 +37,8 @@ int http_monitor_init(struct http_monitor *m, const struct usm_config *cfg)
 
 void http_monitor_free(struct http_monitor *m)
 {
+	if (m->ring)
+		ring_buffer__free(m->ring);
 	conn_table_free(m->conns);
 	http_stats_free(m->stats);
 	http_stats_free(m->snapshot);
@@ -49,6 +51,7 @@ static int on_record(void *ctx, void *rec, size_t size)
 	const uint8_t *data;
 	enum data_event_error err = data_event_check(rec, size, &data);
 	if (err != DATA_EVENT_OK) {
+		--m->budget;
 		const struct usm_data_event *e = rec;
 		if (m->malformed++ == 0 && size >= sizeof(*e))
 			log_warn("malformed HTTP capture record (%s: type %u, pid %u, dir %u, tls "
@@ -57,18 +60,31 @@ static int on_record(void *ctx, void *rec, size_t size)
 				 data_event_error_name(err), e->type, e->pid, e->dir, e->tls,
 				 e->tuple.family, e->tuple.lport, e->tuple.rport, e->len,
 				 e->captured);
-		return 0;
+		return m->budget == 0 ? -EAGAIN : 0;
 	}
 	conn_table_event(m->conns, rec, data);
-	return 0;
+	/* A negative return stops libbpf's loop after this record, which it
+	 * has consumed: the batch is over. */
+	return --m->budget == 0 ? -EAGAIN : 0;
 }
 
-int http_monitor_add_ring(struct http_monitor *m, struct ring_buffer **rings, int fd)
+int http_monitor_open_ring(struct http_monitor *m, int fd)
 {
-	if (*rings)
-		return ring_buffer__add(*rings, fd, on_record, m);
-	*rings = ring_buffer__new(fd, on_record, m, NULL);
-	return *rings ? 0 : -errno;
+	m->ring = ring_buffer__new(fd, on_record, m, NULL);
+	return m->ring ? 0 : -errno;
+}
+
+int http_monitor_poll_fd(const struct http_monitor *m)
+{
+	return m->ring ? ring_buffer__epoll_fd(m->ring) : -1;
+}
+
+bool http_monitor_consume(struct http_monitor *m)
+{
+	if (!m->ring)
+		return false;
+	m->budget = HTTP_MONITOR_BATCH;
+	return ring_buffer__consume(m->ring) == -EAGAIN;
 }
 
 int64_t http_monitor_tick(struct http_monitor *m, uint64_t now_ms)

@@ -23,17 +23,23 @@
 #ifndef USM_COLLECTOR_HTTP_MONITOR_H
 #define USM_COLLECTOR_HTTP_MONITOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "ipc_proto.h"
 
 #define HTTP_MONITOR_SCAN_LIMIT 8192
+/* Records applied per http_monitor_consume() call: under a flood the loop
+ * still answers queries and reads discovery events between batches. */
+#define HTTP_MONITOR_BATCH 16384
 #define HTTP_MONITOR_RESET_ABANDON_MS 10000
 
 struct ring_buffer;
 
 struct http_monitor {
+	struct ring_buffer *ring;    /* the capture ring, NULL without one */
+	uint32_t budget;             /* records left in this batch */
 	struct http_stats *stats;    /* live */
 	struct http_stats *snapshot; /* being read by a reset read, or NULL */
 	uint64_t snapshot_ms;        /* when that read started */
@@ -50,9 +56,15 @@ struct http_monitor {
 int http_monitor_init(struct http_monitor *m, const struct usm_config *cfg);
 void http_monitor_free(struct http_monitor *m);
 
-/* Adds the capture ring at fd to *rings (creating the set if NULL):
- * 0 or -errno. */
-int http_monitor_add_ring(struct http_monitor *m, struct ring_buffer **rings, int fd);
+/* Opens the capture ring at fd: 0 or -errno. */
+int http_monitor_open_ring(struct http_monitor *m, int fd);
+
+/* The ring's epoll fd to poll, or -1. */
+int http_monitor_poll_fd(const struct http_monitor *m);
+
+/* Applies up to HTTP_MONITOR_BATCH records; returns true if more are
+ * waiting (poll again without sleeping). */
+bool http_monitor_consume(struct http_monitor *m);
 
 /* Expiry of unanswered requests and idle connections, at most once a
  * second; returns ms until the next one is due. */

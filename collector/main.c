@@ -119,7 +119,9 @@ static void run_loop(struct collector *c, int sigfd)
 		log_error("cannot poll the query socket");
 		return;
 	}
-	int ringfd = c->rings ? ring_buffer__epoll_fd(c->rings) : -1;
+	int ringfd = c->proc_ring ? ring_buffer__epoll_fd(c->proc_ring) : -1;
+	int httpfd = http_monitor_poll_fd(&c->http);
+	bool more_http = false;
 	int64_t interval = (int64_t)c->cfg.check_interval_s * 1000;
 	int64_t next_check = now_ms() + interval;
 	for (;;) {
@@ -130,8 +132,12 @@ static void run_loop(struct collector *c, int sigfd)
 		int64_t expiry = http_monitor_tick(&c->http, usm_monotonic_ms());
 		if (expiry < wait)
 			wait = expiry;
-		struct pollfd pfd[3] = {{sigfd, POLLIN, 0}, {ipcfd, POLLIN, 0}, {ringfd, POLLIN, 0}};
-		if (poll(pfd, ringfd >= 0 ? 3 : 2, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR) {
+		if (more_http)
+			wait = 0;
+		/* A negative fd is skipped by poll(). */
+		struct pollfd pfd[4] = {{sigfd, POLLIN, 0}, {ipcfd, POLLIN, 0}, {ringfd, POLLIN, 0},
+					{httpfd, POLLIN, 0}};
+		if (poll(pfd, 4, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return;
 		}
@@ -142,8 +148,12 @@ static void run_loop(struct collector *c, int sigfd)
 		}
 		/* Events first: a query right after a process started should
 		 * see it. */
-		if (ringfd >= 0 && (pfd[2].revents & POLLIN))
-			ring_buffer__consume(c->rings);
+		if (pfd[2].revents & POLLIN)
+			ring_buffer__consume(c->proc_ring);
+		/* Captured data in batches, so that a flood of it delays
+		 * queries and discovery by one batch at most. */
+		if (more_http || (pfd[3].revents & POLLIN))
+			more_http = http_monitor_consume(&c->http);
 		if (pfd[1].revents & POLLIN) {
 			int rc = usm_ipc_server_serve(&c->api_server, collector_routes,
 						      collector_nroutes, c);
@@ -206,13 +216,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* fds 3 and 4 are the ring buffers when privd started the kernel
-	 * side; libbpf maps them now, before seccomp forbids new mappings.
-	 * Capture first: ring_buffer__consume() drains the rings in order,
-	 * and a process's data should be applied before its exit. */
-	if (inherited_ring(HTTP_RING_FD) &&
-	    http_monitor_add_ring(&c.http, &c.rings, HTTP_RING_FD) != 0)
-		log_error("cannot map the HTTP capture ring buffer: %s", strerror(errno));
-	bool ring_ok = inherited_ring(PROC_RING_FD) && discovery_add_ring(&c, PROC_RING_FD) == 0;
+	 * side; libbpf maps them now, before seccomp forbids new mappings. */
+	int rc_ring = inherited_ring(HTTP_RING_FD) ? http_monitor_open_ring(&c.http, HTTP_RING_FD) : 0;
+	if (rc_ring != 0)
+		log_error("cannot map the HTTP capture ring buffer: %s", strerror(-rc_ring));
+	bool ring_ok = inherited_ring(PROC_RING_FD) && discovery_open_ring(&c, PROC_RING_FD) == 0;
 	usm_child_confine(usm_policy_collector, usm_policy_collector_len, "collector.policy",
 			  &c.cfg);
 	start_monitoring(&c, ring_ok);
@@ -224,8 +232,8 @@ int main(int argc, char **argv)
 	monitor_stopped(&c.monitor);
 	/* Probes stay with privd, which closes them when it stops; a
 	 * restarted collector adopts them (LIST). */
-	if (c.rings)
-		ring_buffer__free(c.rings);
+	if (c.proc_ring)
+		ring_buffer__free(c.proc_ring);
 	http_monitor_free(&c.http);
 	registry_free(c.registry);
 	/* Closing the listener removes its socket file, so privd can remove

@@ -21,7 +21,7 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 	s.started_at = c->monitor.started_at;
 	memcpy(s.error, c->monitor.error, sizeof(s.error));
 	/* The kernel's side of event loss is counted in maps only privd reads. */
-	if (c->monitor.state == USM_STATE_RUNNING && c->rings) {
+	if (c->monitor.state == USM_STATE_RUNNING && c->proc_ring) {
 		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_STATUS_REQ, NULL, 0,
 				      USM_MSG_PRIVD_STATUS_REP, rep);
 		if (rc == 0)
