@@ -3,6 +3,7 @@
 each has its own pid and command for usm to attribute requests to.
 
 usage: http_servers.py plain PORT
+       http_servers.py plain6 PORT        (on [::1])
        http_servers.py tls PORT CERT KEY
        http_servers.py silent PORT        (reads requests, never answers)
 
@@ -58,7 +59,12 @@ def main():
     if kind == "silent":
         silent(port)
         return
-    server = HTTPServer(("127.0.0.1", port), Handler)
+    if kind == "plain6":
+        class Server6(HTTPServer):
+            address_family = socket.AF_INET6
+        server = Server6(("::1", port), Handler)
+    else:
+        server = HTTPServer(("127.0.0.1", port), Handler)
     if kind == "tls":
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(sys.argv[3], sys.argv[4])

@@ -231,6 +231,14 @@ class HttpMonitoringTestCase(unittest.TestCase):
         for row in self.rows(port):
             self.assertEqual(row["server"]["pid"], server.pid)
 
+    def test_ipv6_connections_are_keyed_by_their_ipv6_server(self):
+        port, server = self.server("plain6")
+        for _ in range(2):
+            self.assertEqual(self.curl("-g", "http://[::1]:%d/six" % port), ["200"])
+        self.wait_counts(port, {("GET", "/six", 200): 2})
+        self.assertEqual(self.rows(port)[0]["server"], {"addr": "::1", "port": port,
+                                                        "pid": server.pid, "comm": "python3"})
+
     def test_unanswered_request_expires_and_is_counted(self):
         port, _ = self.server("silent")
         before = self.counter("http_unanswered")
