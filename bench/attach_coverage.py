@@ -20,7 +20,6 @@ Run as root: bench/run builds and runs it; alone:
 Prints a table and replaces the "attach" key of bench/results.json.
 No assertions on timings: it measures and reports.
 """
-import argparse
 import collections
 import os
 import subprocess
@@ -165,11 +164,9 @@ def print_table(results, per_curl, others):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="smoke run: 20 curls per variant")
+    ap = benchlib.arguments(__doc__, "smoke run: 20 curls per variant")
     ap.add_argument("--runs", type=int, help="curls per linger variant (default 200)")
     ap.add_argument("--classic-runs", type=int, help="curls with classic uprobes (default 50)")
-    ap.add_argument("--results", default=benchlib.RESULTS, help="JSON file to merge into")
     args = ap.parse_args()
     runs = args.runs or (20 if args.quick else 200)
     classic_runs = args.classic_runs or (20 if args.quick else 50)
@@ -193,16 +190,11 @@ def main():
         results = [run_variant(n, o, r, server, w) for n, o, r, w in variants]
     per_curl = add_calls_seen(results)
     others = sorted(set(others) | set(benchlib.other_usm_instances()))
-    print_table(results, per_curl, others)
-    benchlib.save_result("attach", {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "quick": args.quick,
-        "machine": benchlib.machine(),
+    benchlib.save_benchmark("attach", args.quick, others, {
         "hits_per_whole_curl": round(per_curl, 2),
-        "other_usm_privd": others,
         "variants": results,
     }, args.results)
-    log("results: %s (key \"attach\")" % args.results)
+    print_table(results, per_curl, others)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Standard library only. Nothing here imports ssl, urllib or http.client:
 they load libssl into the driver, which would make the driver itself a
 traced process and keep libssl attached for the whole run.
 """
+import argparse
 import json
 import os
 import platform
@@ -16,12 +17,26 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse  # quoting only: loads no libssl
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
-BUILD = os.environ.get("USM_BUILD_DIR", os.path.join(REPO, "build"))
+# bench/run builds build-bench/ (scripts/setup.sh bench: release, its own tree).
+BUILD = os.environ.get("USM_BUILD_DIR", os.path.join(REPO, "build-bench"))
 PRIVD = os.path.join(BUILD, "privd", "usm-privd")
 RESULTS = os.path.join(BENCH, "results.json")
+
+
+def arguments(doc, quick_help, wait_alone_help=None):
+    """The options every benchmark has: --quick, --results, and
+    --wait-alone when it waits for other usm instances to exit."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    if wait_alone_help:
+        ap.add_argument("--wait-alone", type=int, default=120, metavar="S",
+                        help="wait up to S s for other usm-privd to exit " + wait_alone_help)
+    ap.add_argument("--results", default=RESULTS, help="JSON file to merge into")
+    return ap
 
 
 def log(msg):
@@ -44,18 +59,40 @@ def check_no_tls_library_loaded():
             sys.exit("the benchmark driver has %s loaded; it would be traced itself" % lib)
 
 
+# usm-privd processes this benchmark started (Usm adds and removes them).
+OWN_PRIVD = set()
+
+
 def other_usm_instances():
-    """PIDs of usm-privd processes already running on the host. Each one
-    reacts to every TLS library open too, and its privd's own opens of the
-    library (to attach it) are library opens a benchmark's usm sees."""
+    """PIDs of usm-privd processes running on the host that this benchmark
+    did not start. Each one reacts to every TLS library open too, and its
+    privd's own opens of the library (to attach it) are library opens a
+    benchmark's usm sees."""
     pids = []
     for entry in os.listdir("/proc"):
         try:
-            if entry.isdigit() and os.path.basename(os.readlink("/proc/%s/exe" % entry)) == "usm-privd":
+            if (entry.isdigit() and int(entry) not in OWN_PRIVD
+                    and os.path.basename(os.readlink("/proc/%s/exe" % entry)) == "usm-privd"):
                 pids.append(int(entry))
         except OSError:
             pass
     return sorted(pids)
+
+
+def wait_until_alone(timeout, who):
+    """Waits up to timeout seconds for the other usm-privd on the host to
+    exit (each probes the same libraries and skews what is measured: on a
+    machine shared with someone running usm's tests they come and go);
+    returns the pids still running then."""
+    others = other_usm_instances()
+    if others and timeout > 0:
+        log("%s: waiting up to %d s for other usm-privd to exit (%s)"
+            % (who, timeout, " ".join(map(str, others))))
+        deadline = time.monotonic() + timeout
+        while others and time.monotonic() < deadline:
+            time.sleep(0.5)
+            others = other_usm_instances()
+    return others
 
 
 def free_port():
@@ -64,7 +101,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for(predicate, timeout, what):
+def wait_for(predicate, timeout, what, interval=0.02):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -72,7 +109,19 @@ def wait_for(predicate, timeout, what):
             return value
         if time.monotonic() > deadline:
             raise RuntimeError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(0.02)
+        time.sleep(interval)
+
+
+def rss_kib(pid):
+    """VmRSS of a process in KiB (None if it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def http_get(port, path, timeout=10):
@@ -90,6 +139,8 @@ def http_get(port, path, timeout=10):
             lengths = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
             if sep and lengths and len(body) >= int(lengths[0].split(b":")[1]):
                 break
+    if not head.startswith(b"HTTP/"):
+        raise ConnectionError("no HTTP answer on port %d" % port)
     return int(head.split()[1]), body
 
 
@@ -100,13 +151,17 @@ class ApiError(RuntimeError):
 class Usm:
     """usm-privd (with its collector and apid) on a private runtime
     directory and a free port; `with Usm(opt, ...) as usm:` starts it,
-    waits until the monitor runs, and stops it with SIGTERM at the end."""
+    waits until the monitor runs, and stops it with SIGTERM at the end.
+    start_seconds: from exec to /usm/stats answering "Running" (the
+    collector answers only once its start-up scan is done);
+    stop_seconds: from SIGTERM to privd's exit."""
 
     def __init__(self, *options):
         self.options = list(options)
         self.port = free_port()
         self.tmp = None
         self.proc = None
+        self.start_seconds = self.stop_seconds = None
 
     def __enter__(self):
         self.tmp = tempfile.mkdtemp(prefix="usm-bench-")
@@ -117,10 +172,13 @@ class Usm:
             args += ["-o", o]
         self.log = open(os.path.join(self.tmp, "privd.log"), "w")
         # Own session: a Ctrl-C reaches only the driver, which stops usm in order.
+        self.started_at = time.monotonic()
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+        OWN_PRIVD.add(self.proc.pid)
         try:
-            wait_for(self._running, 30, "usm's monitor to run")
+            wait_for(self._running, 30, "usm's monitor to run", interval=0.005)
+            self.start_seconds = time.monotonic() - self.started_at
         except BaseException as e:
             if isinstance(e, RuntimeError) and self.proc.poll() is None:
                 log("usm-privd's log ends:\n" + self.log_tail())
@@ -145,19 +203,47 @@ class Usm:
     def stats(self):
         return self.get("/usm/stats")
 
+    def try_stats(self):
+        """/usm/stats, or None while the API cannot answer (a 503 while the
+        collector is busy, e.g. attaching a burst of new files)."""
+        try:
+            return self.stats()
+        except (OSError, ValueError, ApiError):
+            return None
+
+    def pids(self):
+        """{"usm-privd": pid, "usm-collector": pid, "usm-apid": pid} from /health."""
+        status, body = http_get(self.port, "/health")  # 503 still lists the processes
+        return {p["name"]: p["pid"] for p in json.loads(body)["processes"] if p.get("pid")}
+
+    def http_stats(self, path=None):
+        """/usm/http_stats as a list (only path's rows if given), or None
+        while usm has no such endpoint."""
+        query = "?path=" + urllib.parse.quote(path, safe="") if path else ""
+        status, body = http_get(self.port, "/usm/http_stats" + query)
+        if status == 404:
+            return None
+        if status != 200:
+            raise ApiError("GET /usm/http_stats: HTTP %d %s" % (status, body[:200]))
+        return json.loads(body)
+
     def log_tail(self, lines=20):
         with open(self.log.name) as f:
             return "".join(f.readlines()[-lines:])
 
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:
+            stopping = time.monotonic()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=120)
+                self.stop_seconds = time.monotonic() - stopping
             except subprocess.TimeoutExpired:
                 log("usm-privd did not stop in 120 s after SIGTERM; killing it")
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc:
+            OWN_PRIVD.discard(self.proc.pid)
         if self.proc and self.proc.returncode not in (0, None):
             log("usm-privd exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
         self.log.close()
@@ -227,6 +313,27 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, max(0, -(-len(ordered) * q // 100) - 1))]
 
 
+def spread(values):
+    """{"median", "min", "max"} of the values that are not None (None if none are)."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    n = len(values)
+    median = values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+    return {"median": median, "min": values[0], "max": values[-1]}
+
+
+def fmt_spread(s, digits=2, unit=""):
+    """ "median (min-max)" for a spread(), or the median alone for one value."""
+    if s is None:
+        return None
+    def f(v):
+        return "%.*f" % (digits, v)
+    if s["min"] == s["max"]:
+        return f(s["median"]) + unit
+    return "%s%s (%s-%s)" % (f(s["median"]), unit, f(s["min"]), f(s["max"]))
+
+
 def table(headers, rows):
     """Rows as left-aligned text columns."""
     cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
@@ -234,6 +341,16 @@ def table(headers, rows):
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def save_benchmark(key, quick, others, fields, path=RESULTS):
+    """A benchmark's result under key, with what every result carries:
+    when, quick, the machine, and the other usm-privd seen meanwhile."""
+    value = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": quick,
+             "machine": machine(), "other_usm_privd": sorted(others)}
+    value.update(fields)
+    save_result(key, value, path)
+    log("results: %s (key \"%s\")" % (path, key))
 
 
 def save_result(key, value, path=RESULTS):

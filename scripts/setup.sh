@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh release   -> build/       (what scripts/run.sh runs)
 #   scripts/setup.sh test      -> build-test/  (ASan + UBSan, unit tests, e2e helpers)
+#   scripts/setup.sh bench     -> build-bench/ (release buildtype, what bench/run measures)
 #
 # Run as root. Idempotent: a second run installs and creates nothing.
 set -euo pipefail
@@ -53,13 +54,20 @@ release)
 	dir=build
 	opts=(-Dtests=disabled)
 	;;
+bench)
+	# Its own tree, optimised like a distribution package (release, -O2
+	# as Debian builds), so the benchmarks do not depend on build/, which
+	# others rebuild while they run.
+	dir=build-bench
+	opts=(-Dtests=disabled --buildtype=release -Doptimization=2)
+	;;
 test)
 	dir=build-test
 	# b_lundef=false: sanitizer runtimes are linked into executables only.
 	opts=(-Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false)
 	;;
 *)
-	echo "usage: setup.sh [release|test]" >&2
+	echo "usage: setup.sh [release|test|bench]" >&2
 	exit 2
 	;;
 esac

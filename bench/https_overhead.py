@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Benchmark: what usm costs the HTTPS traffic it watches, next to the
+floor that any uprobe-based tool pays.
+
+nginx (Debian's, one worker pinned to CPU 0) serves TLS on 127.0.0.1; wrk
+(pinned to CPU 1) loads it over keep-alive connections for a fixed time.
+Two workloads: /tiny (a 2-byte body from the configuration, the worst
+case) and /16k (a 16 KiB static file). Four variants, interleaved in
+rounds (the order rotates each round) so that drift of a noisy machine
+falls on all of them alike:
+  off            nothing attached;
+  floor          empty-probes: programs that only count themselves, as an
+                 entry and a return uprobe on SSL_read, SSL_write,
+                 SSL_read_ex and SSL_write_ex of the libssl nginx maps;
+  usm TLS        usm-privd -o enable_http_monitoring=false (TLS capture,
+                 no clear-text syscall tracepoints);
+  usm TLS+clear  usm-privd with its defaults (clear text captured too).
+wrk and nginx map the same libssl, so probes on it fire in both: hits
+per request count both ends, as they would for any tool on this host.
+
+Per workload and variant: requests/s and p99 latency (wrk --latency), each
+as a ratio to "off" of the same round; probe hits per request (floor: the
+loader's count; usm: /usm/stats counters.probe_hits); usm's loss as a
+multiple of the floor's, (off - usm) / (off - floor) per round; and the
+share of wrk's requests that /usm/http_stats counted (nginx's port and the
+path), when usm serves that endpoint. Medians over the rounds, with the
+range (min-max).
+
+Run as root: bench/run builds and runs it; alone:
+  python3 bench/https_overhead.py [--quick] [--rounds N] [--seconds S]
+Prints a table and replaces the "https_overhead" key of bench/results.json.
+"""
+import contextlib
+import os
+import sys
+
+import benchlib
+import empty_probes
+import nginx_server
+import wrk
+from benchlib import log
+
+WORKLOADS = [("tiny", "/tiny"), ("16 KiB", "/16k")]
+VARIANTS = ["off", "floor", "usm TLS", "usm TLS+clear"]
+USM_OPTIONS = {"usm TLS": ["enable_http_monitoring=false"], "usm TLS+clear": []}
+FLOOR_FUNCS = ["SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"]
+
+
+def start_variant(name, server):
+    """The context manager that puts variant `name` in place."""
+    if name == "off":
+        return contextlib.nullcontext()
+    if name == "floor":
+        return empty_probes.EmptyProbes(server.libssl, FLOOR_FUNCS)
+    return benchlib.Usm(*USM_OPTIONS[name])
+
+
+def usm_traces(usm, pid):
+    """True once usm's registry holds a libssl entry with pid."""
+    return any("/libssl.so" in e["FilePath"] and pid in e["PIDs"]
+               for e in usm.get("/debug/usm/traced_programs"))
+
+
+def counted(rows, port, path):
+    """Requests usm counted for nginx's port and path (None: no endpoint)."""
+    if rows is None:
+        return None
+    return sum(r.get("count", 0) for r in rows
+               if r.get("server", {}).get("port") == port and r.get("path") == path)
+
+
+class Probe:
+    """What a variant can tell about itself around one wrk run: probe hits,
+    and for usm the requests it counted and its counters."""
+
+    def __init__(self, name, ctx, port):
+        self.name, self.ctx, self.port = name, ctx, port
+
+    def snapshot(self, path):
+        if self.name == "off":
+            return {}
+        if self.name == "floor":
+            return {"hits": self.ctx.total()}
+        stats = self.ctx.stats()
+        return {"hits": stats["counters"]["probe_hits"], "counters": stats["counters"],
+                "counted": counted(self.ctx.http_stats(path), self.port, path)}
+
+
+def delta(before, after, requests):
+    out = {}
+    if "hits" in before:
+        out["hits_per_request"] = round((after["hits"] - before["hits"]) / requests, 3) if requests else None
+    if "counters" in before:
+        out["counters_delta"] = {k: v - before["counters"].get(k, 0)
+                                 for k, v in after["counters"].items() if isinstance(v, int)}
+        if before["counted"] is not None and after["counted"] is not None:
+            out["counted"] = after["counted"] - before["counted"]
+    return out
+
+
+def run_variant(name, server, args, wrk_cpus):
+    """One variant: put it in place, warm up, one wrk run per workload."""
+    results = {}
+    with start_variant(name, server) as ctx:
+        if name.startswith("usm"):
+            benchlib.wait_for(lambda: usm_traces(ctx, server.workers[0]), 10,
+                              "usm to trace nginx's libssl")
+        probe = Probe(name, ctx, server.tls_port)
+        for workload, path in WORKLOADS:
+            url = "https://127.0.0.1:%d%s" % (server.tls_port, path)
+            wrk.run(url, args.warmup, connections=args.connections, cpus=wrk_cpus)
+            before = probe.snapshot(path)
+            r = wrk.run(url, args.seconds, connections=args.connections, cpus=wrk_cpus)
+            r.update(delta(before, probe.snapshot(path), r["requests"]))
+            r["other_usm_privd"] = benchlib.other_usm_instances()  # did one come meanwhile?
+            results[workload] = r
+    return results
+
+
+def summarize(rounds):
+    """Per workload and variant: medians and ranges over the rounds, ratios
+    to the same round's "off"."""
+    out = []
+    for workload, _ in WORKLOADS:
+        for v in VARIANTS:
+            runs = [r[v][workload] for r in rounds]
+            offs = [r["off"][workload] for r in rounds]
+            floors = [r["floor"][workload] for r in rounds]
+            row = {
+                "workload": workload, "variant": v,
+                "rps": benchlib.spread([x["rps"] for x in runs]),
+                "p99_ms": benchlib.spread([x["p99_ms"] for x in runs]),
+                "rps_vs_off": benchlib.spread([x["rps"] / o["rps"] for x, o in zip(runs, offs)]),
+                "p99_vs_off": benchlib.spread([x["p99_ms"] / o["p99_ms"] for x, o in zip(runs, offs)
+                                               if x["p99_ms"] and o["p99_ms"]]),
+                "hits_per_request": benchlib.spread([x.get("hits_per_request") for x in runs]),
+                "errors": sum(x["errors"] + x["non_2xx"] for x in runs),
+            }
+            if v.startswith("usm"):
+                row["loss_vs_floor"] = benchlib.spread([
+                    (o["rps"] - x["rps"]) / (o["rps"] - f["rps"])
+                    for x, o, f in zip(runs, offs, floors) if o["rps"] > f["rps"]])
+                have = [x for x in runs if "counted" in x]
+                row["counted_pct"] = benchlib.spread(
+                    [100.0 * x["counted"] / x["requests"] for x in have]) if have else None
+                row["http_stats_endpoint"] = bool(have)
+            out.append(row)
+    return out
+
+
+def print_table(summary, args, others):
+    rows = []
+    for s in summary:
+        usm = s["variant"].startswith("usm")
+        rows.append([
+            s["workload"], s["variant"], benchlib.fmt_spread(s["rps"], 0),
+            benchlib.fmt_spread(s["rps_vs_off"]), benchlib.fmt_spread(s["p99_ms"], 3),
+            benchlib.fmt_spread(s["p99_vs_off"]), benchlib.fmt_spread(s["hits_per_request"], 1),
+            benchlib.fmt_spread(s.get("loss_vs_floor"), 2, "x") if usm else None,
+            (benchlib.fmt_spread(s["counted_pct"], 1, "%") if s["counted_pct"] else "pending")
+            if usm else None,
+        ])
+    print("https_overhead: nginx TLS on loopback under wrk -t1 -c%d, %d round(s) of %d s per "
+          "variant and workload; median (min-max) over rounds" % (args.connections, args.rounds,
+                                                                  args.seconds))
+    print(benchlib.table(["workload", "variant", "req/s", "vs off", "p99 ms", "p99 vs off",
+                          "hits/req", "loss/floor", "counted"], rows))
+    notes = [
+        "vs off: ratio to the \"off\" run of the same round; loss/floor: (off - usm) / (off - floor) "
+        "per round (1.00x: usm costs what empty probes cost)",
+        "hits/req: uprobe hits per request, nginx's and wrk's (they share libssl); floor: entry+return "
+        "on SSL_read, SSL_write and their _ex variants",
+        "counted: requests /usm/http_stats counted for the port and path over wrk's; "
+        "pending: usm has no /usm/http_stats yet",
+    ]
+    errors = [s for s in summary if s["errors"]]
+    if errors:
+        notes.append("wrk saw socket errors or non-2xx answers: " + ", ".join(
+            "%s/%s %d" % (s["workload"], s["variant"], s["errors"]) for s in errors))
+    if others:
+        notes.append("WARNING: other usm-privd on the host (%s) probe the same libssl in every "
+                     "variant, \"off\" included" % " ".join(map(str, others[:8])))
+    print("\n".join("  " + n for n in notes))
+
+
+def main():
+    ap = benchlib.arguments(__doc__, "smoke run: 1 round of 2 s", "before each round")
+    ap.add_argument("--rounds", type=int, help="rounds of all variants (default 5)")
+    ap.add_argument("--seconds", type=int, help="seconds per wrk run (default 5)")
+    ap.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each run")
+    ap.add_argument("--connections", type=int, default=8, help="wrk's keep-alive connections")
+    args = ap.parse_args()
+    args.rounds = args.rounds or (1 if args.quick else 5)
+    args.seconds = args.seconds or (2 if args.quick else 5)
+    if os.geteuid() != 0:
+        sys.exit("https_overhead: run as root (it loads BPF programs and starts usm-privd)")
+    for exe in (benchlib.PRIVD, empty_probes.LOADER, nginx_server.NGINX, wrk.WRK):
+        if not os.access(exe, os.X_OK):
+            sys.exit("https_overhead: no %s (bench/run builds and installs what it needs)" % exe)
+    benchlib.sigterm_as_interrupt()
+    benchlib.check_no_tls_library_loaded()
+    # nginx's worker on CPU 0, wrk on CPU 1; usm's daemons go where the
+    # scheduler puts them, as they would in production.
+    cpus = sorted(os.sched_getaffinity(0))
+    nginx_cpus, wrk_cpus = ([cpus[0]], [cpus[1]]) if len(cpus) >= 2 else (None, None)
+
+    rounds, others = [], set()
+    with nginx_server.Nginx(workers=1, cpus=nginx_cpus) as server:
+        for i in range(args.rounds):
+            others |= set(benchlib.wait_until_alone(args.wait_alone, "https_overhead"))
+            order = VARIANTS[i % len(VARIANTS):] + VARIANTS[:i % len(VARIANTS)]
+            log("round %d/%d: %s" % (i + 1, args.rounds, ", ".join(order)))
+            rounds.append({v: run_variant(v, server, args, wrk_cpus) for v in order})
+            others |= {p for v in rounds[-1].values() for r in v.values() for p in r["other_usm_privd"]}
+    summary = summarize(rounds)
+    others = sorted(others)
+    benchlib.save_benchmark("https_overhead", args.quick, others, {
+        "setup": {"rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
+                  "wrk": "-t1 -c%d" % args.connections, "nginx_cpus": nginx_cpus,
+                  "wrk_cpus": wrk_cpus, "floor_functions": FLOOR_FUNCS},
+        "summary": summary,
+        "rounds": rounds,
+    }, args.results)
+    print_table(summary, args, others)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("https_overhead: interrupted (usm, nginx and wrk stopped)")
