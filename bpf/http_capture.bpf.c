@@ -240,6 +240,12 @@ int tls_entry(struct pt_regs *ctx)
 		if (role == USM_TLS_ROLE_READ_EX)
 			c.readbytes = PT_REGS_PARM4(ctx);
 		c.ts_ns = bpf_ktime_get_ns();
+		/* A session already bound needs no binding from the syscalls. */
+		struct usm_conn_tuple *t = session_tuple(session);
+		if (t) {
+			c.tuple = *t;
+			c.bound = 1;
+		}
 		bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
 	} else if (role == USM_TLS_ROLE_WRITE) {
 		struct usm_conn_tuple *t = session_tuple(session);

@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-#define CLOSER_MAX_THREADS 64
+#define CLOSER_MAX_THREADS 256
 #define CLOSER_STACK_SIZE (128 * 1024)
 
 struct handle {
@@ -51,17 +51,23 @@ static void *link_closer_main(void *arg)
 	return NULL;
 }
 
-int link_closer_start(unsigned n)
+/* Grows the pool to n threads (at most CLOSER_MAX_THREADS). */
+static void add_threads(unsigned n)
 {
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, CLOSER_STACK_SIZE);
 	if (n > CLOSER_MAX_THREADS)
 		n = CLOSER_MAX_THREADS;
-	for (nthreads = 0; nthreads < n; nthreads++)
+	for (; nthreads < n; nthreads++)
 		if (pthread_create(&threads[nthreads], &attr, link_closer_main, NULL) != 0)
 			break;
 	pthread_attr_destroy(&attr);
+}
+
+int link_closer_start(unsigned n)
+{
+	add_threads(n > 64 ? 64 : n);
 	return nthreads > 0 ? 0 : -1;
 }
 
@@ -98,8 +104,20 @@ size_t link_closer_pending(void)
 	return n;
 }
 
+void link_closer_push_skeleton_links(struct bpf_object_skeleton *s)
+{
+	for (int i = 0; i < s->prog_cnt; i++) {
+		struct bpf_link **link = s->progs[i].link;
+		if (link && *link) {
+			link_closer_push_link(*link);
+			*link = NULL;
+		}
+	}
+}
+
 void link_closer_drain_and_stop(void)
 {
+	add_threads(nthreads + (unsigned)link_closer_pending());
 	pthread_mutex_lock(&lock);
 	while (pending > 0)
 		pthread_cond_wait(&idle, &lock);

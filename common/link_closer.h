@@ -20,10 +20,18 @@ int link_closer_start(unsigned threads);
 void link_closer_push_fd(int fd);
 void link_closer_push_link(struct bpf_link *link);
 
+/* Queues every link a skeleton holds and clears it in the skeleton, so
+ * that destroying the skeleton afterwards closes no link itself. */
+struct bpf_object_skeleton;
+void link_closer_push_skeleton_links(struct bpf_object_skeleton *s);
+
 /* Handles queued or being closed right now. */
 size_t link_closer_pending(void);
 
-/* Blocks until nothing is pending, then stops the threads. */
+/* Blocks until nothing is pending, then stops the threads. At shutdown
+ * many links close at once: it first adds threads, up to one per pending
+ * link and CLOSER_MAX_THREADS, since concurrent closes share grace
+ * periods (200 at once close in about the time of one). */
 void link_closer_drain_and_stop(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "http_capture.skel.h"
 #include "libbpf_log.h"
+#include "link_closer.h"
 #include "process_events.skel.h"
 #include "uprobe_multi.h"
 #include "usm_events.h"
@@ -94,6 +95,10 @@ static void load_capture(struct kernel *k, const struct usm_config *cfg,
 		err = bpf_program__set_expected_attach_type(
 			i ? skel->progs.tls_return : skel->progs.tls_entry,
 			(enum bpf_attach_type)USM_BPF_TRACE_UPROBE_MULTI);
+	struct bpf_program *p; /* without clear text, the syscall programs only bind TLS sessions */
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoattach(p, cfg->enable_http_monitoring ||
+						       !strstr(bpf_program__section_name(p), "sys_exit"));
 	if (err == 0)
 		err = http_capture_bpf__load(skel);
 	if (err == 0)
@@ -125,14 +130,10 @@ void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct a
 		load_capture(k, cfg, policy, self);
 }
 
-int kernel_proc_ring_fd(const struct kernel *k)
+void kernel_ring_fds(const struct kernel *k, int fds[2])
 {
-	return k->proc ? bpf_map__fd(k->proc->maps.proc_events) : -1;
-}
-
-int kernel_http_ring_fd(const struct kernel *k)
-{
-	return k->capture ? bpf_map__fd(k->capture->maps.http_events) : -1;
+	fds[0] = k->proc ? bpf_map__fd(k->proc->maps.proc_events) : -1;
+	fds[1] = k->capture ? bpf_map__fd(k->capture->maps.http_events) : -1;
 }
 
 int kernel_tls_prog_fd(const struct kernel *k, bool ret)
@@ -159,24 +160,25 @@ static uint64_t sum_percpu(int map_fd, uint32_t nslots)
 	return total;
 }
 
-uint64_t kernel_proc_events_lost(const struct kernel *k)
+void kernel_counters(const struct kernel *k, struct usm_privd_status *s)
 {
-	return k->proc ? sum_percpu(bpf_map__fd(k->proc->maps.proc_events_lost), 1) : 0;
-}
-
-uint64_t kernel_http_events_lost(const struct kernel *k)
-{
-	return k->capture ? sum_percpu(bpf_map__fd(k->capture->maps.http_events_lost), 1) : 0;
-}
-
-uint64_t kernel_probe_hits(const struct kernel *k)
-{
-	return k->capture ? sum_percpu(bpf_map__fd(k->capture->maps.probe_hits), USM_PROBE_SLOTS)
-			  : 0;
+	if (k->proc)
+		s->proc_events_lost = sum_percpu(bpf_map__fd(k->proc->maps.proc_events_lost), 1);
+	if (k->capture) {
+		s->http_events_lost = sum_percpu(bpf_map__fd(k->capture->maps.http_events_lost), 1);
+		s->probe_hits = sum_percpu(bpf_map__fd(k->capture->maps.probe_hits), USM_PROBE_SLOTS);
+	}
 }
 
 void kernel_stop(struct kernel *k)
 {
+	/* Each tracepoint link waits for a grace period when it closes: close
+	 * them with the uprobe links, in parallel (DESIGN.md). */
+	if (k->proc)
+		link_closer_push_skeleton_links(k->proc->skeleton);
+	if (k->capture)
+		link_closer_push_skeleton_links(k->capture->skeleton);
+	link_closer_drain_and_stop();
 	if (k->proc)
 		process_events_bpf__destroy(k->proc);
 	if (k->capture)

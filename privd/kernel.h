@@ -15,6 +15,7 @@
 
 #include "attach_policy.h"
 #include "config.h"
+#include "ipc_proto.h"
 
 struct kernel {
 	struct process_events_bpf *proc; /* NULL: process monitor not needed or failed */
@@ -29,19 +30,16 @@ struct kernel {
 void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct attach_policy *policy,
 		  pid_t self);
 
-/* The discovery ring buffer's map fd, or -1. */
-int kernel_proc_ring_fd(const struct kernel *k);
-
-/* The HTTP capture ring buffer's map fd, or -1. */
-int kernel_http_ring_fd(const struct kernel *k);
+/* The discovery and the HTTP capture ring buffers' map fds, or -1. */
+void kernel_ring_fds(const struct kernel *k, int fds[2]);
 
 /* The TLS probe program (entry, or return if ret), or -1 without TLS. */
 int kernel_tls_prog_fd(const struct kernel *k, bool ret);
 
-uint64_t kernel_proc_events_lost(const struct kernel *k);
-uint64_t kernel_http_events_lost(const struct kernel *k);
-uint64_t kernel_probe_hits(const struct kernel *k);
+/* Lost records of both rings and TLS probe hits, into a STATUS answer. */
+void kernel_counters(const struct kernel *k, struct usm_privd_status *s);
 
+/* Closes all links (queued uprobe links too) in parallel, then unloads. */
 void kernel_stop(struct kernel *k);
 
 #endif

@@ -179,9 +179,10 @@ int main(int argc, char **argv)
 		rc = -EAGAIN;
 	if (rc == 0) {
 		kernel_start(&kernel, &cfg, &policy, getpid());
-		/* The collector reads the discovery ring buffer itself, from an
-		 * fd it inherits: the data plane never crosses privd. */
-		int rings[2] = {kernel_proc_ring_fd(&kernel), kernel_http_ring_fd(&kernel)};
+		/* The collector reads the ring buffers itself, from fds it
+		 * inherits (3, 4): the data plane never crosses privd. */
+		int rings[2];
+		kernel_ring_fds(&kernel, rings);
 		for (unsigned i = 0; i < 2 && rings[i] >= 0; i++)
 			sup.children[0].passed_fds[sup.children[0].npassed++] = rings[i];
 	}
@@ -219,7 +220,6 @@ int main(int argc, char **argv)
 	/* Links left open at exit would be closed by the kernel one by one;
 	 * close them here, in parallel. */
 	attach_release_all(&attachments);
-	link_closer_drain_and_stop();
 	kernel_stop(&kernel);
 	runtime_dir_remove(cfg.runtime_dir);
 	supervisor_free(&sup);

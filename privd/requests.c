@@ -45,11 +45,9 @@ static int handle_status(void *ctx, const struct usm_msg_view *req, struct usm_i
 	s.uprobe_multi = st->kernel->uprobe_multi;
 	s.socket_filter = st->kernel->socket_filter;
 	usm_copy_printable(s.error, sizeof(s.error), st->kernel->error);
-	s.proc_events_lost = kernel_proc_events_lost(st->kernel);
+	kernel_counters(st->kernel, &s);
 	s.attachments = st->attachments->count;
 	s.detach_pending = (uint32_t)link_closer_pending();
-	s.probe_hits = kernel_probe_hits(st->kernel);
-	s.http_events_lost = kernel_http_events_lost(st->kernel);
 	usm_ipc_reply_set(rep, USM_MSG_PRIVD_STATUS_REP, &s, sizeof(s));
 	return 0;
 }

@@ -238,14 +238,14 @@ class TestKernelSide(DiscoveryTestCase):
         wait_for(lambda: p.pid in pids_of(self.usm, lib), timeout=5, what="traced")
         self.assertEqual(self.privd_links(), 0)
         before = perf_uprobe_links(self.usm.proc.pid)
-        # libssl's openssl set: 7 functions at entry, 4 at return.
-        self.assertGreaterEqual(before, 11)
+        # libssl's openssl set: 7 functions at entry, 2 at return (the reads).
+        self.assertGreaterEqual(before, 9)
         p.kill()
         p.wait()
         wait_for(lambda: not entries(self.usm, "shared_libraries", lib), timeout=10,
                  what="entry removed")
-        wait_for(lambda: perf_uprobe_links(self.usm.proc.pid) == before - 11, timeout=15,
-                 what="this file's 11 classic links closed")
+        wait_for(lambda: perf_uprobe_links(self.usm.proc.pid) == before - 9, timeout=15,
+                 what="this file's 9 classic links closed")
 
     def test_tracefs_is_mounted_by_privd_when_missing(self):
         mounted = lambda: os.path.exists("/sys/kernel/tracing/events")
