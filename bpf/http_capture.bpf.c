@@ -15,7 +15,7 @@
  * The connection tuple is read in the kernel from the session's socket.
  * A session learns its socket from set_fd, or, for libraries used with
  * their own BIO (curl), from the first socket syscall the thread makes
- * inside a TLS call of that session: tls_calls holds the call in
+ * inside a TLS call of that session: thread_calls holds the call in
  * progress, and the syscall tracepoints below bind it. Such a socket is
  * marked in tls_socks and never reported as clear text.
  *
@@ -70,26 +70,49 @@ struct {
 	__type(value, __u64);
 } probe_hits SEC(".maps");
 
-/* A TLS call in progress on a thread (key: pid_tgid). */
+/* A TLS call in progress on a thread. */
 struct tls_call {
 	__u64 session;
 	__u64 buf;
 	__u64 readbytes; /* read_ex: where the count is written */
 	__u64 ts_ns;
-	__u8 role;
-	__u8 bound; /* tuple below is the session's */
+	__u8 role;       /* USM_TLS_ROLE_NONE: no call in progress */
+	__u8 bound;      /* tuple below is the session's */
 	__u8 pad[6];
 	struct usm_conn_tuple tuple;
 };
 
-/* LRU: a write call's entry stays until its socket syscall binds it, and
- * one that never comes (the session was bound meanwhile) ages out. */
+/* A clear-text syscall in progress on a thread. */
+struct plain_call {
+	__u64 sk;      /* 0: none in progress */
+	__u64 buf;     /* 0: nothing to capture (sendfile) */
+	__u32 buf_max; /* bytes of buf that belong to this call's first iovec */
+	__u8 dir;
+	__u8 pad[3];
+	struct usm_conn_tuple tuple;
+};
+
+struct thread_calls {
+	struct tls_call tls;
+	struct plain_call plain;
+};
+
+/* Per-thread call state in task local storage rather than a hash keyed by
+ * thread: no global lock on the hot path (an LRU hash update took a good
+ * part of each probe's time), nothing left behind when a thread dies, and
+ * a write call's pending binding is simply overwritten by the next call. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct tls_call);
-} tls_calls SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_calls);
+} thread_calls SEC(".maps");
+
+static __always_inline struct thread_calls *calls(bool create)
+{
+	return bpf_task_storage_get(&thread_calls, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 struct session_key {
 	__u64 session;
@@ -121,28 +144,15 @@ struct {
 	__type(value, __u8);
 } plain_socks SEC(".maps");
 
-/* A clear-text syscall in progress on a thread (key: pid_tgid). */
-struct plain_call {
-	__u64 sk;
-	__u64 buf;     /* 0: nothing to capture (sendfile) */
-	__u32 buf_max; /* bytes of buf that belong to this call's first iovec */
-	__u8 dir;
-	__u8 pad[3];
-	struct usm_conn_tuple tuple;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct plain_call);
-} plain_calls SEC(".maps");
 
 /* Only the threads of a TLS call bind a socket to its session, and only
  * for this long after the call began: a write call with a memory BIO
  * (node) makes no syscall itself, and its caller's next socket write is
  * the one that carries the records. */
 #define BIND_WINDOW_NS (100ull * 1000 * 1000)
+
+/* Records waiting before the collector is woken (see emit). */
+#define WAKEUP_BYTES (64 * 1024)
 
 static __always_inline void count_hit(__u64 cookie, __u32 ret)
 {
@@ -194,7 +204,11 @@ static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u
 	if (ubuf && n > 0 && bpf_probe_read_user(e->data, n, (const void *)ubuf) != 0)
 		n = 0;
 	e->captured = ubuf ? (__u16)n : 0;
-	bpf_ringbuf_submit(e, 0);
+	/* Wake the collector only once a batch waits: a wakeup per record
+	 * costs more than the record. It also polls the ring every 100 ms. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline bool ignored_process(void)
@@ -236,26 +250,31 @@ int tls_entry(struct pt_regs *ctx)
 	__u64 session = PT_REGS_PARM1(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
 	if (role == USM_TLS_ROLE_READ || role == USM_TLS_ROLE_READ_EX) {
-		struct tls_call c = {.session = session, .buf = PT_REGS_PARM2(ctx), .role = role};
-		if (role == USM_TLS_ROLE_READ_EX)
-			c.readbytes = PT_REGS_PARM4(ctx);
-		c.ts_ns = bpf_ktime_get_ns();
+		struct thread_calls *tc = calls(true);
+		if (!tc)
+			return 0;
+		struct tls_call *c = &tc->tls;
+		c->session = session;
+		c->buf = PT_REGS_PARM2(ctx);
+		c->readbytes = role == USM_TLS_ROLE_READ_EX ? PT_REGS_PARM4(ctx) : 0;
+		c->role = role;
+		c->ts_ns = bpf_ktime_get_ns();
 		/* A session already bound needs no binding from the syscalls. */
 		struct usm_conn_tuple *t = session_tuple(session);
-		if (t) {
-			c.tuple = *t;
-			c.bound = 1;
-		}
-		bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
+		c->bound = t != NULL;
+		if (t)
+			c->tuple = *t;
 	} else if (role == USM_TLS_ROLE_WRITE) {
 		struct usm_conn_tuple *t = session_tuple(session);
 		__u64 len = PT_REGS_PARM3(ctx);
 		emit(USM_EVENT_DATA, USM_DIR_WRITE, 1, session, len, PT_REGS_PARM2(ctx), len, t);
-		if (!t) {
+		struct thread_calls *tc = t ? NULL : calls(true);
+		if (tc) {
 			/* Let the socket syscall this write makes bind it. */
-			struct tls_call c = {.session = session, .role = role};
-			c.ts_ns = bpf_ktime_get_ns();
-			bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
+			tc->tls.session = session;
+			tc->tls.role = role;
+			tc->tls.bound = 0;
+			tc->tls.ts_ns = bpf_ktime_get_ns();
 		}
 	} else if (role == USM_TLS_ROLE_SET_FD) {
 		struct usm_conn_tuple t = {};
@@ -274,9 +293,9 @@ int tls_return(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	count_hit(cookie, 1);
-	__u64 id = bpf_get_current_pid_tgid();
-	struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
-	if (!c)
+	struct thread_calls *tc = calls(false);
+	struct tls_call *c = tc ? &tc->tls : NULL;
+	if (!c || (c->role != USM_TLS_ROLE_READ && c->role != USM_TLS_ROLE_READ_EX))
 		return 0;
 	/* SSL_read returns an int: the upper half of the register is not
 	 * part of it (-1 would read as 4 GiB). gnutls_record_recv's ssize_t
@@ -293,7 +312,7 @@ int tls_return(struct pt_regs *ctx)
 		struct usm_conn_tuple *t = c->bound ? &c->tuple : session_tuple(c->session);
 		emit(USM_EVENT_DATA, USM_DIR_READ, 1, c->session, len, c->buf, len, t);
 	}
-	bpf_map_delete_elem(&tls_calls, &id);
+	c->role = USM_TLS_ROLE_NONE;
 	return 0;
 }
 
@@ -303,14 +322,16 @@ int tls_return(struct pt_regs *ctx)
  * clear-text call for its exit. buf/buf_max: the first buffer. */
 static __always_inline void sock_enter(int fd, __u64 buf, __u64 buf_max, __u8 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
-	if (c) {
+	struct thread_calls *tc = calls(false);
+	struct tls_call *c = tc ? &tc->tls : NULL;
+	if (c && c->role != USM_TLS_ROLE_NONE) {
 		if (!c->bound && bpf_ktime_get_ns() - c->ts_ns < BIND_WINDOW_NS &&
 		    bind_session(c->session, fd_to_sock(fd), &c->tuple)) {
 			c->bound = 1;
-			if (c->role == USM_TLS_ROLE_WRITE)
-				bpf_map_delete_elem(&tls_calls, &id);
+			if (c->role == USM_TLS_ROLE_WRITE) {
+				c->role = USM_TLS_ROLE_NONE; /* its only use was binding */
+				return;
+			}
 		}
 		/* Inside a TLS call the socket carries records, not HTTP. */
 		if (c->role != USM_TLS_ROLE_WRITE || c->bound)
@@ -322,26 +343,34 @@ static __always_inline void sock_enter(int fd, __u64 buf, __u64 buf_max, __u8 di
 	__u64 key = (__u64)sk;
 	if (!sk || bpf_map_lookup_elem(&tls_socks, &key))
 		return;
-	struct plain_call p = {.sk = key, .buf = buf, .buf_max = (__u32)buf_max, .dir = dir};
-	if (!sock_tuple(sk, &p.tuple))
+	struct usm_conn_tuple t = {};
+	if (!sock_tuple(sk, &t))
 		return;
-	if (ignored_port && (p.tuple.lport == ignored_port || p.tuple.rport == ignored_port))
+	if (ignored_port && (t.lport == ignored_port || t.rport == ignored_port))
 		return;
-	bpf_map_update_elem(&plain_calls, &id, &p, BPF_ANY);
+	if (!tc && !(tc = calls(true)))
+		return;
+	struct plain_call *p = &tc->plain;
+	p->sk = key;
+	p->buf = buf;
+	p->buf_max = (__u32)buf_max;
+	p->dir = dir;
+	p->tuple = t;
 }
 
 static __always_inline void sock_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct plain_call *p = bpf_map_lookup_elem(&plain_calls, &id);
-	if (!p)
+	struct thread_calls *tc = calls(false);
+	struct plain_call *p = tc ? &tc->plain : NULL;
+	if (!p || !p->sk)
 		return;
 	if (ret > 0) {
 		__u8 one = 1;
-		bpf_map_update_elem(&plain_socks, &p->sk, &one, BPF_ANY);
+		if (!bpf_map_lookup_elem(&plain_socks, &p->sk))
+			bpf_map_update_elem(&plain_socks, &p->sk, &one, BPF_ANY);
 		emit(USM_EVENT_DATA, p->dir, 0, p->sk, (__u64)ret, p->buf, p->buf_max, &p->tuple);
 	}
-	bpf_map_delete_elem(&plain_calls, &id);
+	p->sk = 0;
 }
 
 /* The first iovec of a vector call. */

@@ -38,6 +38,7 @@ extern const unsigned long usm_policy_attach_len;
 
 #define PROC_RING_FD 3 /* privd passes the discovery ring buffer here */
 #define HTTP_RING_FD 4 /* and the HTTP capture ring buffer here */
+#define HTTP_RING_POLL_MS 100
 
 static int64_t now_ms(void) { return (int64_t)usm_monotonic_ms(); }
 
@@ -132,6 +133,11 @@ static void run_loop(struct collector *c, int sigfd)
 		int64_t expiry = http_monitor_tick(&c->http, usm_monotonic_ms());
 		if (expiry < wait)
 			wait = expiry;
+		/* The capture programs wake us only once a batch waits (a
+		 * wakeup per record would cost the traced processes more than
+		 * the record): look at the ring every 100 ms anyway. */
+		if (httpfd >= 0 && wait > HTTP_RING_POLL_MS)
+			wait = HTTP_RING_POLL_MS;
 		if (more_http)
 			wait = 0;
 		/* A negative fd is skipped by poll(). */
@@ -152,7 +158,7 @@ static void run_loop(struct collector *c, int sigfd)
 			ring_buffer__consume(c->proc_ring);
 		/* Captured data in batches, so that a flood of it delays
 		 * queries and discovery by one batch at most. */
-		if (more_http || (pfd[3].revents & POLLIN))
+		if (httpfd >= 0)
 			more_http = http_monitor_consume(&c->http);
 		if (pfd[1].revents & POLLIN) {
 			int rc = usm_ipc_server_serve(&c->api_server, collector_routes,
