@@ -2,6 +2,7 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "connections.h"
@@ -92,6 +93,15 @@ int64_t http_monitor_tick(struct http_monitor *m, uint64_t now_ms)
 	if (now_ms >= m->next_expiry_ms) {
 		conn_table_expire(m->conns, usm_monotonic_ns());
 		m->next_expiry_ms = now_ms + 1000;
+		/* After a burst of connections ends, give their memory back
+		 * (free() alone keeps what is not at the top of the heap). */
+		uint32_t n = conn_table_count(m->conns);
+		if (n + HTTP_MONITOR_TRIM_CONNECTIONS <= m->conns_at_trim) {
+			malloc_trim(0);
+			m->conns_at_trim = n;
+		} else if (n > m->conns_at_trim) {
+			m->conns_at_trim = n;
+		}
 	}
 	return (int64_t)(m->next_expiry_ms - now_ms);
 }
