@@ -93,15 +93,12 @@ int64_t http_monitor_tick(struct http_monitor *m, uint64_t now_ms)
 	if (now_ms >= m->next_expiry_ms) {
 		conn_table_expire(m->conns, usm_monotonic_ns());
 		m->next_expiry_ms = now_ms + 1000;
-		/* After a burst of connections ends, give their memory back
-		 * (free() alone keeps what is not at the top of the heap). */
-		uint32_t n = conn_table_count(m->conns);
-		if (n + HTTP_MONITOR_TRIM_CONNECTIONS <= m->conns_at_trim) {
+		/* After a burst of connections (or a reset) ends, give the
+		 * memory back: free() alone keeps what is not at the top of
+		 * the heap. Checked every HTTP_MONITOR_TRIM_EVERY seconds. */
+		if (++m->ticks % HTTP_MONITOR_TRIM_EVERY == 0 &&
+		    mallinfo2().fordblks > HTTP_MONITOR_TRIM_BYTES)
 			malloc_trim(0);
-			m->conns_at_trim = n;
-		} else if (n > m->conns_at_trim) {
-			m->conns_at_trim = n;
-		}
 	}
 	return (int64_t)(m->next_expiry_ms - now_ms);
 }

@@ -34,9 +34,10 @@
  * still answers queries and reads discovery events between batches. */
 #define HTTP_MONITOR_BATCH 16384
 #define HTTP_MONITOR_RESET_ABANDON_MS 10000
-/* Connections that must have ended since the peak before memory is
- * trimmed back to the kernel. */
-#define HTTP_MONITOR_TRIM_CONNECTIONS 1024
+/* Free heap above which memory is trimmed back to the kernel, looked at
+ * every so many seconds. */
+#define HTTP_MONITOR_TRIM_BYTES (4u << 20)
+#define HTTP_MONITOR_TRIM_EVERY 10
 
 struct ring_buffer;
 
@@ -49,7 +50,7 @@ struct http_monitor {
 	struct conn_table *conns;
 	uint64_t malformed;
 	uint64_t next_expiry_ms;
-	uint32_t conns_at_trim;      /* connection count peak since the last trim */
+	uint32_t ticks;              /* expiry runs, one a second */
 	/* http_stats counters of the tables a reset read replaced, so that
 	 * the reported ones stay cumulative */
 	uint64_t overflow_base;
