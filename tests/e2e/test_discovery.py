@@ -10,18 +10,9 @@ import tempfile
 import time
 import unittest
 
-from usm_harness import Usm, free_port, pid_alive, require_privileges, wait_for
+from usm_harness import Usm, free_port, make_cert, pid_alive, require_privileges, wait_for
 
 LIBSSL = "libssl.so.3"
-
-
-def make_cert(directory):
-    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=localhost"],
-                   check=True, capture_output=True)
-    return key, cert
 
 
 def fdinfo_texts(pid):

@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from usm_harness import Usm, free_port, require_privileges, wait_for
+from usm_harness import Usm, free_port, make_cert, require_privileges, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVERS = os.path.join(HERE, "http_servers.py")
@@ -30,15 +30,6 @@ https.createServer({cert: fs.readFileSync(cert), key: fs.readFileSync(key)}, (re
   req.on('end', () => { res.writeHead(status, {'Content-Type': 'text/plain'}); res.end('node\n'); });
 }).listen(Number(port), '127.0.0.1', () => console.log('ready'));
 """
-
-
-def make_cert(directory):
-    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=localhost"],
-                   check=True, capture_output=True)
-    return cert, key
 
 
 def raw_exchange(port, requests, keep_open=False):
@@ -75,7 +66,7 @@ class HttpMonitoringTestCase(unittest.TestCase):
         cls.procs = []
         cls.tmp = tempfile.mkdtemp(prefix="usm-http-")
         os.chmod(cls.tmp, 0o755)
-        cls.cert, cls.key = make_cert(cls.tmp)
+        cls.key, cls.cert = make_cert(cls.tmp)
         cls.usm = None
 
     @classmethod

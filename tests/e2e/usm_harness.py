@@ -55,6 +55,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def make_cert(directory):
+    """A self-signed EC certificate for test TLS servers: (key, cert) paths."""
+    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    return key, cert
+
+
 def proc_status(pid):
     """/proc/PID/status as a dict of field -> value string."""
     fields = {}
