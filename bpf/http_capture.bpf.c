@@ -51,7 +51,7 @@ const volatile __u16 ignored_port = 0;     /* the API's port */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024); /* privd sets http_ring_buffer_kb */
+	__uint(max_entries, 8 * 1024 * 1024); /* privd sets http_ring_buffer_mb */
 } http_events SEC(".maps");
 
 /* Records that did not fit the ring buffer, for STATUS. */
@@ -175,8 +175,11 @@ static __always_inline void count_lost(void)
 static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
 				 __u64 ubuf, __u64 max, const struct usm_conn_tuple *t)
 {
+	/* A close carries no bytes: its record is the header alone. */
 	struct usm_data_event *e =
-		bpf_ringbuf_reserve(&http_events, sizeof(*e) + capture_bytes, 0);
+		type == USM_EVENT_DATA
+			? bpf_ringbuf_reserve(&http_events, sizeof(*e) + capture_bytes, 0)
+			: bpf_ringbuf_reserve(&http_events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
 		return;
@@ -266,7 +269,11 @@ int tls_entry(struct pt_regs *ctx)
 			c->tuple = *t;
 	} else if (role == USM_TLS_ROLE_WRITE) {
 		struct usm_conn_tuple *t = session_tuple(session);
-		__u64 len = PT_REGS_PARM3(ctx);
+		/* SSL_write's num is an int (gnutls' size_t: far below 2 GiB) */
+		int num = (int)PT_REGS_PARM3(ctx);
+		if (num <= 0)
+			return 0;
+		__u64 len = (__u64)num;
 		emit(USM_EVENT_DATA, USM_DIR_WRITE, 1, session, len, PT_REGS_PARM2(ctx), len, t);
 		struct thread_calls *tc = t ? NULL : calls(true);
 		if (tc) {
@@ -324,19 +331,24 @@ static __always_inline void sock_enter(int fd, __u64 buf, __u64 buf_max, __u8 di
 {
 	struct thread_calls *tc = calls(false);
 	struct tls_call *c = tc ? &tc->tls : NULL;
-	if (c && c->role != USM_TLS_ROLE_NONE) {
-		if (!c->bound && bpf_ktime_get_ns() - c->ts_ns < BIND_WINDOW_NS &&
-		    bind_session(c->session, fd_to_sock(fd), &c->tuple)) {
-			c->bound = 1;
-			if (c->role == USM_TLS_ROLE_WRITE) {
-				c->role = USM_TLS_ROLE_NONE; /* its only use was binding */
-				return;
-			}
-		}
-		/* Inside a TLS call the socket carries records, not HTTP. */
-		if (c->role != USM_TLS_ROLE_WRITE || c->bound)
-			return;
+	/* Only a syscall in the call's own direction binds: a write's
+	 * pending binding must not take the thread's next read of another
+	 * socket. A bound socket is in tls_socks, which keeps the clear-text
+	 * path below off it (also if a return probe was missed). */
+	if (c && c->role != USM_TLS_ROLE_NONE && !c->bound &&
+	    (c->role == USM_TLS_ROLE_WRITE) == (dir == USM_DIR_WRITE) &&
+	    bpf_ktime_get_ns() - c->ts_ns < BIND_WINDOW_NS &&
+	    bind_session(c->session, fd_to_sock(fd), &c->tuple)) {
+		c->bound = 1;
+		if (c->role == USM_TLS_ROLE_WRITE)
+			c->role = USM_TLS_ROLE_NONE; /* its only use was binding */
+		return;
 	}
+	/* Inside a TLS read the socket carries records, not HTTP: skip the
+	 * lookups below (unless the call is old: its return probe was missed). */
+	if (c && (c->role == USM_TLS_ROLE_READ || c->role == USM_TLS_ROLE_READ_EX) &&
+	    bpf_ktime_get_ns() - c->ts_ns < BIND_WINDOW_NS)
+		return;
 	if (!capture_plaintext || ignored_process())
 		return;
 	struct sock *sk = fd_to_sock(fd);
@@ -410,11 +422,11 @@ static __always_inline void close_enter(int fd)
 #if defined(__TARGET_ARCH_x86)
 enum { NR_read = 0, NR_write = 1, NR_close = 3, NR_readv = 19, NR_writev = 20, NR_sendfile = 40,
        NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47 };
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
 #elif defined(__TARGET_ARCH_arm64)
 enum { NR_close = 57, NR_read = 63, NR_write = 64, NR_readv = 65, NR_writev = 66, NR_sendfile = 71,
        NR_sendto = 206, NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212 };
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define SYSCALL_NR(regs) ((regs)->syscallno)
 #else
 #error "http_capture.bpf.c: give this architecture's syscall numbers"
 #endif
@@ -427,8 +439,26 @@ enum { NR_close = 57, NR_read = 63, NR_write = 64, NR_readv = 65, NR_writev = 66
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
-	int fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	__u64 arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	int fd;
+	__u64 arg2;
+	switch (id) {
+	case NR_read:
+	case NR_recvfrom:
+	case NR_write:
+	case NR_sendto:
+	case NR_readv:
+	case NR_writev:
+	case NR_recvmsg:
+	case NR_sendmsg:
+	case NR_sendfile:
+	case NR_close:
+		/* regs is a trusted BTF pointer: plain loads, no helper call */
+		fd = (int)PT_REGS_PARM1_SYSCALL(regs);
+		arg2 = PT_REGS_PARM2_SYSCALL(regs);
+		break;
+	default:
+		return 0;
+	}
 	switch (id) {
 	case NR_read:
 	case NR_recvfrom:

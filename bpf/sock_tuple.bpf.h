@@ -60,6 +60,20 @@ static __always_inline bool sock_tuple(struct sock *sk, struct usm_conn_tuple *t
 	} else if (family == USM_AF_INET6) {
 		BPF_CORE_READ_INTO(&t->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&t->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		/* A dual-stack socket talking IPv4 (::ffff:a.b.c.d): report it
+		 * as the IPv4 connection its peer sees, so that both ends of
+		 * one connection carry the same kind of tuple. */
+		__u32 w0, w1, w2;
+		__builtin_memcpy(&w0, t->raddr, 4);
+		__builtin_memcpy(&w1, t->raddr + 4, 4);
+		__builtin_memcpy(&w2, t->raddr + 8, 4);
+		if (w0 == 0 && w1 == 0 && w2 == bpf_htonl(0xffff)) {
+			__builtin_memcpy(t->laddr, t->laddr + 12, 4);
+			__builtin_memcpy(t->raddr, t->raddr + 12, 4);
+			__builtin_memset(t->laddr + 4, 0, 12);
+			__builtin_memset(t->raddr + 4, 0, 12);
+			family = USM_AF_INET;
+		}
 	} else {
 		return false;
 	}

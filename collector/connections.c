@@ -320,6 +320,15 @@ void conn_table_event(struct conn_table *t, const struct usm_data_event *e, cons
 			end_conn(t, c);
 		return;
 	}
+	/* A key whose tuple changed is a new connection that reused the
+	 * socket or session address of one whose end we did not see (a
+	 * lost CONN_CLOSE, or an fd closed by dup2 or close_range). */
+	if (c && c->tuple.family != 0 && e->tuple.family != 0 &&
+	    memcmp(&c->tuple, &e->tuple, sizeof(c->tuple)) != 0) {
+		end_conn(t, c);
+		t->counters.reused++;
+		c = NULL;
+	}
 	if (!c && !(c = new_conn(t, e))) {
 		t->counters.alloc_failed++;
 		return;

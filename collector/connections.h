@@ -4,7 +4,9 @@
  * Contract:
  * - A connection is (pid, tls, conn) of struct usm_data_event: a TLS
  *   session or a socket within one process. The first DATA event creates
- *   it; CONN_CLOSE, the process's exit (conn_table_drop_pid), idleness
+ *   it; CONN_CLOSE, the process's exit (conn_table_drop_pid), its key
+ *   coming back with another tuple (a reused socket or session address
+ *   whose end was not seen: counted in `reused`), idleness
  *   beyond idle_timeout_ns (conn_table_expire) or eviction end it, and
  *   ending it closes its http_conn (requests still waiting count as
  *   unanswered, a body delimited by the close ends).
@@ -55,6 +57,7 @@ struct conn_counters {
 	uint64_t evicted;           /* connections dropped at max_connections */
 	uint64_t idle_closed;       /* connections dropped after idle_timeout_ns */
 	uint64_t alloc_failed;      /* events dropped: no memory for a new connection */
+	uint64_t reused;            /* connections ended because their key came back with another tuple */
 	uint64_t stats_failed;      /* exchanges http_stats_add refused (see its counters) */
 };
 

@@ -279,6 +279,11 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case USM_EVENT_EXIT:
 		registry_unregister(c->registry, e->pid, usm_monotonic_ms());
+		/* The capture ring wakes us less often than this one: apply
+		 * what it holds (the process's last reads, writes and closes
+		 * were committed before its exit) before dropping the process. */
+		while (http_monitor_consume(&c->http))
+			;
 		http_monitor_process_exit(&c->http, e->pid);
 		break;
 	}

@@ -8,6 +8,7 @@
 #include "connections.h"
 #include "data_event.h"
 #include "http_stats.h"
+#include "ipc_codec.h"
 #include "log.h"
 #include "monotonic.h"
 
@@ -147,10 +148,11 @@ static void fill_record(const struct http_stats_row *row, struct usm_http_stats_
 	out->port = row->key.port;
 	out->status = row->key.status;
 	out->pid = row->key.pid;
-	memcpy(out->comm, row->key.comm, sizeof(out->comm));
-	out->comm[sizeof(out->comm) - 1] = '\0';
-	/* a path is bytes: a NUL inside would end the string early, which
-	 * the codec accepts; the row's length is at most 255 */
+	/* A command is whatever a process named itself (prctl), control
+	 * characters included, which the codec refuses: replace them. */
+	usm_copy_printable(out->comm, sizeof(out->comm), row->key.comm);
+	/* The parser keeps no control character in a path (they end the
+	 * request-target); the row's length is at most 255 */
 	memcpy(out->path, row->key.path, row->key.path_len);
 	out->count = row->count;
 	out->bytes = row->bytes;

@@ -25,7 +25,10 @@
 
 _Static_assert(USM_PROG_TYPE_COUNT <= 32, "targets is a 32-bit mask");
 _Static_assert(ATTACH_MAX_SETS <= 256, "set ids are uint8_t");
-_Static_assert(ATTACH_MAX_FUNCS <= 256, "a function index is a cookie's low byte");
+/* The capture programs decode cookies and size their tables with the
+ * same bounds (bpf/usm_events.h). */
+_Static_assert(ATTACH_MAX_FUNCS == USM_MAX_FUNCS && ATTACH_MAX_SETS == USM_MAX_SETS,
+	       "attach policy and capture programs must agree on the cookie layout");
 
 struct parser {
 	const char *origin;

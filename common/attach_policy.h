@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define ATTACH_MAX_SETS 8
-#define ATTACH_MAX_FUNCS 16     /* per set; a function's index is its uprobe cookie low byte */
+#define ATTACH_MAX_FUNCS 16     /* per set; cookie = set id * ATTACH_MAX_FUNCS + function index */
 #define ATTACH_MAX_LIBRARIES 8
 #define ATTACH_PREFIX_MAX 16    /* NUL included */
 

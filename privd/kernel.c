@@ -28,7 +28,7 @@ static void fail(struct kernel *k, int err, const char *what)
 	log_error("%s: %s", what, strerror(err < 0 ? -err : EINVAL));
 }
 
-/* The syscall tracepoints are found through tracefs. */
+/* The process monitor's openat tracepoints are found through tracefs. */
 static void ensure_tracefs(void)
 {
 	struct stat st;
@@ -172,8 +172,8 @@ void kernel_counters(const struct kernel *k, struct usm_privd_status *s)
 
 void kernel_stop(struct kernel *k)
 {
-	/* Each tracepoint link waits for a grace period when it closes: close
-	 * them with the uprobe links, in parallel (DESIGN.md). */
+	/* Uprobe and classic tracepoint links wait for a grace period when
+	 * they close: close them all at once, in parallel (DESIGN.md). */
 	if (k->proc)
 		link_closer_push_skeleton_links(k->proc->skeleton);
 	if (k->capture)

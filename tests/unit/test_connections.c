@@ -293,6 +293,24 @@ static void test_connections_are_bounded(void **state)
 	assert_int_equal(http_stats_count(stats), 0);
 }
 
+/* A socket or session address reused by a new connection whose old one
+ * ended unseen: the new tuple starts a new connection. */
+static void test_a_key_with_another_tuple_is_a_new_connection(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple first = tuple(8080, 40011), second = tuple(8080, 40012);
+	feed(10, "server", 0, 0x77, USM_DIR_READ, &first, 100, req_a);
+	feed(10, "server", 0, 0x77, USM_DIR_READ, &second, 200, "GET /b HTTP/1.1\r\n\r\n");
+	assert_int_equal(conn_table_counters(table)->reused, 1);
+	assert_int_equal(conn_table_counters(table)->unanswered, 1); /* the first one's request */
+	assert_int_equal(conn_table_count(table), 1);
+	feed(10, "server", 0, 0x77, USM_DIR_WRITE, &second, 201, resp_200);
+	assert_int_equal(row_of(&second, true, 10, "server", "/b", 200).count, 1);
+	/* an event without a tuple (a TLS write before binding) is no change */
+	feed(10, "server", 0, 0x77, USM_DIR_READ, &unknown_tuple, 300, req_a);
+	assert_int_equal(conn_table_counters(table)->reused, 1);
+}
+
 static void test_bad_limits_are_refused(void **state)
 {
 	(void)state;
@@ -329,6 +347,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_process_exit_ends_its_connections, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_connections_are_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_key_with_another_tuple_is_a_new_connection,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_limits_are_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
