@@ -423,10 +423,14 @@ static __always_inline void close_enter(int fd)
 enum { NR_read = 0, NR_write = 1, NR_close = 3, NR_readv = 19, NR_writev = 20, NR_sendfile = 40,
        NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47 };
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
+/* 32-bit processes' syscalls have their own numbers: only 64-bit ones
+ * (code segment __USER_CS) are decoded here. */
+#define NATIVE_SYSCALL(regs) ((regs)->cs == 0x33)
 #elif defined(__TARGET_ARCH_arm64)
 enum { NR_close = 57, NR_read = 63, NR_write = 64, NR_readv = 65, NR_writev = 66, NR_sendfile = 71,
        NR_sendto = 206, NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212 };
 #define SYSCALL_NR(regs) ((regs)->syscallno)
+#define NATIVE_SYSCALL(regs) (((regs)->pstate & 0x10) == 0) /* not AArch32 (PSR_MODE32_BIT) */
 #else
 #error "http_capture.bpf.c: give this architecture's syscall numbers"
 #endif
@@ -453,6 +457,8 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	case NR_sendfile:
 	case NR_close:
 		/* regs is a trusted BTF pointer: plain loads, no helper call */
+		if (!NATIVE_SYSCALL(regs))
+			return 0;
 		fd = (int)PT_REGS_PARM1_SYSCALL(regs);
 		arg2 = PT_REGS_PARM2_SYSCALL(regs);
 		break;
@@ -503,7 +509,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	case NR_recvmsg:
 	case NR_sendmsg:
 	case NR_sendfile:
-		sock_exit(ret);
+		if (NATIVE_SYSCALL(regs))
+			sock_exit(ret);
 	}
 	return 0;
 }
