@@ -440,12 +440,10 @@ enum { NR_close = 57, NR_read = 63, NR_write = 64, NR_readv = 65, NR_writev = 66
  * nineteen, and BTF tracepoint links detach without waiting for a grace
  * period each, where the classic ones detach one after another, ~35 ms
  * apiece (privd's stop time). Both return at once for other syscalls. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+/* The data syscalls both programs look at (close only matters at entry). */
+static __always_inline bool data_syscall(long nr)
 {
-	int fd;
-	__u64 arg2;
-	switch (id) {
+	switch (nr) {
 	case NR_read:
 	case NR_recvfrom:
 	case NR_write:
@@ -455,16 +453,19 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	case NR_recvmsg:
 	case NR_sendmsg:
 	case NR_sendfile:
-	case NR_close:
-		/* regs is a trusted BTF pointer: plain loads, no helper call */
-		if (!NATIVE_SYSCALL(regs))
-			return 0;
-		fd = (int)PT_REGS_PARM1_SYSCALL(regs);
-		arg2 = PT_REGS_PARM2_SYSCALL(regs);
-		break;
-	default:
-		return 0;
+		return true;
 	}
+	return false;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	/* regs is a trusted BTF pointer: plain loads, no helper call */
+	if ((!data_syscall(id) && id != NR_close) || !NATIVE_SYSCALL(regs))
+		return 0;
+	int fd = (int)PT_REGS_PARM1_SYSCALL(regs);
+	__u64 arg2 = PT_REGS_PARM2_SYSCALL(regs);
 	switch (id) {
 	case NR_read:
 	case NR_recvfrom:
@@ -499,18 +500,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	switch (SYSCALL_NR(regs)) {
-	case NR_read:
-	case NR_recvfrom:
-	case NR_write:
-	case NR_sendto:
-	case NR_readv:
-	case NR_writev:
-	case NR_recvmsg:
-	case NR_sendmsg:
-	case NR_sendfile:
-		if (NATIVE_SYSCALL(regs))
-			sock_exit(ret);
-	}
+	if (data_syscall(SYSCALL_NR(regs)) && NATIVE_SYSCALL(regs))
+		sock_exit(ret);
 	return 0;
 }
