@@ -43,6 +43,10 @@ static void add_traced_record(json_object *list, const struct usm_traced_record 
 		pids = json_object_new_array();
 		json_object_object_add(e, "PIDs", pids);
 		json_object_object_add(e, "PathID", path_id(r->dev, r->inode));
+		/* usm's own field (not in system-probe's shape): attached at
+		 * start from resident_libraries, kept without pids. */
+		json_object_object_add(e, "Resident",
+				       json_object_new_boolean(r->flags & USM_TRACED_RESIDENT));
 		json_object_array_add(list, e);
 	}
 	for (uint32_t i = 0; i < r->npids; i++)

@@ -6,12 +6,21 @@ Each variant gets a fresh usm-privd (release build), then runs sequential
 `curl -sk https://127.0.0.1:PORT/` against a node HTTPS server. A curl run
 counts as traced if /usm/stats counters.probe_hits grew while it ran.
 Variants:
-  linger 0         attach_linger_ms=0: every curl's libssl is attached on its
-                   own open (before each run we wait until the previous
-                   run's links are closed), the worst case;
-  linger 2000      the default: libssl stays attached 2 s after the last
-                   user left, so back-to-back curls share one attachment;
-  classic linger 0 uprobe_multi=false (perf-event uprobes), linger 0.
+  default          resident_libraries: the system libssl and libgnutls are
+                   attached at start and stay attached, so every curl finds
+                   its probes live when it opens libssl;
+  not resident     resident_libraries= (empty): attach on open, then
+    linger 2000    libssl stays attached 2 s after the last user left, so
+                   back-to-back curls share one attachment;
+    linger 0       every curl's libssl is attached on its own open (before
+                   each run we wait until the previous run's links are
+                   closed), the worst case;
+    linger 0, RCU expedited
+                   the same with /sys/kernel/rcu_expedited=1 for the
+                   variant only (restored after): the kernel's uprobe
+                   registration waits for an RCU grace period, and this
+                   shows how much of the latency that wait is;
+    classic        uprobe_multi=false (perf-event uprobes), linger 0.
 After each variant, attach_latency (kernel event -> probes live, per newly
 attached file: curl opens libssl and libgnutls) is read from /usm/stats.
 
@@ -72,8 +81,30 @@ def wait_unattached(usm, timeout=10):
         time.sleep(0.01)
 
 
-def run_variant(name, options, runs, server, wait_clean):
-    log("%s: %d curl runs (usm options: %s)" % (name, runs, " ".join(options)))
+RCU_EXPEDITED = "/sys/kernel/rcu_expedited"
+
+
+class RcuExpedited:
+    """/sys/kernel/rcu_expedited=1 while in the block, the old value back
+    after (also on Ctrl-C)."""
+
+    def __enter__(self):
+        with open(RCU_EXPEDITED) as f:
+            self.old = f.read().strip()
+        with open(RCU_EXPEDITED, "w") as f:
+            f.write("1")
+        return self
+
+    def __exit__(self, *exc):
+        with open(RCU_EXPEDITED, "w") as f:
+            f.write(self.old)
+
+
+def run_variant(name, options, runs, server, wait_clean, expedite=False):
+    log("%s: %d curl runs (usm options: %s)" % (name, runs, " ".join(options) or "defaults"))
+    if expedite:
+        with RcuExpedited():
+            return run_variant(name, options, runs, server, wait_clean)
     with benchlib.Usm(*options) as usm:
         others = libssl_pids(usm)  # found by the start-up scan: not ours
         idle_before = idle_hits(usm)
@@ -121,9 +152,9 @@ def run_variant(name, options, runs, server, wait_clean):
 
 def add_calls_seen(results):
     """calls_seen_pct: a variant's probe hits over what whole curls make.
-    A whole curl's hits: the mean over the traced runs of the default-linger
-    variant, where libssl stays attached from one run to the next."""
-    ref = next(r for r in results if r["options"] == ["attach_linger_ms=2000"])["hits_per_run"]
+    A whole curl's hits: the mean over the traced runs of the default
+    variant, where libssl is attached before every run."""
+    ref = next(r for r in results if r["options"] == [])["hits_per_run"]
     traced = sum(n for hits, n in ref.items() if hits != "0")
     per_curl = sum(int(hits) * n for hits, n in ref.items()) / traced if traced else 0
     for r in results:
@@ -136,9 +167,10 @@ def print_table(results, per_curl, others):
     rows = []
     for r in results:
         lat = r["attach_latency_us"]
+        q = [lat[k] if lat["count"] else "-" for k in ("p50_us", "p99_us", "max_us")]
         rows.append([r["variant"], r["runs"], "%d (%s%%)" % (r["traced"], r["traced_pct"]),
                      "%s%%" % r["calls_seen_pct"], lat["count"], r["counters"]["hook_failed"],
-                     lat["p50_us"], lat["p99_us"], lat["max_us"], r["curl_ms"]["p50"],
+                     q[0], q[1], q[2], r["curl_ms"]["p50"],
                      "%d/%d" % (r["idle_probe_hits_before"], r["idle_probe_hits_after"])])
     print("attach_coverage: curl runs traced before they exited, attach latency (event -> probes live)")
     print(benchlib.table(["variant", "runs", "traced", "calls seen", "attached", "late",
@@ -149,6 +181,10 @@ def print_table(results, per_curl, others):
         "attached: files newly attached (curl opens libssl and libgnutls), the latency's "
         "samples; late: attaches that failed as the process had exited (hook_failed)",
         "idle hits: probe_hits gained in 0.5 s without curl, before/after the runs (expected 0/0)",
+        "default: libssl and libgnutls resident (attached at start): a curl's open attaches "
+        "nothing, its probes are live before it opens the library (no latency samples)",
+        "RCU expedited: the kernel's grace periods expedited for that variant only; what "
+        "remains is usm's own path (event, collector, privd, ELF, link)",
     ]
     if others:
         notes.append("WARNING: %d other usm-privd on the host (%s): their attaches open libssl, "
@@ -181,13 +217,21 @@ def main():
         log("attach_coverage: WARNING: other usm-privd running (%s); results will be skewed"
             % " ".join(map(str, others)))
 
+    attach_on_open = ["resident_libraries=", "attach_linger_ms=0"]
     variants = [  # name, usm options, runs, wait for libssl to be detached before each run
-        ("linger 0", ["attach_linger_ms=0"], runs, True),
-        ("linger 2000 (default)", ["attach_linger_ms=2000"], runs, False),
-        ("classic uprobes, linger 0", ["attach_linger_ms=0", "uprobe_multi=false"], classic_runs, True),
+        ("default (resident)", [], runs, False, False),
+        ("not resident, linger 2000", ["resident_libraries=", "attach_linger_ms=2000"], runs,
+         False, False),
+        ("not resident, linger 0", attach_on_open, runs, True, False),
+        ("not resident, linger 0, RCU expedited", attach_on_open, runs, True, True),
+        ("classic uprobes, not resident, linger 0", attach_on_open + ["uprobe_multi=false"],
+         classic_runs, True, False),
     ]
+    if not os.access(RCU_EXPEDITED, os.W_OK):
+        log("attach_coverage: no writable %s: RCU expedited variant skipped" % RCU_EXPEDITED)
+        variants = [v for v in variants if not v[4]]
     with benchlib.HttpsServer() as server:
-        results = [run_variant(n, o, r, server, w) for n, o, r, w in variants]
+        results = [run_variant(n, o, r, server, w, e) for n, o, r, w, e in variants]
     per_curl = add_calls_seen(results)
     others = sorted(set(others) | set(benchlib.other_usm_instances()))
     benchlib.save_benchmark("attach", args.quick, others, {

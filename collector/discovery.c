@@ -204,6 +204,37 @@ static int scan(struct collector *c, uint32_t first_pid, uint32_t only_pid, int 
 	return registered;
 }
 
+/* resident_libraries: the system TLS libraries, attached now as privd sees
+ * them (pid 0 in the request) and kept attached, so that a process that opens one finds
+ * its probes already live. Attaching waits for a kernel RCU grace period
+ * (bench/README.md, attach_coverage), longer than a short client such as
+ * curl takes from opening libssl to its first TLS call. */
+static void register_resident_libraries(struct collector *c)
+{
+	if (!c->cfg.enable_native_tls_monitoring)
+		return;
+	char list[sizeof(c->cfg.resident_libraries)];
+	memcpy(list, c->cfg.resident_libraries, sizeof(list));
+	char *save = NULL;
+	for (char *path = strtok_r(list, ":", &save); path; path = strtok_r(NULL, ":", &save)) {
+		if (attach_policy_set_for_library(&c->policy, path) < 0) {
+			log_warn("resident library %s: no library rule of the attach policy matches "
+				 "its name; not attached",
+				 path);
+			continue;
+		}
+		enum registry_result res = registry_register_resident(
+			c->registry, 0, path, USM_PROG_SHARED_LIBRARIES, usm_monotonic_ms());
+		if (res == REGISTRY_ATTACHED || res == REGISTRY_PRESENT)
+			log_info("resident library %s: attached, kept attached", path);
+		else
+			log_warn("resident library %s: not attached (%s)", path,
+				 res == REGISTRY_BLOCKED ? "blocked, see blocked_processes"
+				 : res == REGISTRY_FULL	 ? "max_traced_files reached"
+							 : "missing or unreadable");
+	}
+}
+
 int discovery_start(struct collector *c)
 {
 	const struct probe_set *ssl = attach_policy_find_set(&c->policy, "openssl");
@@ -213,6 +244,7 @@ int discovery_start(struct collector *c)
 		rc = scan(c, 1, 0, 0);
 	if (rc < 0)
 		return rc;
+	register_resident_libraries(c);
 	log_info("start-up scan done: %u traced file(s), %u blocked",
 		 registry_traced_count(c->registry), registry_blocked_count(c->registry));
 	return 0;

@@ -64,6 +64,7 @@ struct entry {
 	uint64_t attachment;
 	uint64_t linger_until; /* meaningful while lingering */
 	bool lingering;        /* no pids left: detach at linger_until */
+	bool resident;         /* kept without pids until registry_detach_all() */
 	uint32_t npids;
 	uint32_t pids_cap;
 	uint32_t *pids; /* sorted, no duplicates */
@@ -446,7 +447,8 @@ static unsigned entry_remove_pid(struct registry *r, struct entry *e, uint32_t p
 		free(e->pids);
 		e->pids = NULL;
 		e->pids_cap = 0;
-		entry_start_linger(r, e, now_ms);
+		if (!e->resident)
+			entry_start_linger(r, e, now_ms);
 	}
 	return 1;
 }
@@ -596,6 +598,56 @@ void registry_free(struct registry *r)
 	free(r);
 }
 
+/* Asks privd to attach `path` as `pid` sees it and records the result:
+ * REGISTRY_ATTACHED with *e a new entry (no pids, lingering), or
+ * REGISTRY_PRESENT with *e the entry privd's identity already had (its
+ * attach is idempotent); else blocked, failed or full, *e untouched.
+ * Checked before attaching: an attachment the registry cannot record
+ * could never be detached. */
+static enum registry_result attach_entry(struct registry *r, uint32_t pid, const char *path,
+					 uint8_t program_type, struct path_id hint,
+					 uint64_t now_ms, struct entry **e)
+{
+	if (r->entries.count >= r->limits.max_entries) {
+		r->counters.full++;
+		return REGISTRY_FULL;
+	}
+
+	struct attach_outcome out;
+	memset(&out, 0, sizeof(out));
+	r->ops.attach(r->ctx, pid, path, program_type, hint, &out);
+	out.reason[sizeof(out.reason) - 1] = '\0';
+	struct key k = make_key(out.id, program_type);
+
+	if (out.rc == 0) {
+		*e = find_entry(r, &k);
+		if (*e) {
+			if ((*e)->attachment != out.attachment)
+				log_warn("registry: %s: privd returned attachment %llu, registry has "
+					 "%llu",
+					 (*e)->path, (unsigned long long)out.attachment,
+					 (unsigned long long)(*e)->attachment);
+			return REGISTRY_PRESENT;
+		}
+		*e = entry_create(r, &k, path, out.attachment, now_ms);
+		if (!*e) {
+			/* Nobody would ever detach it: give it back now. */
+			char shown[USM_IPC_PATH_MAX];
+			usm_copy_printable(shown, sizeof(shown), path);
+			log_error("registry: out of memory recording %s; detaching it", shown);
+			r->ops.detach(r->ctx, out.attachment);
+			r->counters.hook_failed++;
+			return REGISTRY_FAILED;
+		}
+		r->counters.registered++;
+		return REGISTRY_ATTACHED;
+	}
+	if (out.reason[0])
+		return block(r, &k, path, out.reason);
+	r->counters.hook_failed++;
+	return REGISTRY_FAILED;
+}
+
 enum registry_result registry_register(struct registry *r, uint32_t pid, const char *path,
 				       uint8_t program_type, struct path_id hint, uint64_t now_ms)
 {
@@ -618,48 +670,35 @@ enum registry_result registry_register(struct registry *r, uint32_t pid, const c
 			return REGISTRY_BLOCKED;
 		}
 	}
-	/* Checked before attaching: an attachment the registry cannot record
-	 * could never be detached. */
-	if (r->entries.count >= r->limits.max_entries) {
-		r->counters.full++;
-		return REGISTRY_FULL;
-	}
-
-	struct attach_outcome out;
-	memset(&out, 0, sizeof(out));
-	r->ops.attach(r->ctx, pid, path, program_type, hint, &out);
-	out.reason[sizeof(out.reason) - 1] = '\0';
-	struct key k = make_key(out.id, program_type);
-
-	if (out.rc == 0) {
-		struct entry *e = find_entry(r, &k);
-		if (e) {
-			/* privd's attach is idempotent: same file, same attachment. */
-			if (e->attachment != out.attachment)
-				log_warn("registry: %s: privd returned attachment %llu, registry has "
-					 "%llu",
-					 e->path, (unsigned long long)out.attachment,
-					 (unsigned long long)e->attachment);
-			return add_to_existing(r, e, pid);
-		}
-		e = entry_create(r, &k, path, out.attachment, now_ms);
-		if (!e) {
-			/* Nobody would ever detach it: give it back now. */
-			char shown[USM_IPC_PATH_MAX];
-			usm_copy_printable(shown, sizeof(shown), path);
-			log_error("registry: out of memory recording %s; detaching it", shown);
-			r->ops.detach(r->ctx, out.attachment);
-			r->counters.hook_failed++;
-			return REGISTRY_FAILED;
-		}
-		r->counters.registered++;
-		enum registry_result res = entry_add_pid(r, e, pid);
+	struct entry *e;
+	enum registry_result res = attach_entry(r, pid, path, program_type, hint, now_ms, &e);
+	if (res == REGISTRY_ATTACHED) {
+		res = entry_add_pid(r, e, pid);
 		return res == REGISTRY_ADDED ? REGISTRY_ATTACHED : res;
 	}
-	if (out.reason[0])
-		return block(r, &k, path, out.reason);
-	r->counters.hook_failed++;
-	return REGISTRY_FAILED;
+	return res == REGISTRY_PRESENT ? add_to_existing(r, e, pid) : res;
+}
+
+enum registry_result registry_register_resident(struct registry *r, uint32_t root_pid,
+						const char *path, uint8_t program_type,
+						uint64_t now_ms)
+{
+	if (program_type >= USM_PROG_TYPE_COUNT || !path)
+		return REGISTRY_FAILED;
+	struct entry *e;
+	enum registry_result res =
+		attach_entry(r, root_pid, path, program_type, (struct path_id){0, 0}, now_ms, &e);
+	if (res != REGISTRY_ATTACHED && res != REGISTRY_PRESENT)
+		return res;
+	if (!e->resident) {
+		e->resident = true;
+		r->generation++;
+	}
+	if (e->lingering) {
+		e->lingering = false;
+		r->nlingering--;
+	}
+	return res;
 }
 
 unsigned registry_unregister(struct registry *r, uint32_t pid, uint64_t now_ms)
@@ -841,6 +880,7 @@ int registry_page_traced(const struct registry *r, uint64_t cursor, struct usm_t
 		o->dev = e->item.key.dev;
 		o->inode = e->item.key.ino;
 		o->program_type = e->item.key.type;
+		o->flags = e->resident ? USM_TRACED_RESIDENT : 0;
 		o->npids = left < USM_PIDS_PER_RECORD ? left : USM_PIDS_PER_RECORD;
 		if (o->npids)
 			memcpy(o->pids, &e->pids[first], (size_t)o->npids * sizeof(o->pids[0]));

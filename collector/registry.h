@@ -19,6 +19,13 @@
  * - registry_unregister(pid): the pid leaves every entry. An entry left
  *   without pids lingers `linger_ms` (a new pid cancels the linger), then
  *   registry_expire() calls ops->detach and removes it.
+ * - registry_register_resident(root_pid, path, type): attaches the file
+ *   `root_pid` sees at path (0: privd itself) (as register does, same blocklist and limits)
+ *   and marks the entry resident: it never lingers or detaches for lack of
+ *   pids, only in registry_detach_all(); pids come and go as usual. An
+ *   entry that already exists (adopted, or a pid's) becomes resident.
+ *   Returns REGISTRY_ATTACHED (new), REGISTRY_PRESENT (existing), or the
+ *   failure as register would.
  * - registry_adopt(): an attachment privd already holds (after a collector
  *   restart, from privd's LIST) becomes an entry without pids, lingering;
  *   a later register of the same identity adds the pid without attaching.
@@ -97,6 +104,10 @@ enum registry_result registry_register(struct registry *r, uint32_t pid, const c
 				       uint8_t program_type, struct path_id hint, uint64_t now_ms);
 
 /* Returns how many entries the pid was removed from. */
+enum registry_result registry_register_resident(struct registry *r, uint32_t root_pid,
+						const char *path, uint8_t program_type,
+						uint64_t now_ms);
+
 unsigned registry_unregister(struct registry *r, uint32_t pid, uint64_t now_ms);
 
 /* Detaches entries whose linger has passed. Returns ms until the next

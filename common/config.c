@@ -19,6 +19,7 @@ enum key_type {
 	KEY_STRING, /* copied into a char[size] */
 	KEY_PATH,   /* a string that must be an absolute path */
 	KEY_LISTEN, /* host:port */
+	KEY_PATH_LIST, /* ':'-separated absolute paths, or empty */
 	KEY_BOOL,
 	KEY_UINT,   /* unsigned within [min, max] */
 	KEY_USER,   /* struct usm_user */
@@ -58,6 +59,8 @@ static const struct key_def keys[] = {
 	{"ipc_timeout_ms", KEY_UINT, FIELD(ipc_timeout_ms), 10, 60000, "2000"},
 	{"max_traced_files", KEY_UINT, FIELD(max_traced_files), 1, 65536, "4096"},
 	{"max_blocked_files", KEY_UINT, FIELD(max_blocked_files), 1, 100000, "2000"},
+	{"resident_libraries", KEY_PATH_LIST, FIELD(resident_libraries), 0, 0,
+	 USM_DEFAULT_RESIDENT_LIBRARIES},
 	{"attach_linger_ms", KEY_UINT, FIELD(attach_linger_ms), 0, 600000, "2000"},
 	{"uprobe_multi", KEY_BOOL, FIELD(uprobe_multi), 0, 0, "true"},
 	{"detach_threads", KEY_UINT, FIELD(detach_threads), 1, 64, "32"},
@@ -168,14 +171,37 @@ static int parse_numeric_user(const char *spec, uid_t *uid, gid_t *gid, bool *ha
 	return 0;
 }
 
+/* "" or "/a:/b": every item absolute and short enough to name in an IPC
+ * request, no empty items. */
+static int check_path_list(const char *v)
+{
+	unsigned n = 0;
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, ":");
+		if (p[0] != '/' || len >= USM_CONFIG_LIST_PATH_MAX || ++n > USM_CONFIG_PATH_LIST_MAX)
+			return -EINVAL;
+		p += len;
+		if (*p == ':' && *++p == '\0')
+			return -EINVAL; /* trailing ':' */
+	}
+	return 0;
+}
+
 static int set_value(struct usm_config *cfg, const struct key_def *k, const char *value,
 		     const char *origin, unsigned line, struct usm_config_error *err)
 {
 	void *field = (char *)cfg + k->offset;
 
 	switch (k->type) {
+	case KEY_PATH_LIST:
+		if (check_path_list(value) != 0)
+			return fail(err, origin, line,
+				    "%s must be absolute paths separated by ':' (at most %d, each under "
+				    "%d characters), got '%s'",
+				    k->name, USM_CONFIG_PATH_LIST_MAX, USM_CONFIG_LIST_PATH_MAX, value);
+		/* fall through */
 	case KEY_PATH:
-		if (value[0] != '/')
+		if (k->type == KEY_PATH && value[0] != '/')
 			return fail(err, origin, line, "%s must be an absolute path, got '%s'", k->name,
 				    value);
 		/* fall through */
@@ -381,6 +407,7 @@ static int render_value(const struct usm_config *cfg, const struct key_def *k, c
 	switch (k->type) {
 	case KEY_STRING:
 	case KEY_PATH:
+	case KEY_PATH_LIST:
 	case KEY_LISTEN:
 		return snprintf(buf, len, "%s=%s", k->name, (const char *)field);
 	case KEY_BOOL:

@@ -31,6 +31,23 @@
 #define USM_CONFIG_STR_MAX 256  /* longest string value, NUL included */
 #define USM_CONFIG_MAX_KEYS 64  /* upper bound on table rows (to_args) */
 #define USM_CONFIG_LINE_MAX 1024 /* a config line: at most 1023 characters + newline */
+#define USM_CONFIG_PATH_LIST_MAX 16  /* items in a path list */
+#define USM_CONFIG_LIST_PATH_MAX 256 /* one item, NUL included (fits an IPC path) */
+
+/* The system TLS libraries attached at start and kept attached
+ * (resident_libraries): OpenSSL 3 and GnuTLS where Debian and Ubuntu
+ * install them for the architecture usm is built for. */
+#if defined(__x86_64__)
+#define USM_MULTIARCH_LIBDIR "/usr/lib/x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define USM_MULTIARCH_LIBDIR "/usr/lib/aarch64-linux-gnu"
+#endif
+#ifdef USM_MULTIARCH_LIBDIR
+#define USM_DEFAULT_RESIDENT_LIBRARIES \
+	USM_MULTIARCH_LIBDIR "/libssl.so.3:" USM_MULTIARCH_LIBDIR "/libgnutls.so.30"
+#else
+#define USM_DEFAULT_RESIDENT_LIBRARIES ""
+#endif
 
 enum usm_seccomp_mode {
 	USM_SECCOMP_KILL = 0, /* default: a syscall outside the policy kills */
@@ -65,6 +82,9 @@ struct usm_config {
 	unsigned ipc_timeout_ms;        /* ipc_timeout_ms: 2000 (10-60000) per IPC round trip */
 	unsigned max_traced_files;      /* max_traced_files: 4096 (1-65536) files with probes */
 	unsigned max_blocked_files;     /* max_blocked_files: 2000 (1-100000) blocklist LRU size */
+	char resident_libraries[960];   /* resident_libraries: the system libssl and libgnutls
+					 * (see USM_DEFAULT_RESIDENT_LIBRARIES), ':'-separated,
+					 * "" for none: attached at start, kept attached */
 	unsigned attach_linger_ms;      /* attach_linger_ms: 2000 (0-600000) probes kept after the last pid left */
 	bool uprobe_multi;              /* uprobe_multi: true: use uprobe_multi links when the kernel has them; false: classic uprobes */
 	unsigned detach_threads;        /* detach_threads: 32 (1-64) threads closing links in parallel */

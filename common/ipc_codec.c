@@ -76,7 +76,8 @@ static bool check_traced_page(const void *p, size_t len)
 		return false;
 	for (uint32_t i = 0; i < pg->count; i++) {
 		if (r[i].program_type >= USM_PROG_TYPE_COUNT || !ZERO(r[i].pad) ||
-		    r[i].npids > USM_PIDS_PER_RECORD || !CSTR(r[i].path))
+		    (r[i].flags & ~USM_TRACED_RESIDENT) != 0 || r[i].npids > USM_PIDS_PER_RECORD ||
+		    !CSTR(r[i].path))
 			return false;
 	}
 	return true;
@@ -114,7 +115,7 @@ static bool check_attach_req(const void *p, size_t len)
 {
 	const struct usm_attach_req *r = p;
 	(void)len;
-	return r->pid > 0 && r->set_id < 8 && r->program_type < USM_PROG_TYPE_COUNT &&
+	return r->set_id < 8 && r->program_type < USM_PROG_TYPE_COUNT &&
 	       r->pad == 0 && is_absolute_path(r->path, sizeof(r->path));
 }
 

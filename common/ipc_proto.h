@@ -187,11 +187,14 @@ enum usm_program_type {
 /* One traced file, or one slice of its pid list: a file traced for more
  * than USM_PIDS_PER_RECORD pids spans consecutive records with the same
  * (dev, inode, program_type), which the reader merges. */
+#define USM_TRACED_RESIDENT 0x1 /* kept attached without pids (resident_libraries) */
+
 struct usm_traced_record {
 	uint64_t dev;
 	uint64_t inode;
 	uint8_t program_type; /* enum usm_program_type */
-	uint8_t pad[3];       /* must be 0 */
+	uint8_t flags;        /* USM_TRACED_*, other bits 0 */
+	uint8_t pad[2];       /* must be 0 */
 	uint32_t npids;       /* pids used in this record, <= USM_PIDS_PER_RECORD */
 	uint32_t pids[USM_PIDS_PER_RECORD];
 	char path[USM_IPC_PATH_MAX];
@@ -248,7 +251,8 @@ struct usm_privd_status {
 };
 
 struct usm_attach_req {
-	uint32_t pid;          /* the file is the one this process sees at path */
+	uint32_t pid;          /* the file is the one this process sees at path;
+				* 0: the one privd sees (resident_libraries) */
 	uint8_t set_id;        /* probe set (attach policy) */
 	uint8_t program_type;  /* enum usm_program_type */
 	uint16_t pad;          /* must be 0 */

@@ -104,11 +104,11 @@ static struct attachment *find(struct attach_table *t, uint64_t dev, uint64_t in
 	return NULL;
 }
 
-/* Opens what pid sees at path, resolved inside the process's root. */
+/* Opens what pid (0: privd itself) sees at path, resolved in its root. */
 static int open_in_process(uint32_t pid, const char *path)
 {
 	char root[64];
-	snprintf(root, sizeof(root), "/proc/%u/root", pid);
+	snprintf(root, sizeof(root), "/proc/%u/root", pid ? pid : (uint32_t)getpid());
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return -errno;

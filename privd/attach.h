@@ -1,7 +1,7 @@
 /* The attachment table: which files carry which probe set, attached by
  * identity (DESIGN.md, "Attach is by identity, not by name").
  *
- * attach_file(): opens the file that pid sees at path through
+ * attach_file(): opens the file that pid (0: privd) sees at path through
  * /proc/PID/root (openat2 RESOLVE_IN_ROOT: symlinks resolve inside the
  * process's root), fstat()s it, checks it against the attach policy
  * (regular file, program type, size), and is idempotent per (dev, inode,

@@ -10,7 +10,8 @@ import tempfile
 import time
 import unittest
 
-from usm_harness import Usm, free_port, make_cert, pid_alive, require_privileges, wait_for
+from usm_harness import (Usm, free_port, make_cert, node_tls_server_args, pid_alive,
+                         require_privileges, wait_for)
 
 LIBSSL = "libssl.so.3"
 
@@ -253,8 +254,9 @@ class TestKernelSide(DiscoveryTestCase):
 
     def test_attach_latency_and_kernel_counters_are_reported(self):
         self.start_usm("attach_linger_ms=0")
-        p = self.python_with_ssl()
-        wait_for(lambda: p.pid in pids_of(self.usm, LIBSSL), timeout=5, what="traced")
+        p = self.python_with_ssl(private=True)  # not resident: attached on its open
+        wait_for(lambda: p.pid in pids_of(self.usm, self.private_libssl()), timeout=5,
+                 what="traced")
         stats = self.usm.get("/usm/stats").json()
         lat = stats["attach_latency"]
         self.assertGreaterEqual(lat["count"], 1)
@@ -311,6 +313,87 @@ class TestNodeAndIstio(DiscoveryTestCase):
         p = self.spawn([envoy, "-e", "setTimeout(() => {}, 30000)"])
         wait_for(lambda: p.pid in pids_of(self.usm, "/envoy", "istio"), timeout=5,
                  what="envoy traced as istio")
+
+
+class TestResidentLibraries(DiscoveryTestCase):
+    """resident_libraries: attached at start, before any process opens
+    them, and kept attached without pids. Each test makes this test's own
+    copy of libssl resident: no other process on the machine uses it, so
+    nothing but the feature can attach it before the first client."""
+
+    def resident_entry(self, lib):
+        try:
+            found = entries(self.usm, "shared_libraries", lib)
+        except Exception:  # 503 while the collector restarts
+            return None
+        return found[0] if found else None
+
+    def test_attached_at_start_kept_after_its_last_pid_and_across_a_collector_restart(self):
+        lib = self.private_libssl()
+        self.start_usm("resident_libraries=" + lib)
+        wait_for(lambda: self.resident_entry(lib), timeout=5, what="resident entry at start")
+        e = self.resident_entry(lib)
+        self.assertEqual(e["PIDs"], [])
+        self.assertIs(e["Resident"], True)
+        self.assertEqual(self.privd_links(lib), 2)
+        p = self.python_with_ssl(private=True)
+        wait_for(lambda: p.pid in pids_of(self.usm, lib), timeout=5, what="pid added")
+        p.kill()
+        p.wait()
+        wait_for(lambda: p.pid not in pids_of(self.usm, lib), timeout=5, what="pid removed")
+        time.sleep(1.0)  # well past attach_linger_ms=300
+        e = self.resident_entry(lib)
+        self.assertIsNotNone(e, "a resident library was detached after its last pid")
+        self.assertIs(e["Resident"], True)
+        self.assertEqual(self.privd_links(lib), 2)
+        self.assertEqual(self.usm.log_text().count("attached openssl to %s" % lib), 1)
+
+        os.kill(self.usm.pid_of("usm-collector"), signal.SIGKILL)
+        wait_for(lambda: "adopted" in self.usm.log_text()
+                 and (self.resident_entry(lib) or {}).get("Resident") is True,
+                 timeout=15, what="still resident after the collector restarted")
+        time.sleep(1.0)  # past the adopted entry's linger
+        self.assertIsNotNone(self.resident_entry(lib))
+        self.assertEqual(self.privd_links(lib), 2)
+        self.assertEqual(self.usm.log_text().count("attached openssl to %s" % lib), 1)
+
+    def test_the_first_short_client_after_start_is_counted(self):
+        key, cert = make_cert(self.tmp)
+        port = free_port()
+        server = subprocess.Popen(node_tls_server_args(self.tmp, port, cert, key),
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.procs.append(server)
+        self.addCleanup(server.stdout.close)
+        self.assertEqual(server.stdout.readline().strip(), "ready")
+        lib = self.private_libssl()
+        self.start_usm("resident_libraries=" + lib)
+        wait_for(lambda: self.resident_entry(lib), timeout=5, what="resident entry at start")
+        env = dict(os.environ, LD_LIBRARY_PATH=self.private_lib_dir())
+        r = subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                            "https://127.0.0.1:%d/first" % port],
+                           env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.stdout, "200", r.stderr)
+
+        def counted():
+            rows = [row for row in self.usm.get("/usm/http_stats").json()
+                    if row["server"]["port"] == port]
+            return [(row["method"], row["path"], row["status"], row["count"]) for row in rows]
+        wait_for(lambda: counted() == [("GET", "/first", 200, 1)], timeout=10,
+                 what="the first curl's request counted once")
+
+    def test_missing_or_unmatched_resident_libraries_are_reported_and_skipped(self):
+        lib = self.private_libssl()
+        missing = os.path.join(self.tmp, "nothere", "libssl.so.3")
+        unmatched = os.path.join(self.tmp, "libz.so.1")
+        shutil.copy(lib, unmatched)
+        self.start_usm("resident_libraries=%s:%s:%s" % (missing, unmatched, lib))
+        wait_for(lambda: self.resident_entry(lib), timeout=5, what="the present one attached")
+        self.assertEqual([e["FilePath"] for e in entries(self.usm) if e["Resident"]], [lib])
+        log = self.usm.log_text()
+        self.assertIn("resident library %s: not attached (missing or unreadable)" % missing, log)
+        self.assertIn("resident library %s: no library rule of the attach policy" % unmatched,
+                      log)
+        self.assertEqual(self.usm.get("/usm/stats").json()["state"], "Running")
 
 
 class TestRestartAndControl(DiscoveryTestCase):

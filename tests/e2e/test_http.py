@@ -16,20 +16,11 @@ import tempfile
 import time
 import unittest
 
-from usm_harness import Usm, free_port, make_cert, require_privileges, wait_for
+from usm_harness import (Usm, free_port, make_cert, node_tls_server_args, require_privileges,
+                         wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVERS = os.path.join(HERE, "http_servers.py")
-
-NODE_TLS_SERVER = r"""
-const https = require('https'), fs = require('fs');
-const [port, cert, key] = process.argv.slice(2);
-https.createServer({cert: fs.readFileSync(cert), key: fs.readFileSync(key)}, (req, res) => {
-  const status = req.url === '/missing' ? 404 : 200;
-  req.resume();
-  req.on('end', () => { res.writeHead(status, {'Content-Type': 'text/plain'}); res.end('node\n'); });
-}).listen(Number(port), '127.0.0.1', () => console.log('ready'));
-"""
 
 
 def raw_exchange(port, requests, keep_open=False):
@@ -185,10 +176,7 @@ class HttpMonitoringTestCase(unittest.TestCase):
         the clients' side is seen, so these counts come from GnuTLS (wget)
         and OpenSSL (curl) client probes, keyed by the server's address."""
         port = free_port()
-        js = os.path.join(self.tmp, "server.js")
-        with open(js, "w") as f:
-            f.write(NODE_TLS_SERVER)
-        self.spawn(["node", js, str(port), self.cert, self.key])
+        self.spawn(node_tls_server_args(self.tmp, port, self.cert, self.key))
         base = "https://127.0.0.1:%d" % port
         for path in ("/g1", "/g1", "/g2"):
             r = subprocess.run(["wget", "-q", "--no-check-certificate", "-O", "/dev/null",

@@ -440,6 +440,44 @@ static void test_api_listen_accepts_host_and_port_1_to_65535(void **state)
 	assert_string_equal(f->cfg.api_listen, "10.1.2.3:8080");
 }
 
+static void test_resident_libraries_default_to_the_system_tls_libraries(void **state)
+{
+	struct fixture *f = *state;
+#ifdef USM_MULTIARCH_LIBDIR
+	assert_string_equal(f->cfg.resident_libraries,
+			    USM_MULTIARCH_LIBDIR "/libssl.so.3:" USM_MULTIARCH_LIBDIR
+						 "/libgnutls.so.30");
+#endif
+	expect_set_ok(f, "resident_libraries", "");
+	assert_string_equal(f->cfg.resident_libraries, "");
+	expect_set_ok(f, "resident_libraries", "/opt/my ssl/libssl.so.3");
+	assert_string_equal(f->cfg.resident_libraries, "/opt/my ssl/libssl.so.3");
+}
+
+static void test_resident_libraries_refuse_relative_empty_long_or_too_many_items(void **state)
+{
+	struct fixture *f = *state;
+	expect_set_error(f, "resident_libraries", "libssl.so.3");
+	expect_set_error(f, "resident_libraries", "/lib/libssl.so.3:libgnutls.so.30");
+	expect_set_error(f, "resident_libraries", "/lib/libssl.so.3::/lib/libgnutls.so.30");
+	expect_set_error(f, "resident_libraries", "/lib/libssl.so.3:");
+	expect_set_error(f, "resident_libraries", ":/lib/libssl.so.3");
+	char *v = repeat('a', USM_CONFIG_LIST_PATH_MAX);
+	v[0] = '/';
+	expect_set_error(f, "resident_libraries", v); /* one item too long for IPC */
+	v[USM_CONFIG_LIST_PATH_MAX - 1] = '\0';
+	expect_set_ok(f, "resident_libraries", v);
+	free(v);
+	char many[USM_CONFIG_PATH_LIST_MAX * 4 + 8] = "";
+	for (int i = 0; i <= USM_CONFIG_PATH_LIST_MAX; i++)
+		strcat(many, i ? ":/l" : "/l");
+	expect_set_error(f, "resident_libraries", many);
+	many[strlen(many) - 3] = '\0'; /* exactly the maximum */
+	expect_set_ok(f, "resident_libraries", many);
+	/* A refused value leaves the previous one. */
+	assert_string_equal(f->cfg.resident_libraries, many);
+}
+
 static void test_runtime_dir_accepts_an_absolute_path(void **state)
 {
 	struct fixture *f = *state;
@@ -1076,7 +1114,8 @@ static void test_to_args_round_trips_a_non_default_configuration(void **state)
 				 "child_max_restarts = 0\n"
 				 "child_restart_window = 86400\n"
 				 "check_interval = 1\n"
-				 "ipc_timeout_ms = 60000\n"),
+				 "ipc_timeout_ms = 60000\n"
+				 "resident_libraries = /opt/ssl/libssl.so.3:/lib/libgnutls.so.30\n"),
 			 0);
 	assert_int_equal(usm_config_resolve_users(c, &f->err), 0);
 
@@ -1163,7 +1202,7 @@ static void test_to_args_emits_every_documented_key_exactly_once(void **state)
 		"attach_linger_ms", "detach_threads", "uprobe_multi", "collector_memory_mb",
 		"http_capture_bytes", "http_ring_buffer_mb", "http_max_path_len",
 		"max_http_stats_entries", "max_tracked_connections", "http_request_timeout_ms",
-		"http_idle_timeout_s",
+		"http_idle_timeout_s", "resident_libraries",
 		"enable_java_tls_support", /* last: always false, so it may be left out */
 	};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
@@ -1331,6 +1370,8 @@ int main(void)
 		T(test_seccomp_accepts_kill_and_log),
 		T(test_api_listen_accepts_host_and_port_1_to_65535),
 		T(test_runtime_dir_accepts_an_absolute_path),
+		T(test_resident_libraries_default_to_the_system_tls_libraries),
+		T(test_resident_libraries_refuse_relative_empty_long_or_too_many_items),
 		T(test_string_of_255_characters_fits),
 		T(test_users_accept_name_uid_and_uid_gid_specs),
 		T(test_line_just_under_line_max_is_accepted),

@@ -318,6 +318,13 @@ static void test_enum_out_of_range_is_rejected(void **state)
 	r[0].program_type = USM_PROG_TYPE_COUNT;
 	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
 
+	n = encode_valid(USM_MSG_COLL_TRACED_REP, 1);
+	r = (void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_traced_page));
+	r[0].flags = USM_TRACED_RESIDENT;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+	r[0].flags = 0x2; /* no such flag */
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+
 	n = encode_valid(USM_MSG_PRIVD_HEALTH_REP, 0);
 	struct usm_health *h = (void *)(wire + sizeof(struct usm_msg_hdr));
 	h->proc[1].role = USM_ROLE_APID; /* role must equal its slot */
@@ -368,8 +375,8 @@ static void test_attach_request_with_bad_fields_is_rejected(void **state)
 	strcpy(r->path, "usr/lib/libssl.so.3"); /* relative */
 	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
 	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
-	r->pid = 0;
-	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	r->pid = 0; /* the file privd itself sees (resident_libraries) */
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
 	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
 	r->set_id = 8;
 	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);

@@ -1061,6 +1061,86 @@ static void test_churn_keeps_lookups_and_counts_consistent(void **state)
 		assert_int_equal(times_detached(fake.detached[i]), 1);
 }
 
+/* ---- resident files (resident_libraries) ---- */
+
+static void test_a_resident_file_is_attached_without_pids_and_never_lingers(void **state)
+{
+	(void)state;
+	script_attached(8, 42, 7);
+	assert_int_equal(registry_register_resident(reg, 1, "/usr/lib/libssl.so.3", SHARED, 0),
+			 REGISTRY_ATTACHED);
+	assert_int_equal(fake.attach_calls, 1);
+	assert_int_equal(fake.last_pid, 1);
+	assert_int_equal(fake.last_hint.dev, 0);
+	assert_int_equal(fake.last_hint.ino, 0);
+	assert_int_equal(registry_traced_count(reg), 1);
+	assert_int_equal(registry_entry_pids(reg, id(8, 42), SHARED, NULL, 0), 0);
+	assert_int_equal(registry_expire(reg, 100 * LINGER_MS), -1);
+	assert_int_equal(fake.ndetached, 0);
+	/* A process opening it finds it by the kernel's identity: no attach. */
+	assert_int_equal(registry_register(reg, 100, "/usr/lib/libssl.so.3", SHARED, id(8, 42),
+					   200 * LINGER_MS),
+			 REGISTRY_ADDED);
+	assert_int_equal(fake.attach_calls, 1);
+	/* Its last pid leaving does not start a linger. */
+	registry_unregister(reg, 100, 300 * LINGER_MS);
+	assert_int_equal(registry_expire(reg, 1000 * LINGER_MS), -1);
+	assert_int_equal(fake.ndetached, 0);
+	assert_int_equal(registry_traced_count(reg), 1);
+	/* Only detach_all gives it back. */
+	assert_int_equal(registry_detach_all(reg), 1);
+	assert_int_equal(times_detached(7), 1);
+}
+
+static void test_an_adopted_or_used_file_becomes_resident_without_a_second_attachment(void **state)
+{
+	(void)state;
+	assert_int_equal(registry_adopt(reg, id(2, 20), SHARED, "/lib/libssl.so.3", 555, 0), 0);
+	script_attached(2, 20, 555); /* privd: already attached, same attachment */
+	assert_int_equal(registry_register_resident(reg, 1, "/lib/libssl.so.3", SHARED, 0),
+			 REGISTRY_PRESENT);
+	assert_int_equal(registry_traced_count(reg), 1);
+	assert_int_equal(registry_expire(reg, 10 * LINGER_MS), -1); /* the adoption's linger ended */
+	assert_int_equal(fake.ndetached, 0);
+	assert_int_equal(ctr()->registered, 0);
+}
+
+static void test_a_resident_file_that_fails_is_blocked_or_counted_like_any_other(void **state)
+{
+	(void)state;
+	script_file_failure(3, 30, "no-symbols");
+	assert_int_equal(registry_register_resident(reg, 1, "/lib/libfake.so", SHARED, 0),
+			 REGISTRY_BLOCKED);
+	assert_true(registry_is_blocked(reg, id(3, 30), SHARED));
+	script_environment_failure(); /* missing file */
+	assert_int_equal(registry_register_resident(reg, 1, "/lib/libssl.so.3", SHARED, 0),
+			 REGISTRY_FAILED);
+	assert_int_equal(ctr()->hook_failed, 1);
+	assert_int_equal(registry_traced_count(reg), 0);
+	assert_int_equal(registry_register_resident(reg, 1, "/lib/libssl.so.3", USM_PROG_TYPE_COUNT,
+						    0),
+			 REGISTRY_FAILED);
+	assert_int_equal(fake.attach_calls, 2);
+}
+
+static void test_a_resident_file_is_listed_with_the_resident_flag(void **state)
+{
+	(void)state;
+	register_file(1, 100, 1, 0);
+	script_attached(1, 2, 9);
+	registry_register_resident(reg, 1, "/lib/libgnutls.so.30", SHARED, 0);
+	struct usm_traced_record rec[4];
+	uint32_t n;
+	uint64_t next;
+	registry_page_traced(reg, 0, rec, 4, &n, &next);
+	assert_int_equal(n, 2);
+	assert_int_equal(rec[0].inode, 1);
+	assert_int_equal(rec[0].flags, 0);
+	assert_int_equal(rec[1].inode, 2);
+	assert_int_equal(rec[1].flags, USM_TRACED_RESIDENT);
+	assert_int_equal(rec[1].npids, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(test_##f, setup, teardown)
 
 int main(void)
@@ -1101,6 +1181,10 @@ int main(void)
 		T(the_generation_changes_on_every_mutation_and_only_then),
 		T(pages_pass_the_ipc_codec),
 		T(churn_keeps_lookups_and_counts_consistent),
+		T(a_resident_file_is_attached_without_pids_and_never_lingers),
+		T(an_adopted_or_used_file_becomes_resident_without_a_second_attachment),
+		T(a_resident_file_that_fails_is_blocked_or_counted_like_any_other),
+		T(a_resident_file_is_listed_with_the_resident_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
