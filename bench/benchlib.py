@@ -217,15 +217,9 @@ class Usm:
         return {p["name"]: p["pid"] for p in json.loads(body)["processes"] if p.get("pid")}
 
     def http_stats(self, path=None):
-        """/usm/http_stats as a list (only path's rows if given), or None
-        while usm has no such endpoint."""
+        """/usm/http_stats as a list (only path's rows if given)."""
         query = "?path=" + urllib.parse.quote(path, safe="") if path else ""
-        status, body = http_get(self.port, "/usm/http_stats" + query)
-        if status == 404:
-            return None
-        if status != 200:
-            raise ApiError("GET /usm/http_stats: HTTP %d %s" % (status, body[:200]))
-        return json.loads(body)
+        return self.get("/usm/http_stats" + query)
 
     def log_tail(self, lines=20):
         with open(self.log.name) as f:

@@ -62,9 +62,7 @@ def usm_traces(usm, pid):
 
 
 def counted(rows, port, path):
-    """Requests usm counted for nginx's port and path (None: no endpoint)."""
-    if rows is None:
-        return None
+    """Requests usm counted for nginx's port and path."""
     return sum(r.get("count", 0) for r in rows
                if r.get("server", {}).get("port") == port and r.get("path") == path)
 
@@ -93,8 +91,7 @@ def delta(before, after, requests):
     if "counters" in before:
         out["counters_delta"] = {k: v - before["counters"].get(k, 0)
                                  for k, v in after["counters"].items() if isinstance(v, int)}
-        if before["counted"] is not None and after["counted"] is not None:
-            out["counted"] = after["counted"] - before["counted"]
+        out["counted"] = after["counted"] - before["counted"]
     return out
 
 
@@ -140,10 +137,8 @@ def summarize(rounds):
                 row["loss_vs_floor"] = benchlib.spread([
                     (o["rps"] - x["rps"]) / (o["rps"] - f["rps"])
                     for x, o, f in zip(runs, offs, floors) if o["rps"] > f["rps"]])
-                have = [x for x in runs if "counted" in x]
                 row["counted_pct"] = benchlib.spread(
-                    [100.0 * x["counted"] / x["requests"] for x in have]) if have else None
-                row["http_stats_endpoint"] = bool(have)
+                    [100.0 * x["counted"] / x["requests"] for x in runs])
             out.append(row)
     return out
 
@@ -157,8 +152,7 @@ def print_table(summary, args, others):
             benchlib.fmt_spread(s["rps_vs_off"]), benchlib.fmt_spread(s["p99_ms"], 3),
             benchlib.fmt_spread(s["p99_vs_off"]), benchlib.fmt_spread(s["hits_per_request"], 1),
             benchlib.fmt_spread(s.get("loss_vs_floor"), 2, "x") if usm else None,
-            (benchlib.fmt_spread(s["counted_pct"], 1, "%") if s["counted_pct"] else "pending")
-            if usm else None,
+            benchlib.fmt_spread(s["counted_pct"], 1, "%") if usm else None,
         ])
     print("https_overhead: nginx TLS on loopback under wrk -t1 -c%d, %d round(s) of %d s per "
           "variant and workload; median (min-max) over rounds" % (args.connections, args.rounds,
@@ -170,8 +164,7 @@ def print_table(summary, args, others):
         "per round (1.00x: usm costs what empty probes cost)",
         "hits/req: uprobe hits per request, nginx's and wrk's (they share libssl); floor: entry+return "
         "on SSL_read, SSL_write and their _ex variants",
-        "counted: requests /usm/http_stats counted for the port and path over wrk's; "
-        "pending: usm has no /usm/http_stats yet",
+        "counted: requests /usm/http_stats counted for the port and path over wrk's",
     ]
     errors = [s for s in summary if s["errors"]]
     if errors:
