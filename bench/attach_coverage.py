@@ -3,8 +3,10 @@
 what share of short-lived TLS clients it traces before they exit.
 
 Each variant gets a fresh usm-privd (release build), then runs sequential
-`curl -sk https://127.0.0.1:PORT/` against a node HTTPS server. A curl run
-counts as traced if /usm/stats counters.probe_hits grew while it ran.
+`curl -sk https://127.0.0.1:PORT/run/N` against a node HTTPS server. A curl
+run counts as traced if /usm/stats counters.probe_hits grew while it ran,
+and as counted if /usm/http_stats has its request (its own path, N) once
+the runs are over.
 Variants:
   default          resident_libraries: the system libssl and libgnutls are
                    attached at start and stay attached, so every curl finds
@@ -55,6 +57,14 @@ def libssl_pids(usm):
     """PIDs of the traced libssl file(s), from usm's registry."""
     return sorted(p for e in usm.get("/debug/usm/traced_programs")
                   if "/libssl.so" in e["FilePath"] for p in e["PIDs"])
+
+
+def counted_runs(usm, port, runs):
+    """How many of the runs' requests (path /run/N) /usm/http_stats counted
+    for the server's port."""
+    paths = {"/run/%d" % i for i in range(runs)}
+    return sum(r["count"] for r in usm.http_stats()
+               if r["server"]["port"] == port and r["path"] in paths)
 
 
 def comm(pid):
@@ -108,7 +118,6 @@ def run_variant(name, options, runs, server, wait_clean, expedite=False):
     with benchlib.Usm(*options) as usm:
         others = libssl_pids(usm)  # found by the start-up scan: not ours
         idle_before = idle_hits(usm)
-        url = "https://127.0.0.1:%d/" % server.port
         failed = unclean = 0
         durations, hits = [], []
         for i in range(runs):
@@ -118,6 +127,7 @@ def run_variant(name, options, runs, server, wait_clean, expedite=False):
                 log("  run %d starts with libssl attached after 10 s: %s" % (i + 1, busy))
             before = probe_hits(usm)
             start = time.monotonic()
+            url = "https://127.0.0.1:%d/run/%d" % (server.port, i)
             rc = subprocess.run(["curl", "-sk", url, "-o", "/dev/null"]).returncode
             durations.append((time.monotonic() - start) * 1000)
             if rc != 0:
@@ -128,6 +138,7 @@ def run_variant(name, options, runs, server, wait_clean, expedite=False):
                 log("  %d/%d runs, %d traced" % (i + 1, runs, sum(h > 0 for h in hits)))
         idle_after = idle_hits(usm)  # in the linger variant, libssl is still attached here
         stats = usm.stats()
+        counted = counted_runs(usm, server.port, runs)
     ok = runs - failed
     traced = sum(h > 0 for h in hits)
     return {
@@ -137,6 +148,8 @@ def run_variant(name, options, runs, server, wait_clean, expedite=False):
         "curl_failed": failed,
         "traced": traced,
         "traced_pct": round(100.0 * traced / ok, 1) if ok else None,
+        "counted": counted,
+        "counted_pct": round(100.0 * counted / ok, 1) if ok else None,
         "hits": sum(hits),
         "hits_per_run": {str(k): v for k, v in sorted(collections.Counter(hits).items())},
         "unclean_starts": unclean,
@@ -168,14 +181,15 @@ def print_table(results, per_curl, others):
     for r in results:
         lat = r["attach_latency_us"]
         q = [lat[k] if lat["count"] else "-" for k in ("p50_us", "p99_us", "max_us")]
-        rows.append([r["variant"], r["runs"], "%d (%s%%)" % (r["traced"], r["traced_pct"]),
-                     "%s%%" % r["calls_seen_pct"], lat["count"], r["counters"]["hook_failed"],
+        rows.append([r["variant"], r["runs"], "%d (%s%%)" % (r["counted"], r["counted_pct"]),
+                     "%d (%s%%)" % (r["traced"], r["traced_pct"]), "%s%%" % r["calls_seen_pct"], lat["count"], r["counters"]["hook_failed"],
                      q[0], q[1], q[2], r["curl_ms"]["p50"],
                      "%d/%d" % (r["idle_probe_hits_before"], r["idle_probe_hits_after"])])
     print("attach_coverage: curl runs traced before they exited, attach latency (event -> probes live)")
-    print(benchlib.table(["variant", "runs", "traced", "calls seen", "attached", "late",
+    print(benchlib.table(["variant", "runs", "counted", "traced", "calls seen", "attached", "late",
                           "p50 us", "p99 us", "max us", "curl p50 ms", "idle hits"], rows))
     notes = [
+        "counted: runs whose request /usm/http_stats counted (its own path); "
         "traced: runs during which probe_hits grew; calls seen: probe hits / (runs x %.1f, "
         "the hits of a whole curl)" % per_curl,
         "attached: files newly attached (curl opens libssl and libgnutls), the latency's "
