@@ -91,8 +91,8 @@ class CpuQuota:
     """A cgroup capping the processes put in it at `percent` of one CPU
     (cgroup v2's cpu.max, or v1's CFS quota). `with CpuQuota(10) as q:
     q.add(pid)`; on leaving, the processes go back to the root cgroup and
-    the group is removed. CpuQuota.root() is None when the host has no
-    CPU controller to use."""
+    the group is removed. CpuQuota.usable() says whether this host lets
+    the benchmark make one (it may have no CPU controller, or forbid it)."""
 
     PERIOD_US = 100000
 
@@ -106,6 +106,17 @@ class CpuQuota:
             if os.path.exists(os.path.join(d, "cpu.cfs_quota_us")):
                 return ("v1", d)
         return None
+
+    @classmethod
+    def usable(cls):
+        if not cls.root():
+            return False
+        try:
+            with cls(10):
+                return True
+        except OSError as e:
+            benchlib.log("pipeline_throughput: cannot make a CPU-capped cgroup: %s" % e)
+            return False
 
     def __init__(self, percent):
         self.version, self.parent = self.root()
@@ -201,8 +212,8 @@ def syscall_flood(quick):
     """The rows of the syscall flood: (cap %, offered records/s; 0 = most)."""
     plan = [(None, 0), (10, 0)] if quick else \
         [(None, 0), (10, 100000), (10, 200000), (10, 300000), (10, 0), (25, 0)]
-    if not CpuQuota.root():
-        benchlib.log("pipeline_throughput: no cgroup CPU controller; the capped rows are skipped")
+    if not CpuQuota.usable():
+        benchlib.log("pipeline_throughput: no cgroup CPU quota here; the capped rows are skipped")
         plan = [p for p in plan if not p[0]]
     return [flood_row(2 if quick else 5, cap, offered) for cap, offered in plan]
 

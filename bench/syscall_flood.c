@@ -16,6 +16,7 @@
  * peer by the time it returns, so each read finds a whole message. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -38,6 +39,15 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A whole argument as a number, or NaN: "10x" and "" are refused. */
+static double number(const char *arg)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	return (errno || end == arg || *end) ? NAN : v;
 }
 
 static int fail(const char *what)
@@ -90,15 +100,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: syscall-flood SECONDS RATE CONNECTIONS PATH\n");
 		return 2;
 	}
-	double seconds = strtod(argv[1], NULL);
-	double rate = strtod(argv[2], NULL);
-	unsigned conns = (unsigned)strtoul(argv[3], NULL, 10);
+	double seconds = number(argv[1]), rate = number(argv[2]), conns_arg = number(argv[3]);
 	const char *path = argv[4];
-	if (seconds <= 0 || rate < 0 || conns == 0 || conns > MAX_CONNECTIONS || path[0] != '/' ||
-	    strlen(path) > 200) {
-		fprintf(stderr, "syscall-flood: bad arguments\n");
+	if (!(seconds > 0 && seconds <= 3600) || !(rate >= 0) || !(conns_arg >= 1) ||
+	    conns_arg > MAX_CONNECTIONS || conns_arg != (unsigned)conns_arg) {
+		fprintf(stderr, "syscall-flood: SECONDS must be in (0, 3600], RATE >= 0, "
+				"CONNECTIONS a whole number from 1 to %d\n", MAX_CONNECTIONS);
 		return 2;
 	}
+	if (path[0] != '/' || strlen(path) > 200 || strpbrk(path, " \r\n")) {
+		fprintf(stderr, "syscall-flood: PATH must start with / and have no spaces or line "
+				"breaks (200 bytes at most)\n");
+		return 2;
+	}
+	unsigned conns = (unsigned)conns_arg;
 	static struct pair pairs[MAX_CONNECTIONS];
 	if (open_pairs(pairs, conns) != 0)
 		return 1;
