@@ -388,7 +388,9 @@ class TestShutdown(unittest.TestCase):
 
 
 class TestConfigurationErrors(unittest.TestCase):
-    """Refused before anything starts: exit 2, FILE:LINE: message."""
+    """Bad configuration is refused before anything starts (exit 2,
+    FILE:LINE: message); an option usm cannot honour yet starts with a
+    warning."""
 
     def setUp(self):
         require_privileges(self)
