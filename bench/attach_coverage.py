@@ -59,14 +59,6 @@ def libssl_pids(usm):
                   if "/libssl.so" in e["FilePath"] for p in e["PIDs"])
 
 
-def counted_runs(usm, port, runs):
-    """How many of the runs' requests (path /run/N) /usm/http_stats counted
-    for the server's port."""
-    paths = {"/run/%d" % i for i in range(runs)}
-    return sum(r["count"] for r in usm.http_stats()
-               if r["server"]["port"] == port and r["path"] in paths)
-
-
 def comm(pid):
     try:
         with open("/proc/%d/comm" % pid) as f:
@@ -138,7 +130,7 @@ def run_variant(name, options, runs, server, wait_clean, expedite=False):
                 log("  %d/%d runs, %d traced" % (i + 1, runs, sum(h > 0 for h in hits)))
         idle_after = idle_hits(usm)  # in the linger variant, libssl is still attached here
         stats = usm.stats()
-        counted = counted_runs(usm, server.port, runs)
+        counted = usm.counted({"/run/%d" % i for i in range(runs)}, server.port)
     ok = runs - failed
     traced = sum(h > 0 for h in hits)
     return {
@@ -182,7 +174,8 @@ def print_table(results, per_curl, others):
         lat = r["attach_latency_us"]
         q = [lat[k] if lat["count"] else "-" for k in ("p50_us", "p99_us", "max_us")]
         rows.append([r["variant"], r["runs"], "%d (%s%%)" % (r["counted"], r["counted_pct"]),
-                     "%d (%s%%)" % (r["traced"], r["traced_pct"]), "%s%%" % r["calls_seen_pct"], lat["count"], r["counters"]["hook_failed"],
+                     "%d (%s%%)" % (r["traced"], r["traced_pct"]), "%s%%" % r["calls_seen_pct"],
+                     lat["count"], r["counters"]["hook_failed"],
                      q[0], q[1], q[2], r["curl_ms"]["p50"],
                      "%d/%d" % (r["idle_probe_hits_before"], r["idle_probe_hits_after"])])
     print("attach_coverage: curl runs traced before they exited, attach latency (event -> probes live)")

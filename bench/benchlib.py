@@ -221,6 +221,14 @@ class Usm:
         query = "?path=" + urllib.parse.quote(path, safe="") if path else ""
         return self.get("/usm/http_stats" + query)
 
+    def counted(self, paths, port=None):
+        """Exchanges /usm/http_stats counted for these paths (a path or a
+        set of them), at the server port if one is given."""
+        one = isinstance(paths, str)
+        return sum(r["count"] for r in self.http_stats(paths if one else None)
+                   if (r["path"] == paths if one else r["path"] in paths)
+                   and (port is None or r["server"]["port"] == port))
+
     def log_tail(self, lines=20):
         with open(self.log.name) as f:
             return "".join(f.readlines()[-lines:])

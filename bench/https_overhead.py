@@ -61,12 +61,6 @@ def usm_traces(usm, pid):
                for e in usm.get("/debug/usm/traced_programs"))
 
 
-def counted(rows, port, path):
-    """Requests usm counted for nginx's port and path."""
-    return sum(r.get("count", 0) for r in rows
-               if r.get("server", {}).get("port") == port and r.get("path") == path)
-
-
 class Probe:
     """What a variant can tell about itself around one wrk run: probe hits,
     and for usm the requests it counted and its counters."""
@@ -81,7 +75,7 @@ class Probe:
             return {"hits": self.ctx.total()}
         stats = self.ctx.stats()
         return {"hits": stats["counters"]["probe_hits"], "counters": stats["counters"],
-                "counted": counted(self.ctx.http_stats(path), self.port, path)}
+                "counted": self.ctx.counted(path, self.port)}
 
 
 def delta(before, after, requests):

@@ -187,7 +187,7 @@ def flood_row(seconds, cap_pct, offered):
             return c if settled else None
         after = benchlib.wait_for(drained, 60, "the collector to drain the ring", interval=0.5)
         cpu = cpu_seconds(collector) - cpu_before
-        counted = sum(r.get("count", 0) for r in usm.http_stats(FLOOD_PATH))
+        counted = usm.counted(FLOOD_PATH)
     gen_seconds = max(m["seconds"] for m in made)
     exchanges = sum(m["exchanges"] for m in made)
     delivered = after["http_events"] - before["http_events"]
