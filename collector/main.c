@@ -168,7 +168,7 @@ static void run_loop(struct collector *c, int sigfd)
 			more_http = http_monitor_consume(&c->http);
 		if (pfd[1].revents & POLLIN) {
 			int rc = usm_ipc_server_serve(&c->api_server, collector_routes,
-						      collector_nroutes, c);
+						      collector_nroutes, c, 0);
 			if (rc < 0)
 				log_warn("query socket: %s", strerror(-rc));
 		}

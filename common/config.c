@@ -43,6 +43,8 @@ static const struct key_def keys[] = {
 	{"runtime_dir", KEY_PATH, FIELD(runtime_dir), 0, 0, "/run/usm"},
 	{"collector_user", KEY_USER, FIELD(collector_user), 0, 0, "usm-collector"},
 	{"api_user", KEY_USER, FIELD(api_user), 0, 0, "usm-api"},
+	{"bpf_user", KEY_USER, FIELD(bpf_user), 0, 0, "usm-bpf"},
+	{"inspector_user", KEY_USER, FIELD(inspector_user), 0, 0, "usm-inspect"},
 	{"enable_http_monitoring", KEY_BOOL, FIELD(enable_http_monitoring), 0, 0, "true"},
 	{"enable_native_tls_monitoring", KEY_BOOL, FIELD(enable_native_tls_monitoring), 0, 0, "true"},
 	{"enable_go_tls_support", KEY_BOOL, FIELD(enable_go_tls_support), 0, 0, "false"},
@@ -53,7 +55,7 @@ static const struct key_def keys[] = {
 	{"api_control", KEY_BOOL, FIELD(api_control), 0, 0, "false"},
 	{"log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, "info"},
 	{"seccomp", KEY_SECCOMP, FIELD(seccomp), 0, 0, "kill"},
-	{"child_max_restarts", KEY_UINT, FIELD(child_max_restarts), 0, 1000, "5"},
+	{"child_max_restarts", KEY_UINT, FIELD(child_max_restarts), 0, USM_MAX_CHILD_RESTARTS, "5"},
 	{"child_restart_window", KEY_UINT, FIELD(child_restart_window_s), 1, 86400, "60"},
 	{"check_interval", KEY_UINT, FIELD(check_interval_s), 1, 3600, "30"},
 	{"ipc_timeout_ms", KEY_UINT, FIELD(ipc_timeout_ms), 10, 60000, "2000"},
@@ -61,6 +63,7 @@ static const struct key_def keys[] = {
 	{"max_blocked_files", KEY_UINT, FIELD(max_blocked_files), 1, 100000, "2000"},
 	{"resident_libraries", KEY_PATH_LIST, FIELD(resident_libraries), 0, 0,
 	 USM_DEFAULT_RESIDENT_LIBRARIES},
+	{"inspect_timeout_ms", KEY_UINT, FIELD(inspect_timeout_ms), 100, 60000, "2000"},
 	{"attach_linger_ms", KEY_UINT, FIELD(attach_linger_ms), 0, 600000, "2000"},
 	{"uprobe_multi", KEY_BOOL, FIELD(uprobe_multi), 0, 0, "true"},
 	{"detach_threads", KEY_UINT, FIELD(detach_threads), 1, 64, "32"},
@@ -397,6 +400,10 @@ int usm_config_resolve_users(struct usm_config *cfg, struct usm_config_error *er
 	int rc = resolve_user(&cfg->collector_user, "collector_user", err);
 	if (rc == 0)
 		rc = resolve_user(&cfg->api_user, "api_user", err);
+	if (rc == 0)
+		rc = resolve_user(&cfg->bpf_user, "bpf_user", err);
+	if (rc == 0)
+		rc = resolve_user(&cfg->inspector_user, "inspector_user", err);
 	return rc;
 }
 

@@ -9,7 +9,8 @@
  *   stops with -EINVAL and err->msg set to "ORIGIN:LINE: message", where
  *   ORIGIN is the file path or "-o" (LINE is then the option's 1-based
  *   index). Nothing after the first error is applied.
- * - usm_config_resolve_users() turns collector_user / api_user (a name,
+ * - usm_config_resolve_users() turns collector_user, api_user, bpf_user and
+ *   inspector_user (a name,
  *   "uid" or "uid:gid") into numeric ids; a missing user is an error. Only
  *   privd calls it (the children receive numeric ids, see to_args).
  * - usm_config_to_args() renders the whole effective configuration as
@@ -33,6 +34,9 @@
 #define USM_CONFIG_LINE_MAX 1024 /* a config line: at most 1023 characters + newline */
 #define USM_CONFIG_PATH_LIST_MAX 16  /* items in a path list */
 #define USM_CONFIG_LIST_PATH_MAX 256 /* one item, NUL included (fits an IPC path) */
+/* The supervisor remembers this many deaths per child (plus one), so a
+ * larger child_max_restarts could never be reached within its window. */
+#define USM_MAX_CHILD_RESTARTS 63
 
 /* The system TLS libraries attached at start and kept attached
  * (resident_libraries): OpenSSL 3 and GnuTLS where Debian and Ubuntu
@@ -66,6 +70,8 @@ struct usm_config {
 	char runtime_dir[USM_CONFIG_STR_MAX]; /* runtime_dir: "/run/usm" (absolute path) */
 	struct usm_user collector_user; /* collector_user: "usm-collector" */
 	struct usm_user api_user;       /* api_user: "usm-api" */
+	struct usm_user bpf_user;       /* bpf_user: "usm-bpf", privd's BPF-owning process */
+	struct usm_user inspector_user; /* inspector_user: "usm-inspect", the file inspector */
 	bool enable_http_monitoring;        /* default true */
 	bool enable_native_tls_monitoring;  /* default true */
 	bool enable_go_tls_support;         /* default false */
@@ -76,7 +82,7 @@ struct usm_config {
 	bool api_control;               /* api_control: false (control endpoints 403) */
 	enum usm_log_level log_level;   /* log_level: info (error|warn|info|debug) */
 	enum usm_seccomp_mode seccomp;  /* seccomp: kill (kill|log) */
-	unsigned child_max_restarts;    /* child_max_restarts: 5 (0-1000) restarts within the window before giving up */
+	unsigned child_max_restarts;    /* child_max_restarts: 5 (0-USM_MAX_CHILD_RESTARTS) restarts within the window before giving up */
 	unsigned child_restart_window_s; /* child_restart_window: 60 (1-86400) seconds */
 	unsigned check_interval_s;      /* check_interval: 30 (1-3600) seconds between consistency checks */
 	unsigned ipc_timeout_ms;        /* ipc_timeout_ms: 2000 (10-60000) per IPC round trip */
@@ -85,6 +91,7 @@ struct usm_config {
 	char resident_libraries[960];   /* resident_libraries: the system libssl and libgnutls
 					 * (see USM_DEFAULT_RESIDENT_LIBRARIES), ':'-separated,
 					 * "" for none: attached at start, kept attached */
+	unsigned inspect_timeout_ms;    /* inspect_timeout_ms: 2000 (100-60000) an inspector is killed after this */
 	unsigned attach_linger_ms;      /* attach_linger_ms: 2000 (0-600000) probes kept after the last pid left */
 	bool uprobe_multi;              /* uprobe_multi: true: use uprobe_multi links when the kernel has them; false: classic uprobes */
 	unsigned detach_threads;        /* detach_threads: 32 (1-64) threads closing links in parallel */

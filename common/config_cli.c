@@ -2,6 +2,7 @@
 #include "config_cli.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -64,15 +65,24 @@ void usm_config_from_args(int argc, char **argv, const char *prog, void (*usage)
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		exit(2);
 	}
-	const struct usm_user *cu = &cfg->collector_user, *au = &cfg->api_user;
-	if (cu->uid == 0 || au->uid == 0 || cu->uid == au->uid || cu->gid == au->gid ||
-	    cu->gid == 0 || au->gid == 0) {
-		fprintf(stderr,
-			"%s: collector_user (%u:%u) and api_user (%u:%u) must be two "
-			"different non-root users with different groups: the sockets' permissions "
-			"and peer checks tell them apart by uid and gid\n",
-			prog, (unsigned)cu->uid, (unsigned)cu->gid, (unsigned)au->uid, (unsigned)au->gid);
-		exit(2);
+	/* The sockets' permissions, peer checks and signal rights tell usm's
+	 * processes apart by uid and gid: four different non-root users. */
+	const struct usm_user *users[] = {&cfg->collector_user, &cfg->api_user, &cfg->bpf_user,
+					  &cfg->inspector_user};
+	for (unsigned i = 0; i < 4; i++) {
+		bool clash = users[i]->uid == 0 || users[i]->gid == 0;
+		for (unsigned j = 0; j < i; j++)
+			clash |= users[i]->uid == users[j]->uid || users[i]->gid == users[j]->gid;
+		if (clash) {
+			fprintf(stderr,
+				"%s: collector_user (%u:%u), api_user (%u:%u), bpf_user (%u:%u) and "
+				"inspector_user (%u:%u) must be four different non-root users with "
+				"different groups\n",
+				prog, (unsigned)users[0]->uid, (unsigned)users[0]->gid,
+				(unsigned)users[1]->uid, (unsigned)users[1]->gid, (unsigned)users[2]->uid,
+				(unsigned)users[2]->gid, (unsigned)users[3]->uid, (unsigned)users[3]->gid);
+			exit(2);
+		}
 	}
 }
 

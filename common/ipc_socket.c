@@ -150,27 +150,50 @@ static void handle_one(struct usm_ipc_server *srv, nng_msg *msg, const struct us
 		memcpy(msg_buf, nng_msg_body(msg), len);
 		derr = usm_msg_decode(msg_buf, len, &view);
 	}
+	const char *violation = NULL;
 	if (derr != USM_DECODE_OK) {
 		srv->bad_messages++;
 		srv->decode_errors[derr]++;
-		log_warn("%s: rejected a %zu-byte request: %s", srv->name, len,
-			 usm_decode_error_name(derr));
-		usm_ipc_reply_error(rep, -EBADMSG, "rejected: %s", usm_decode_error_name(derr));
+		violation = usm_decode_error_name(derr);
+		log_warn("%s: rejected a %zu-byte request: %s", srv->name, len, violation);
+		usm_ipc_reply_error(rep, -EBADMSG, "rejected: %s", violation);
 	} else {
 		const struct usm_ipc_route *route = find_route(routes, nroutes, view.type);
 		if (!route) {
 			srv->bad_messages++;
 			srv->unroutable++;
-			log_warn("%s: rejected a %s message: not a request it serves", srv->name,
-				 usm_msg_type_name(view.type));
+			violation = "not a request this peer serves";
+			log_warn("%s: rejected a %s message: %s", srv->name,
+				 usm_msg_type_name(view.type), violation);
 			usm_ipc_reply_error(rep, -EOPNOTSUPP, "%s is not a request this peer serves",
 					    usm_msg_type_name(view.type));
+		} else if (route->reply &&
+			   (view.length < route->min_len || view.length > route->max_len)) {
+			srv->bad_messages++;
+			srv->decode_errors[USM_DECODE_BAD_LENGTH]++;
+			violation = "payload size outside the route's bounds";
+			log_warn("%s: rejected a %s: %s", srv->name, usm_msg_type_name(view.type),
+				 violation);
+			usm_ipc_reply_error(rep, -EBADMSG, "rejected: %s", violation);
+		} else if (route->allowed_states && !(route->allowed_states & srv->state)) {
+			srv->bad_messages++;
+			srv->out_of_state++;
+			violation = "not allowed in this state";
+			log_warn("%s: rejected a %s: %s", srv->name, usm_msg_type_name(view.type),
+				 violation);
+			usm_ipc_reply_error(rep, -EPROTO, "%s is %s", usm_msg_type_name(view.type),
+					    violation);
 		} else {
 			srv->requests++;
 			int rc = route->handler(ctx, &view, rep);
 			if (rc < 0 && rep->type != USM_MSG_ERROR)
 				usm_ipc_reply_error(rep, rc, "%s failed: %s",
 						    usm_msg_type_name(view.type), strerror(-rc));
+			else if (rc == 0 && route->reply && rep->type != route->reply) {
+				log_error("%s: internal: %s answered with %s", srv->name,
+					  usm_msg_type_name(view.type), usm_msg_type_name(rep->type));
+				usm_ipc_reply_error(rep, -EPROTO, "internal error");
+			}
 		}
 	}
 
@@ -190,13 +213,16 @@ static void handle_one(struct usm_ipc_server *srv, nng_msg *msg, const struct us
 		log_warn("%s: could not send a reply: %s", srv->name, nng_strerror(rv));
 		nng_msg_free(msg);
 	}
+	/* After the answer, so the peer hears why before any consequence. */
+	if (violation && srv->on_violation)
+		srv->on_violation(ctx, violation);
 }
 
 int usm_ipc_server_serve(struct usm_ipc_server *srv, const struct usm_ipc_route *routes,
-			 size_t nroutes, void *ctx)
+			 size_t nroutes, void *ctx, unsigned max_batch)
 {
 	int handled = 0;
-	for (;;) {
+	while (max_batch == 0 || (unsigned)handled < max_batch) {
 		nng_msg *msg;
 		int rv = nng_recvmsg(srv->sock, &msg, NNG_FLAG_NONBLOCK);
 		if (rv == NNG_EAGAIN)
@@ -206,6 +232,7 @@ int usm_ipc_server_serve(struct usm_ipc_server *srv, const struct usm_ipc_route 
 		handle_one(srv, msg, routes, nroutes, ctx);
 		handled++;
 	}
+	return handled;
 }
 
 void usm_ipc_server_close(struct usm_ipc_server *srv) { nng_close(srv->sock); }

@@ -34,9 +34,17 @@ struct usm_ipc_reply {
 typedef int (*usm_ipc_handler_fn)(void *ctx, const struct usm_msg_view *req,
 				  struct usm_ipc_reply *rep);
 
+/* One request a server takes. Beyond the type and handler, a row may
+ * state (0: not stated) the reply type a success must carry, the payload
+ * bounds (checked again after the codec's own, so the table a reviewer
+ * reads is the one enforced), and the server states in which the request
+ * is allowed (a bit per state; 0: always). */
 struct usm_ipc_route {
 	uint16_t request;  /* message type accepted */
 	usm_ipc_handler_fn handler;
+	uint16_t reply;    /* a successful answer's type */
+	uint32_t min_len, max_len; /* payload bytes, checked when reply is stated */
+	uint32_t allowed_states;   /* bits of usm_ipc_server.state */
 };
 
 struct usm_ipc_server {
@@ -48,6 +56,11 @@ struct usm_ipc_server {
 	uint64_t bad_messages; /* sum of the two below */
 	uint64_t decode_errors[USM_DECODE_ERROR_COUNT];
 	uint64_t unroutable;   /* valid message, but not a request this server takes */
+	uint64_t out_of_state; /* a request not allowed in the server's state */
+	uint32_t state;        /* one bit: the state routes' allowed_states are tested against */
+	/* Called after answering a message that broke the protocol (failed
+	 * decoding, no route, wrong state or length), or NULL. */
+	void (*on_violation)(void *ctx, const char *what);
 };
 
 /* Listens on ipc://path; the socket file gets mode `perms`. */
@@ -57,10 +70,12 @@ int usm_ipc_server_listen(struct usm_ipc_server *srv, const char *name, const ch
 /* A file descriptor that polls readable when a request is waiting. */
 int usm_ipc_server_pollfd(struct usm_ipc_server *srv, int *fd);
 
-/* Handles every request already waiting, without blocking. Returns the
- * number handled or a negative errno for a socket failure. */
+/* Handles the requests already waiting, at most max_batch (0: no bound),
+ * without blocking, so that a busy peer cannot starve the caller's other
+ * work. Returns the number handled or a negative errno for a socket
+ * failure. */
 int usm_ipc_server_serve(struct usm_ipc_server *srv, const struct usm_ipc_route *routes,
-			 size_t nroutes, void *ctx);
+			 size_t nroutes, void *ctx, unsigned max_batch);
 
 void usm_ipc_server_close(struct usm_ipc_server *srv);
 

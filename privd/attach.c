@@ -4,7 +4,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +11,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attach_target.h"
+#include "ipc_codec.h"
 #include "link_closer.h"
 #include "uprobe_multi.h"
-#include "elf_symbols.h"
-#include "ipc_codec.h"
 #include "log.h"
 #include "http_capture.skel.h"
 #include "usm_events.h"
@@ -54,19 +53,19 @@ static void release(struct attachment *a)
 
 /* Links every resolved function of the set; all or nothing. */
 static int link_set(struct attachment *a, const struct kernel *k, const struct probe_set *set,
-		    const struct elf_func_query *q, const char *fd_path)
+		    const struct inspect_answer *q, const char *fd_path)
 {
 	uint64_t offsets[2][ATTACH_MAX_FUNCS], cookies[2][ATTACH_MAX_FUNCS];
 	uint32_t n[2] = {0, 0};
 	for (unsigned i = 0; i < set->nfuncs; i++) {
-		if (!q[i].found)
+		if (!q->funcs[i].found)
 			continue;
 		uint64_t cookie = (uint64_t)set->id * USM_MAX_FUNCS + i;
 		bool want[2] = {set->funcs[i].entry, set->funcs[i].ret};
 		for (int dir = 0; dir < 2; dir++) {
 			if (!want[dir])
 				continue;
-			offsets[dir][n[dir]] = q[i].offset;
+			offsets[dir][n[dir]] = q->funcs[i].offset;
 			cookies[dir][n[dir]++] = cookie;
 		}
 	}
@@ -104,66 +103,148 @@ static struct attachment *find(struct attach_table *t, uint64_t dev, uint64_t in
 	return NULL;
 }
 
-/* Opens what pid (0: privd itself) sees at path, resolved in its root. */
-static int open_in_process(uint32_t pid, const char *path)
-{
-	char root[64];
-	snprintf(root, sizeof(root), "/proc/%u/root", pid ? pid : (uint32_t)getpid());
-	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return -errno;
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	int err = errno;
-	close(rootfd);
-	return fd < 0 ? -err : fd;
-}
-
 static void set_reason(struct usm_attach_rep *rep, const char *reason)
 {
 	usm_copy_printable(rep->reason, sizeof(rep->reason), reason);
 }
 
-void attach_file(struct attach_table *t, const struct kernel *k, const struct attach_policy *policy,
+/* Is the program type's feature switched on in privd's own configuration?
+ * (The collector decides what to ask; privd decides what it grants.) */
+static bool type_enabled(const struct usm_config *cfg, uint8_t type)
+{
+	switch (type) {
+	case USM_PROG_SHARED_LIBRARIES:
+		return cfg->enable_native_tls_monitoring;
+	case USM_PROG_ISTIO:
+		return cfg->enable_istio_monitoring;
+	case USM_PROG_NODEJS:
+		return cfg->enable_nodejs_monitoring;
+	case USM_PROG_GO_TLS:
+		return cfg->enable_go_tls_support;
+	default:
+		return false;
+	}
+}
+
+/* pid 0 names a file as privd sees it: only resident_libraries may. */
+static bool is_resident(const struct usm_config *cfg, const char *path)
+{
+	size_t len = strlen(path);
+	for (const char *p = cfg->resident_libraries; *p;) {
+		const char *end = strchrnul(p, ':');
+		if ((size_t)(end - p) == len && memcmp(p, path, len) == 0)
+			return true;
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/* The checked file: O_PATH, then identity, type and size, before any
+ * read open. Returns the O_PATH fd, or -errno with rep filled. */
+static int open_checked(const struct attach_context *ctx, const struct usm_attach_req *req,
+			struct stat *st, struct usm_attach_rep *rep)
+{
+	char reason[64] = "";
+	int fd;
+	if (req->pid == 0) {
+		fd = open(req->path, O_PATH | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, st) != 0) {
+			close(fd);
+			fd = -EPERM;
+		}
+		if (fd < 0) /* a missing resident library is not the file's fault */
+			fd = errno == ENOENT ? -ENOENT : -EPERM;
+	} else {
+		fd = attach_target_open(req->pid, req->path, st);
+	}
+	if (fd < 0) {
+		rep->error = fd;
+		return fd;
+	}
+	/* From here the file is one the process uses: its identity may be told. */
+	rep->dev = st->st_dev;
+	rep->ino = st->st_ino;
+	int rc = 0;
+	if (!S_ISREG(st->st_mode)) {
+		rc = -EINVAL;
+		snprintf(reason, sizeof(reason), "not-regular-file");
+	} else {
+		rc = attach_policy_check(ctx->policy, req->set_id, req->program_type,
+					 (uint64_t)st->st_size, reason, sizeof(reason));
+	}
+	if (rc) {
+		rep->error = rc;
+		set_reason(rep, reason);
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* The set's functions in the file, found by an inspector (never parsed
+ * here). 0, or -errno with rep filled. */
+static int find_functions(const struct attach_context *ctx, int path_fd, const struct stat *st,
+			  const struct probe_set *set, const struct usm_attach_req *req,
+			  struct inspect_answer *q, struct usm_attach_rep *rep)
+{
+	char self_path[64];
+	snprintf(self_path, sizeof(self_path), "/proc/self/fd/%d", path_fd);
+	int fd = open(self_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rep->error = -errno;
+		set_reason(rep, "unreadable"); /* by privd's own uid: see PRIVILEGES.md */
+		return rep->error;
+	}
+	char names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX];
+	for (unsigned i = 0; i < set->nfuncs; i++)
+		snprintf(names[i], sizeof(names[i]), "%s", set->funcs[i].name);
+	inspect_functions(ctx->inspector, fd, st, set->id, names, (uint16_t)set->nfuncs, q);
+	close(fd);
+	if (q->error) {
+		rep->error = q->error;
+		set_reason(rep, q->reason);
+		return q->error;
+	}
+	for (unsigned i = 0; i < set->nfuncs; i++) {
+		if (set->funcs[i].required && !q->funcs[i].found) {
+			rep->error = -ENOENT;
+			set_reason(rep, "no-symbols");
+			log_info("%s (pid %u): no %s: not attaching %s", req->path, req->pid,
+				 set->funcs[i].name, set->name);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+void attach_file(struct attach_table *t, const struct attach_context *ctx,
 		 const struct usm_attach_req *req, struct usm_attach_rep *rep)
 {
 	memset(rep, 0, sizeof(*rep));
+	const struct kernel *k = ctx->kernel;
 	if (!k->tls) {
 		rep->error = -ENODEV; /* the TLS programs did not load: see the start error */
 		return;
 	}
-	if (req->set_id >= policy->nsets) {
-		rep->error = -EINVAL;
+	/* Meaning, before anything is opened: a known set, a program type
+	 * whose feature is on, and pid 0 only for a resident library. The
+	 * same answer for all, so it tells nothing about any file. */
+	if (req->set_id >= ctx->policy->nsets || !type_enabled(ctx->cfg, req->program_type) ||
+	    (req->pid == 0 && (req->program_type != USM_PROG_SHARED_LIBRARIES ||
+			       !is_resident(ctx->cfg, req->path)))) {
+		log_debug("attach %s (pid %u, type %u): refused", req->path, req->pid,
+			  req->program_type);
+		rep->error = -EPERM;
 		return;
 	}
-	const struct probe_set *set = &policy->sets[req->set_id];
-	int fd = open_in_process(req->pid, req->path);
-	if (fd < 0) {
-		rep->error = fd; /* the process or the file vanished: not the file's fault */
-		return;
-	}
+	const struct probe_set *set = &ctx->policy->sets[req->set_id];
 	struct stat st;
-	char reason[64] = "";
-	if (fstat(fd, &st) != 0) {
-		rep->error = -errno;
-		goto out;
-	}
-	rep->dev = st.st_dev;
-	rep->ino = st.st_ino;
-	if (!S_ISREG(st.st_mode)) {
-		rep->error = -EINVAL;
-		set_reason(rep, "not-regular-file");
-		goto out;
-	}
-	int rc = attach_policy_check(policy, req->set_id, req->program_type, (uint64_t)st.st_size,
-				     reason, sizeof(reason));
-	if (rc) {
-		rep->error = rc;
-		set_reason(rep, reason);
-		goto out;
+	int fd = open_checked(ctx, req, &st, rep);
+	if (fd < 0) {
+		if (fd == -EPERM)
+			log_debug("attach %s (pid %u): not a file the process uses: refused",
+				  req->path, req->pid);
+		return;
 	}
 	struct attachment *a = find(t, st.st_dev, st.st_ino, req->set_id);
 	if (a) {
@@ -174,38 +255,23 @@ void attach_file(struct attach_table *t, const struct kernel *k, const struct at
 		rep->error = -ENOSPC; /* our limit, not the file's fault */
 		goto out;
 	}
-
-	struct elf_func_query q[ATTACH_MAX_FUNCS];
-	for (unsigned i = 0; i < set->nfuncs; i++)
-		q[i] = (struct elf_func_query){.name = set->funcs[i].name};
-	rc = elf_resolve_functions(fd, q, set->nfuncs, reason, sizeof(reason));
-	if (rc) {
-		rep->error = rc;
-		set_reason(rep, reason[0] ? reason : "bad-elf");
+	struct inspect_answer q;
+	if (find_functions(ctx, fd, &st, set, req, &q, rep) != 0)
 		goto out;
-	}
-	for (unsigned i = 0; i < set->nfuncs; i++) {
-		if (set->funcs[i].required && !q[i].found) {
-			rep->error = -ENOENT;
-			set_reason(rep, "no-symbols");
-			log_info("%s (pid %u): no %s: not attaching %s", req->path, req->pid,
-				 set->funcs[i].name, set->name);
-			goto out;
-		}
-	}
 
 	a = &t->items[t->count];
 	memset(a, 0, sizeof(*a));
 	a->multi_fds[0] = a->multi_fds[1] = -1;
 	char fd_path[64];
 	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
-	rc = link_set(a, k, set, q, fd_path);
+	int rc = link_set(a, k, set, &q, fd_path);
 	if (rc) {
 		release(a);
 		rep->error = rc;
 		/* The kernel refusing these offsets in this file is the file's
 		 * fault; lacking a permission or memory is ours: not blocked. */
 		if (rc == -EINVAL || rc == -EFAULT || rc == -ENOEXEC) {
+			char reason[64];
 			snprintf(reason, sizeof(reason), "attach: %s", strerror(-rc));
 			set_reason(rep, reason);
 		}

@@ -1,17 +1,21 @@
 /* The attachment table: which files carry which probe set, attached by
  * identity (DESIGN.md, "Attach is by identity, not by name").
  *
- * attach_file(): opens the file that pid (0: privd) sees at path through
- * /proc/PID/root (openat2 RESOLVE_IN_ROOT: symlinks resolve inside the
- * process's root), fstat()s it, checks it against the attach policy
- * (regular file, program type, size), and is idempotent per (dev, inode,
- * probe set). New files: the set's functions are resolved in the opened
- * file (ELF symbols), a required one missing is "no-symbols" and nothing
- * is attached; then two uprobe_multi links (entry, return) through
- * /proc/self/fd/N, so what was checked is what gets probed (classic
- * perf-event uprobes, one per function and direction, on older kernels).
- * rep->reason is set only when the failure is the file's (the collector
- * blocklists it); vanished processes or files leave it empty.
+ * attach_file() checks meaning before it opens anything: a known probe
+ * set, a program type whose enable_* switch is on in privd's own
+ * configuration, and pid 0 only for one of resident_libraries. Then it
+ * opens the file with O_PATH and requires it to be the process's
+ * executable or a file it maps (attach_target.h), a regular file, of a
+ * type and size the attach policy allows, all before any read open.
+ * Every refusal up to the identity check is the same -EPERM with no
+ * identity, whether the path exists or not. It is idempotent per (dev,
+ * inode, probe set). For a new file, the set's functions are found by an
+ * unprivileged inspector (inspect_client.h) in a read-only reopening; a
+ * required one missing is "no-symbols". Then two uprobe_multi links
+ * (entry, return) through /proc/self/fd/N of the checked O_PATH fd, so
+ * what was checked is what gets probed (classic perf-event uprobes, one
+ * per function and direction, on older kernels). rep->reason is set only
+ * when the failure is the file's (the collector blocklists it).
  *
  * detach_attachment() removes the entry and hands its links to the
  * closer: it never waits for the kernel. */
@@ -21,6 +25,8 @@
 #include <stdint.h>
 
 #include "attach_policy.h"
+#include "config.h"
+#include "inspect_client.h"
 #include "ipc_proto.h"
 #include "kernel.h"
 
@@ -33,9 +39,17 @@ struct attach_table {
 	uint64_t next_id;
 };
 
+/* What attach_file() checks against and works with. */
+struct attach_context {
+	const struct kernel *kernel;
+	const struct attach_policy *policy;
+	const struct usm_config *cfg;
+	struct inspect_client *inspector;
+};
+
 int attach_table_init(struct attach_table *t, uint32_t max);
 
-void attach_file(struct attach_table *t, const struct kernel *k, const struct attach_policy *policy,
+void attach_file(struct attach_table *t, const struct attach_context *ctx,
 		 const struct usm_attach_req *req, struct usm_attach_rep *rep);
 
 int detach_attachment(struct attach_table *t, uint64_t id);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,20 +25,6 @@ static void fail(struct kernel *k, int err, const char *what)
 		snprintf(k->error, sizeof(k->error), "%s", what);
 	}
 	log_error("%s: %s", what, strerror(err < 0 ? -err : EINVAL));
-}
-
-/* The process monitor's openat tracepoints are found through tracefs. */
-static void ensure_tracefs(void)
-{
-	struct stat st;
-	if (stat("/sys/kernel/tracing/events", &st) == 0 ||
-	    stat("/sys/kernel/debug/tracing/events", &st) == 0)
-		return;
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) == 0)
-		log_info("mounted tracefs on /sys/kernel/tracing (the syscall tracepoints need it)");
-	else
-		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
 }
 
 static void start_process_monitor(struct kernel *k, const struct attach_policy *policy, pid_t self)
@@ -119,7 +104,6 @@ void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct a
 	usm_libbpf_log_init();
 	if (usm_config_monitoring_disabled(cfg))
 		return;
-	ensure_tracefs();
 	k->uprobe_multi = cfg->uprobe_multi && uprobe_multi_supported();
 	log_info("uprobes attach with %s", k->uprobe_multi ? "uprobe_multi links"
 							    : "classic perf-event uprobes");

@@ -2,9 +2,9 @@
  * the process-discovery programs, and the TLS probe programs that
  * attach.c links to files.
  *
- * kernel_start() runs during start-up, with every capability: it mounts
- * tracefs if the kernel has it but nobody mounted it (the syscall
- * tracepoints need it), probes for uprobe_multi support, and loads. A
+ * kernel_start() runs in the BPF owner's start-up, with every capability
+ * (the supervisor mounted tracefs before): it probes for uprobe_multi
+ * support and loads. A
  * failure is recorded (served through the collector as the monitor's
  * start error) rather than fatal: privd keeps running and says why. */
 #ifndef USM_PRIVD_KERNEL_H

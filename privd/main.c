@@ -1,12 +1,16 @@
-/* usm-privd: the only privileged process.
+/* usm-privd: the supervisor, and the start of privd's BPF owner.
  *
- * Start-up, in this order: read and check the configuration (exit 2 on
- * any error, before anything starts), block the signals it handles (before
- * nng starts threads, so they arrive on the signalfd only), prepare the
- * runtime directory, open the children's binaries, load the BPF objects,
- * listen for the collector, drop every capability but the ones in
- * policy/PRIVILEGES.md, apply policy/privd.policy (seccomp), start the
- * children. Then one loop: signals, requests, restarts. */
+ * Start-up, as root, in this order: read and check the configuration
+ * (exit 2 on any error, before anything starts), block the signals it
+ * handles (before any thread exists, so they arrive on the signalfd
+ * only), prepare the runtime directory, open the children's and the
+ * inspector's binaries, mount tracefs if nobody did, fork the BPF owner
+ * (owner.c: it loads the BPF objects and drops to bpf_user itself) and
+ * wait for it to be ready, keep only CAP_SETUID, CAP_SETGID and CAP_KILL,
+ * apply policy/privd.policy (seccomp), start the children. Then one loop:
+ * signals, the owner's requests (inspectors, collector restarts),
+ * restarts, inspector deadlines. The supervisor parses nothing but
+ * fixed-size messages from the owner, and holds no BPF object. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -14,53 +18,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "attach.h"
 #include "attach_policy.h"
-#include "link_closer.h"
 #include "config.h"
 #include "config_cli.h"
-#include "kernel.h"
-#include "ipc_socket.h"
+#include "identity.h"
 #include "log.h"
-#include "requests.h"
+#include "owner.h"
+#include "owner_channel.h"
 #include "runtime_dir.h"
-#include "sandbox.h"
 #include "seccomp_policy.h"
 #include "supervisor.h"
 
 #define STOP_TIMEOUT_MS 5000
 
-/* What privd keeps after start-up, and why (policy/PRIVILEGES.md). */
+/* What the supervisor keeps, and why (policy/PRIVILEGES.md). */
 static const cap_value_t kept_caps[] = {
-	CAP_SETUID,     /* start (and restart) each child under its own uid */
-	CAP_SETGID,     /* ... and its own gid, with supplementary groups cleared */
-	CAP_KILL,       /* stop children, which run under other uids */
-	CAP_BPF,        /* create uprobe links, read the kernel side's counters */
-	CAP_PERFMON,    /* uprobes (uprobe_multi links, or perf events on old kernels) */
-	CAP_SYS_PTRACE, /* read /proc/PID/{maps,exe,root} of processes of other users */
+	CAP_SETUID, /* start (and restart) each child and inspector under its own uid */
+	CAP_SETGID, /* ... and its own gid, with supplementary groups cleared */
+	CAP_KILL,   /* stop the children, the BPF owner and late inspectors (other uids) */
 };
 
 extern const char usm_policy_attach[];
 extern const unsigned long usm_policy_attach_len;
 extern const char usm_policy_privd[];
 extern const unsigned long usm_policy_privd_len;
-
-/* The kept set, plus CAP_SYS_ADMIN only where classic perf-event
- * uprobes are used (no uprobe_multi): creating them needs it. */
-static int drop_capabilities(const struct kernel *k)
-{
-	cap_value_t caps[sizeof(kept_caps) / sizeof(kept_caps[0]) + 1];
-	size_t n = sizeof(kept_caps) / sizeof(kept_caps[0]);
-	memcpy(caps, kept_caps, sizeof(kept_caps));
-	if (k->tls && !k->uprobe_multi) {
-		caps[n++] = CAP_SYS_ADMIN;
-		log_warn("keeping CAP_SYS_ADMIN: classic uprobes need it (no uprobe_multi)");
-	}
-	return usm_caps_keep_only(caps, n);
-}
 
 static void usage(FILE *out)
 {
@@ -112,43 +100,122 @@ static bool handle_signals(int sigfd, struct supervisor *sup)
 			stop = true;
 		}
 	}
+	if (sup->owner_pid == 0 && !stop) {
+		log_error("usm-privd-bpf exited (status %d): stopping", sup->owner_status);
+		stop = true;
+	}
 	return stop;
 }
 
-static void run_loop(int sigfd, struct usm_ipc_server *server, struct privd_state *state)
+/* The BPF owner's requests after READY. Returns true when privd should
+ * stop (the owner is gone or broke the protocol). */
+static bool handle_owner(struct supervisor *sup)
 {
-	int ipcfd;
-	if (usm_ipc_server_pollfd(server, &ipcfd) != 0) {
-		log_error("cannot poll the request socket");
-		return;
-	}
 	for (;;) {
-		struct pollfd pfd[2] = {{sigfd, POLLIN, 0}, {ipcfd, POLLIN, 0}};
-		int timeout = supervisor_next_timeout_ms(state->sup);
+		struct owner_msg m;
+		int fds[OWNER_MAX_FDS];
+		unsigned nfds;
+		int rc = owner_recv(sup->channel, &m, fds, &nfds);
+		if (rc == -EAGAIN)
+			return false;
+		if (rc == 0 && m.type == OWNER_INSPECT) {
+			if (supervisor_spawn_inspector(sup, fds) != 0)
+				log_warn("could not start an inspector: the file is not inspected");
+			close(fds[0]);
+			close(fds[1]);
+			continue;
+		}
+		if (rc == 0 && m.type == OWNER_RESTART_COLLECTOR) {
+			supervisor_restart_collector(sup);
+			continue;
+		}
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		log_error("usm-privd-bpf channel: %s", rc == -EPIPE ? "closed" : "unexpected message");
+		return true;
+	}
+}
+
+static void run_loop(int sigfd, struct supervisor *sup)
+{
+	for (;;) {
+		struct pollfd pfd[2] = {{sigfd, POLLIN, 0}, {sup->channel, POLLIN, 0}};
+		int timeout = supervisor_next_timeout_ms(sup);
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return;
 		}
-		if ((pfd[0].revents & POLLIN) && handle_signals(sigfd, state->sup))
+		if ((pfd[0].revents & POLLIN) && handle_signals(sigfd, sup))
 			return;
-		if (pfd[1].revents & POLLIN) {
-			int rc = usm_ipc_server_serve(server, privd_routes, privd_nroutes, state);
-			if (rc < 0)
-				log_warn("request socket: %s", strerror(-rc));
-		}
-		supervisor_tick(state->sup);
+		if (pfd[1].revents && handle_owner(sup))
+			return;
+		supervisor_tick(sup);
 	}
+}
+
+/* The syscall tracepoints are found through tracefs: mount it if the
+ * kernel has it but nobody did (before any process is confined: a
+ * Landlocked or capability-less process cannot mount). */
+static void ensure_tracefs(void)
+{
+	struct stat st;
+	if (stat("/sys/kernel/tracing/events", &st) == 0 ||
+	    stat("/sys/kernel/debug/tracing/events", &st) == 0)
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) == 0)
+		log_info("mounted tracefs on /sys/kernel/tracing (the syscall tracepoints need it)");
+	else
+		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
+}
+
+/* Forks the BPF owner and waits for OWNER_READY; on success the ring
+ * buffer fds it sent become the collector's fds 3 and 4. */
+static int start_owner(struct supervisor *sup, const struct usm_config *cfg,
+		       const struct attach_policy *policy, int sigfd)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* What only the supervisor needs stays with it. */
+		close(sv[0]);
+		close(sigfd);
+		supervisor_close_fds(sup);
+		struct owner_start os = {cfg, policy, sv[1], sup->self};
+		owner_run(&os);
+	}
+	close(sv[1]);
+	sup->owner_pid = pid;
+	sup->channel = sv[0];
+	log_info("started usm-privd-bpf, pid %d", (int)pid);
+	struct pollfd p = {sv[0], POLLIN, 0};
+	if (poll(&p, 1, -1) < 0)
+		return -errno;
+	struct owner_msg m;
+	int fds[OWNER_MAX_FDS];
+	unsigned nfds;
+	int rc = owner_recv(sv[0], &m, fds, &nfds);
+	if (rc != 0 || m.type != OWNER_READY) {
+		for (unsigned i = 0; rc == 0 && i < nfds; i++)
+			close(fds[i]);
+		log_error("usm-privd-bpf did not start (see its messages above)");
+		return rc ? rc : -EPROTO;
+	}
+	struct child *collector = &sup->children[0];
+	for (unsigned i = 0; i < nfds; i++)
+		collector->passed_fds[collector->npassed++] = fds[i];
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static struct usm_config cfg;
 	static struct supervisor sup;
-	static struct usm_ipc_server server;
 	static struct attach_policy policy;
-	static struct kernel kernel;
-	static struct attach_table attachments;
-	char path[PATH_MAX];
 
 	usm_log_init("usm-privd", USM_LOG_INFO);
 	usm_config_from_args(argc, argv, "usm-privd", usage, &cfg);
@@ -169,31 +236,19 @@ int main(int argc, char **argv)
 		log_error("cannot set up signal handling: %s", strerror(-sigfd));
 		return 1;
 	}
-	int rc = runtime_dir_prepare(cfg.runtime_dir, cfg.collector_user.uid,
+	int rc = runtime_dir_prepare(cfg.runtime_dir, cfg.bpf_user.uid, cfg.collector_user.uid,
 				     cfg.collector_user.gid, cfg.api_user.gid);
 	if (rc == 0)
 		rc = supervisor_init(&sup, &cfg);
-	if (rc == 0)
-		rc = attach_table_init(&attachments, cfg.max_traced_files);
-	if (rc == 0 && link_closer_start(cfg.detach_threads) != 0)
-		rc = -EAGAIN;
 	if (rc == 0) {
-		kernel_start(&kernel, &cfg, &policy, getpid());
-		/* The collector reads the ring buffers itself, from fds it
-		 * inherits (3, 4): the data plane never crosses privd. */
-		int rings[2];
-		kernel_ring_fds(&kernel, rings);
-		for (unsigned i = 0; i < 2 && rings[i] >= 0; i++)
-			sup.children[0].passed_fds[sup.children[0].npassed++] = rings[i];
-	}
-	if (rc == 0) {
-		snprintf(path, sizeof(path), "%s/%s", cfg.runtime_dir, USM_PRIVD_SOCKET);
-		rc = usm_ipc_server_listen(&server, "privd", path, cfg.collector_user.uid, 0660);
+		if (!usm_config_monitoring_disabled(&cfg))
+			ensure_tracefs();
+		rc = start_owner(&sup, &cfg, &policy, sigfd);
 	}
 	if (rc == 0)
-		rc = drop_capabilities(&kernel);
-	/* From here privd runs under its own filter, and so do the children
-	 * it starts until they install theirs. */
+		rc = privd_keep_only_caps(kept_caps, sizeof(kept_caps) / sizeof(kept_caps[0]));
+	/* From here the supervisor runs under its own filter, and so do the
+	 * processes it starts until they install theirs. */
 	if (rc == 0)
 		rc = usm_policy_apply_text(usm_policy_privd, usm_policy_privd_len, "privd.policy",
 					   cfg.seccomp);
@@ -208,19 +263,9 @@ int main(int argc, char **argv)
 	log_info("usm %s running: API on http://%s, runtime directory %s", USM_VERSION,
 		 cfg.api_listen, cfg.runtime_dir);
 
-	struct privd_state state = {.sup = &sup,
-				    .server = &server,
-				    .kernel = &kernel,
-				    .attachments = &attachments,
-				    .policy = &policy};
-	run_loop(sigfd, &server, &state);
+	run_loop(sigfd, &sup);
 
 	supervisor_stop_all(&sup, STOP_TIMEOUT_MS);
-	usm_ipc_server_close(&server);
-	/* Links left open at exit would be closed by the kernel one by one;
-	 * close them here, in parallel. */
-	attach_release_all(&attachments);
-	kernel_stop(&kernel);
 	runtime_dir_remove(cfg.runtime_dir);
 	supervisor_free(&sup);
 	log_info("stopped");

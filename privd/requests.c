@@ -6,16 +6,18 @@
 
 #include "link_closer.h"
 #include "log.h"
+#include "owner_channel.h"
 #include "scan.h"
 
 /* usm's own processes, which are never traced or scanned. */
-static size_t own_pids(const struct privd_state *st, pid_t out[3])
+static size_t own_pids(const struct owner_state *st, pid_t out[4])
 {
 	size_t n = 0;
-	out[n++] = st->sup->self;
-	for (unsigned i = 0; i < 2; i++)
-		if (st->sup->children[i].pid > 0)
-			out[n++] = st->sup->children[i].pid;
+	out[n++] = st->supervisor;
+	out[n++] = st->self;
+	for (unsigned i = USM_ROLE_COLLECTOR; i < USM_ROLE_COUNT; i++)
+		if (st->health.proc[i].pid > 0)
+			out[n++] = (pid_t)st->health.proc[i].pid;
 	return n;
 }
 
@@ -23,10 +25,9 @@ static size_t own_pids(const struct privd_state *st, pid_t out[3])
  * IPC counters. */
 static int handle_health(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
-	struct privd_state *st = ctx;
-	struct usm_health h;
+	struct owner_state *st = ctx;
+	struct usm_health h = st->health;
 	(void)req;
-	supervisor_health(st->sup, &h);
 	h.ipc_rejected_peers = atomic_load(&st->server->rejected_peers);
 	h.ipc_bad_messages = st->server->bad_messages;
 	usm_ipc_reply_set(rep, USM_MSG_PRIVD_HEALTH_REP, &h, sizeof(h));
@@ -36,7 +37,7 @@ static int handle_health(void *ctx, const struct usm_msg_view *req, struct usm_i
 /* STATUS: whether the kernel side started, and its counters. */
 static int handle_status(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
-	struct privd_state *st = ctx;
+	struct owner_state *st = ctx;
 	struct usm_privd_status s;
 	(void)req;
 	memset(&s, 0, sizeof(s));
@@ -55,10 +56,10 @@ static int handle_status(void *ctx, const struct usm_msg_view *req, struct usm_i
 /* ATTACH(pid, path, probe set, program type). */
 static int handle_attach(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
-	struct privd_state *st = ctx;
+	struct owner_state *st = ctx;
 	const struct usm_attach_req *a = req->payload;
 	struct usm_attach_rep r;
-	pid_t own[3];
+	pid_t own[4];
 	size_t nown = own_pids(st, own);
 	for (size_t i = 0; i < nown; i++) {
 		if ((pid_t)a->pid == own[i]) {
@@ -66,7 +67,7 @@ static int handle_attach(void *ctx, const struct usm_msg_view *req, struct usm_i
 			return -EPERM;
 		}
 	}
-	attach_file(st->attachments, st->kernel, st->policy, a, &r);
+	attach_file(st->attachments, &st->attach, a, &r);
 	usm_ipc_reply_set(rep, USM_MSG_PRIVD_ATTACH_REP, &r, sizeof(r));
 	return 0;
 }
@@ -74,7 +75,7 @@ static int handle_attach(void *ctx, const struct usm_msg_view *req, struct usm_i
 /* DETACH(attachment id): answered at once; the links close in the background. */
 static int handle_detach(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
-	struct privd_state *st = ctx;
+	struct owner_state *st = ctx;
 	const struct usm_detach_req *d = req->payload;
 	if (detach_attachment(st->attachments, d->attachment) != 0) {
 		usm_ipc_reply_error(rep, -ENOENT, "no attachment %llu",
@@ -89,7 +90,7 @@ static int handle_detach(void *ctx, const struct usm_msg_view *req, struct usm_i
  * without attaching twice. */
 static int handle_list(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
-	struct privd_state *st = ctx;
+	struct owner_state *st = ctx;
 	const struct usm_page_req *pr = req->payload;
 	if (pr->cursor > st->attachments->count) {
 		usm_ipc_reply_error(rep, -EINVAL, "cursor past the end");
@@ -103,26 +104,49 @@ static int handle_list(void *ctx, const struct usm_msg_view *req, struct usm_ipc
 /* SCAN: running processes' executables and TLS libraries, a page at a time. */
 static int handle_scan(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
-	struct privd_state *st = ctx;
+	struct owner_state *st = ctx;
 	const struct usm_page_req *pr = req->payload;
 	if (pr->cursor > UINT32_MAX) {
 		usm_ipc_reply_error(rep, -EINVAL, "cursor is not a pid");
 		return -EINVAL;
 	}
-	pid_t own[3];
+	pid_t own[4];
 	size_t nown = own_pids(st, own);
 	rep->type = USM_MSG_PRIVD_SCAN_REP;
-	rep->length = (uint32_t)scan_page(st->policy, pr->cursor, own, nown, rep->payload);
+	rep->length = (uint32_t)scan_page(st->attach.policy, pr->cursor, own, nown, rep->payload);
 	return 0;
 }
 
+void owner_protocol_violation(void *ctx, const char *what)
+{
+	struct owner_state *st = ctx;
+	st->protocol_violations++;
+	log_warn("protocol violation from the collector's uid (%s): restarting the collector", what);
+	struct owner_msg m = {.type = OWNER_RESTART_COLLECTOR};
+	int rc = owner_send(st->channel, &m, NULL, 0);
+	if (rc)
+		log_error("cannot ask the supervisor to restart the collector: %s", strerror(-rc));
+}
+
+#define ALWAYS (OWNER_KERNEL_UP | OWNER_KERNEL_DOWN)
+#define FIXED(s) sizeof(s), sizeof(s)
+#define EMPTY 0, 0
+#define ROW(req, rep, bounds, when, fn)                                                            \
+	{.request = (req), .reply = (rep), .allowed_states = (when), .handler = (fn),              \
+	 .min_len = ROW_MIN(bounds), .max_len = ROW_MAX(bounds)}
+#define ROW_MIN(...) ROW_FIRST(__VA_ARGS__)
+#define ROW_MAX(...) ROW_SECOND(__VA_ARGS__)
+#define ROW_FIRST(a, b) (a)
+#define ROW_SECOND(a, b) (b)
+
 /* Reviewers: this is the complete list of what the collector can ask. */
-const struct usm_ipc_route privd_routes[] = {
-	{USM_MSG_PRIVD_HEALTH_REQ, handle_health},
-	{USM_MSG_PRIVD_STATUS_REQ, handle_status},
-	{USM_MSG_PRIVD_ATTACH_REQ, handle_attach},
-	{USM_MSG_PRIVD_DETACH_REQ, handle_detach},
-	{USM_MSG_PRIVD_LIST_REQ, handle_list},
-	{USM_MSG_PRIVD_SCAN_REQ, handle_scan},
+const struct usm_ipc_route owner_routes[] = {
+	/*  request                   reply                     payload bytes                 allowed         handler */
+	ROW(USM_MSG_PRIVD_HEALTH_REQ, USM_MSG_PRIVD_HEALTH_REP, EMPTY,                        ALWAYS,          handle_health),
+	ROW(USM_MSG_PRIVD_STATUS_REQ, USM_MSG_PRIVD_STATUS_REP, EMPTY,                        ALWAYS,          handle_status),
+	ROW(USM_MSG_PRIVD_LIST_REQ,   USM_MSG_PRIVD_LIST_REP,   FIXED(struct usm_page_req),   ALWAYS,          handle_list),
+	ROW(USM_MSG_PRIVD_SCAN_REQ,   USM_MSG_PRIVD_SCAN_REP,   FIXED(struct usm_page_req),   ALWAYS,          handle_scan),
+	ROW(USM_MSG_PRIVD_ATTACH_REQ, USM_MSG_PRIVD_ATTACH_REP, FIXED(struct usm_attach_req), OWNER_KERNEL_UP, handle_attach),
+	ROW(USM_MSG_PRIVD_DETACH_REQ, USM_MSG_PRIVD_DETACH_REP, FIXED(struct usm_detach_req), OWNER_KERNEL_UP, handle_detach),
 };
-const size_t privd_nroutes = sizeof(privd_routes) / sizeof(privd_routes[0]);
+const size_t owner_nroutes = sizeof(owner_routes) / sizeof(owner_routes[0]);

@@ -1,27 +1,45 @@
-/* privd's request table: every request the collector may make, its
- * handler, and nothing else. Sizes and fields are checked by the codec
- * (common/ipc_codec.c, one row per type) before a handler runs; handlers
- * re-check meaning (usm's own pids, known probe sets, known attachments). */
+/* The BPF owner's request table: every request the collector may make,
+ * its reply, its payload bounds, when it is allowed, and its handler;
+ * nothing else is served (common/ipc_socket.c enforces each column, after
+ * the codec's own checks). Handlers re-check meaning: usm's own pids,
+ * known probe sets, the program type's switch, known attachments.
+ *
+ * A message that breaks the protocol (fails decoding, has no row, is out
+ * of its state or bounds) is answered with an error, counted, and the
+ * collector is restarted through the supervisor: a collector that sends
+ * one is not the collector usm started. */
 #ifndef USM_PRIVD_REQUESTS_H
 #define USM_PRIVD_REQUESTS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "attach.h"
-#include "attach_policy.h"
 #include "ipc_socket.h"
 #include "kernel.h"
-#include "supervisor.h"
 
-struct privd_state {
-	struct supervisor *sup;
+/* The server states (usm_ipc_server.state) rows are allowed in. */
+enum owner_server_state {
+	OWNER_KERNEL_UP = 1 << 0,   /* the TLS programs loaded: attaching makes sense */
+	OWNER_KERNEL_DOWN = 1 << 1, /* start failed or monitoring disabled: nothing to attach */
+};
+
+struct owner_state {
 	struct usm_ipc_server *server;
 	struct kernel *kernel;
 	struct attach_table *attachments;
-	const struct attach_policy *policy;
+	struct attach_context attach;
+	struct usm_health health; /* the supervisor's last word on every process */
+	pid_t self, supervisor;
+	int channel;              /* to the supervisor */
+	uint64_t protocol_violations;
 };
 
-extern const struct usm_ipc_route privd_routes[];
-extern const size_t privd_nroutes;
+extern const struct usm_ipc_route owner_routes[];
+extern const size_t owner_nroutes;
+
+/* The server's on_violation: counts, and asks the supervisor to restart
+ * the collector. */
+void owner_protocol_violation(void *ctx, const char *what);
 
 #endif

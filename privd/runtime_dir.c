@@ -52,7 +52,8 @@ static int make_subdir(int dirfd, const char *name, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int runtime_dir_prepare(const char *dir, uid_t collector_uid, gid_t collector_gid, gid_t api_gid)
+int runtime_dir_prepare(const char *dir, uid_t bpf_uid, uid_t collector_uid, gid_t collector_gid,
+			gid_t api_gid)
 {
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		int e = errno;
@@ -80,7 +81,7 @@ int runtime_dir_prepare(const char *dir, uid_t collector_uid, gid_t collector_gi
 	if (rc == 0 && ((rc = remove_subdir(fd, "privd")) != 0 ||
 			(rc = remove_subdir(fd, "collector")) != 0))
 		log_error("cannot clean runtime_dir %s: %s", dir, strerror(-rc));
-	if (rc == 0 && ((rc = make_subdir(fd, "privd", 0, collector_gid)) != 0 ||
+	if (rc == 0 && ((rc = make_subdir(fd, "privd", bpf_uid, collector_gid)) != 0 ||
 			(rc = make_subdir(fd, "collector", collector_uid, api_gid)) != 0))
 		log_error("cannot create the socket directories in %s: %s", dir, strerror(-rc));
 	close(fd);

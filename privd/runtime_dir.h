@@ -1,13 +1,14 @@
 /* The runtime directory and its per-socket subdirectories.
  *
  *   RUNTIME_DIR/             root:root 0755, not writable by anyone else
- *   RUNTIME_DIR/privd/       root:<collector gid> 2750   privd.ipc (0660)
+ *   RUNTIME_DIR/privd/       <bpf uid>:<collector gid> 2750   privd.ipc (0660)
  *   RUNTIME_DIR/collector/   <collector uid>:<api gid> 2750   collector.ipc (0660)
  *
  * So only the collector's group can reach privd's socket and only the api
  * group can reach the collector's; the setgid bit gives each socket its
  * directory's group. The peer-uid check on each socket is the second wall.
- * Must be called while privd still has its start-up capabilities. */
+ * The BPF owner (bpf_user) owns privd/ to bind its socket there. Must be
+ * called while privd still has its start-up capabilities. */
 #ifndef USM_PRIVD_RUNTIME_DIR_H
 #define USM_PRIVD_RUNTIME_DIR_H
 
@@ -18,7 +19,8 @@
 
 /* Creates (or cleans and re-creates) the tree. Refuses a runtime_dir that
  * is a symlink, not a directory, not owned by root or writable by others. */
-int runtime_dir_prepare(const char *dir, uid_t collector_uid, gid_t collector_gid, gid_t api_gid);
+int runtime_dir_prepare(const char *dir, uid_t bpf_uid, uid_t collector_uid, gid_t collector_gid,
+			gid_t api_gid);
 
 /* Removes the subdirectories and their sockets, then the directory if it
  * is empty. Best effort; logs what it could not remove. */

@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include "ipc_codec.h"
+#include "log.h"
+#include "proc_read.h"
 
 #define MAX_RECORDS_PER_PROCESS (1 + ATTACH_MAX_LIBRARIES)
+#define PROCESSES_PER_PAGE (USM_PAGE_MAX_RECORDS / MAX_RECORDS_PER_PROCESS)
 
 struct page {
 	struct usm_scan_page *hdr;
@@ -37,56 +40,62 @@ static void scan_exe(struct page *p, uint32_t pid)
 	char link[64], path[USM_IPC_PATH_MAX];
 	struct stat st;
 	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
-	ssize_t n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0 || stat(link, &st) != 0)
-		return; /* kernel thread, or gone */
-	path[n] = '\0';
+	/* A kernel thread, a process gone, or a path longer than a message
+	 * carries: nothing to report (never a cut path). */
+	if (proc_read_link(pid, "exe", path, sizeof(path)) != 0 || stat(link, &st) != 0)
+		return;
 	if (path[0] == '/')
 		add(p, pid, USM_SCAN_EXE, 0, st.st_dev, st.st_ino, path);
 }
 
-/* Mapped files matching a library rule, each file once. Lines read:
- * "start-end perms offset MAJ:MIN inode   /path". */
-static void scan_maps(struct page *p, const struct attach_policy *policy, uint32_t pid,
-		      unsigned budget)
+struct maps_scan {
+	struct page *page;
+	const struct attach_policy *policy;
+	uint32_t pid;
+	unsigned nseen;
+	uint64_t seen[MAX_RECORDS_PER_PROCESS - 1][2]; /* (dev, inode) reported */
+};
+
+/* A mapped file matching a library rule, each (dev, inode) once. */
+static int on_mapping(const struct proc_mapping *m, void *ctx)
 {
-	char name[64];
-	snprintf(name, sizeof(name), "/proc/%u/maps", pid);
-	FILE *f = fopen(name, "re");
-	if (!f)
-		return;
-	char line[512];
-	uint64_t seen[MAX_RECORDS_PER_PROCESS];
-	unsigned nseen = 0;
-	while (budget > 0 && fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
-		unsigned long long ino;
-		int off = 0;
-		if (sscanf(line, "%*s %*s %*s %x:%x %llu %n", &maj, &min, &ino, &off) != 3 || off == 0)
-			continue;
-		char *path = line + off;
-		path[strcspn(path, "\n")] = '\0';
-		if (path[0] != '/' || ino == 0 || strstr(path, " (deleted)"))
-			continue;
-		int set = attach_policy_set_for_library(policy, path);
-		if (set < 0)
-			continue;
-		bool dup = false;
-		for (unsigned i = 0; i < nseen; i++)
-			dup |= seen[i] == ino;
-		if (dup)
-			continue;
-		seen[nseen++] = ino;
-		add(p, pid, USM_SCAN_LIBRARY, (uint8_t)set, makedev(maj, min), ino, path);
-		budget--;
-	}
-	fclose(f);
+	struct maps_scan *s = ctx;
+	int set = attach_policy_set_for_library(s->policy, m->path);
+	if (set < 0 || strlen(m->path) >= USM_IPC_PATH_MAX)
+		return 0;
+	for (unsigned i = 0; i < s->nseen; i++)
+		if (s->seen[i][0] == m->dev && s->seen[i][1] == m->ino)
+			return 0;
+	s->seen[s->nseen][0] = m->dev;
+	s->seen[s->nseen][1] = m->ino;
+	s->nseen++;
+	add(s->page, s->pid, USM_SCAN_LIBRARY, (uint8_t)set, m->dev, m->ino, m->path);
+	return s->nseen == MAX_RECORDS_PER_PROCESS - 1; /* the page's room for one process */
 }
 
-static int compare_pid(const void *a, const void *b)
+/* The PROCESSES_PER_PAGE smallest pids at or after cursor, ascending:
+ * /proc lists pids in no promised order, and this keeps pages from
+ * skipping or repeating a process without holding every pid. */
+static size_t next_pids(uint64_t cursor, uint32_t pids[PROCESSES_PER_PAGE])
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
+	size_t n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+		if (*end != '\0' || pid == 0 || pid < cursor || pid > UINT32_MAX)
+			continue;
+		if (n == PROCESSES_PER_PAGE && pid >= pids[n - 1])
+			continue;
+		size_t i = n < PROCESSES_PER_PAGE ? n++ : n - 1;
+		for (; i > 0 && pids[i - 1] > pid; i--)
+			pids[i] = pids[i - 1];
+		pids[i] = (uint32_t)pid;
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 size_t scan_page(const struct attach_policy *policy, uint64_t cursor, const pid_t *ignored,
@@ -94,35 +103,20 @@ size_t scan_page(const struct attach_policy *policy, uint64_t cursor, const pid_
 {
 	struct page p = {payload, (struct usm_scan_record *)((struct usm_scan_page *)payload + 1)};
 	memset(p.hdr, 0, sizeof(*p.hdr));
-
-	/* /proc lists pids in no promised order: collect those at or after
-	 * the cursor, sorted, so pages neither skip nor repeat a process. */
-	static uint32_t pids[1 << 16];
-	size_t npids = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	while (d && (de = readdir(d)) != NULL && npids < sizeof(pids) / sizeof(pids[0])) {
-		char *end;
-		unsigned long pid = strtoul(de->d_name, &end, 10);
-		if (*end == '\0' && pid > 0 && pid >= cursor && pid <= UINT32_MAX)
-			pids[npids++] = (uint32_t)pid;
-	}
-	if (d)
-		closedir(d);
-	qsort(pids, npids, sizeof(pids[0]), compare_pid);
-
-	size_t i = 0;
-	for (; i < npids; i++) {
-		if (USM_PAGE_MAX_RECORDS - p.hdr->count < MAX_RECORDS_PER_PROCESS)
-			break;
+	uint32_t pids[PROCESSES_PER_PAGE];
+	size_t npids = next_pids(cursor, pids);
+	for (size_t i = 0; i < npids; i++) {
 		bool skip = false;
 		for (size_t j = 0; j < nignored; j++)
 			skip |= (pid_t)pids[i] == ignored[j];
 		if (skip)
 			continue;
 		scan_exe(&p, pids[i]);
-		scan_maps(&p, policy, pids[i], MAX_RECORDS_PER_PROCESS - 1);
+		struct maps_scan ms = {.page = &p, .policy = policy, .pid = pids[i]};
+		int rc = proc_maps_foreach(pids[i], on_mapping, &ms);
+		if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
+			log_debug("scan: /proc/%u/maps: %s", pids[i], strerror(-rc));
 	}
-	p.hdr->next_cursor = i < npids ? pids[i] : 0;
+	p.hdr->next_cursor = npids == PROCESSES_PER_PAGE ? (uint64_t)pids[npids - 1] + 1 : 0;
 	return sizeof(*p.hdr) + p.hdr->count * sizeof(*p.rec);
 }

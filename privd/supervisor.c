@@ -14,9 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "log.h"
 #include "monotonic.h"
-#include "sandbox.h"
+#include "owner_channel.h"
 
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 30000
@@ -27,6 +28,10 @@ static const char *const passed_env[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_
 static char *child_envp[sizeof(passed_env) / sizeof(passed_env[0]) + 1];
 
 static char *child_argv[2][2 + 2 * SUPERVISOR_MAX_ARGS];
+static char *inspector_argv[2 + 2 * SUPERVISOR_MAX_ARGS];
+
+#define OWNER_STOP_TIMEOUT_MS 30000 /* closing thousands of links takes seconds */
+#define INSPECTOR_GRACE_MS 250 /* past the BPF owner's own wait, before the kill */
 
 /* The build tree keeps each daemon in its own directory; an installation
  * keeps the children in USM_LIBEXECDIR. */
@@ -77,15 +82,15 @@ static void build_env(void)
 	child_envp[n] = NULL;
 }
 
-static void build_argv(struct supervisor *sup, unsigned idx, const char *name)
+static void build_argv(struct supervisor *sup, char **argv, const char *name)
 {
 	size_t a = 0;
-	child_argv[idx][a++] = (char *)name;
+	argv[a++] = (char *)name;
 	for (size_t i = 0; i < sup->noptions; i++) {
-		child_argv[idx][a++] = "-o";
-		child_argv[idx][a++] = sup->argv_options[i];
+		argv[a++] = "-o";
+		argv[a++] = sup->argv_options[i];
 	}
-	child_argv[idx][a] = NULL;
+	argv[a] = NULL;
 }
 
 int supervisor_init(struct supervisor *sup, const struct usm_config *cfg)
@@ -109,7 +114,8 @@ int supervisor_init(struct supervisor *sup, const struct usm_config *cfg)
 		{USM_ROLE_COLLECTOR, "usm-collector", "collector"},
 		{USM_ROLE_APID, "usm-apid", "apid"},
 	};
-	sup->children[0].exe_fd = sup->children[1].exe_fd = -1;
+	sup->children[0].exe_fd = sup->children[1].exe_fd = sup->inspector_exe_fd = -1;
+	sup->channel = -1;
 	for (unsigned i = 0; i < 2; i++) {
 		struct child *c = &sup->children[i];
 		c->role = roles[i].role;
@@ -121,14 +127,29 @@ int supervisor_init(struct supervisor *sup, const struct usm_config *cfg)
 		c->exe_fd = open_child_binary(roles[i].name, roles[i].subdir);
 		if (c->exe_fd < 0)
 			return c->exe_fd;
-		build_argv(sup, i, roles[i].name);
+		build_argv(sup, child_argv[i], roles[i].name);
 	}
+	sup->inspector_exe_fd = open_child_binary("usm-inspector", "inspector");
+	if (sup->inspector_exe_fd < 0)
+		return sup->inspector_exe_fd;
+	build_argv(sup, inspector_argv, "usm-inspector");
 	return 0;
 }
 
+/* What a process is started with. */
+struct spawn_spec {
+	const char *name;
+	int exe_fd;
+	char **argv;
+	uid_t uid;
+	gid_t gid;
+	const int *fds; /* become fds 3, 4, ... */
+	unsigned nfds;
+};
+
 /* Between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) exec_child(struct supervisor *sup, struct child *c,
-						 char **argv)
+static void __attribute__((noreturn)) exec_process(struct supervisor *sup,
+						   const struct spawn_spec *sp)
 {
 	static const char msg[] = "usm-privd: child set-up failed before exec\n";
 	sigset_t none;
@@ -139,42 +160,76 @@ static void __attribute__((noreturn)) exec_child(struct supervisor *sup, struct 
 	/* Passed fds go to 3.. by way of high numbers, so that a source fd
 	 * that is itself in 3.. is never overwritten before it is copied. */
 	int high[SUPERVISOR_MAX_PASSED_FDS];
-	for (unsigned i = 0; i < c->npassed; i++)
-		if ((high[i] = fcntl(c->passed_fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
+	for (unsigned i = 0; i < sp->nfds; i++)
+		if ((high[i] = fcntl(sp->fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
 			goto fail;
 	if (dup2(sup->devnull_fd, 0) < 0 || dup2(STDERR_FILENO, 1) < 0)
 		goto fail;
-	for (unsigned i = 0; i < c->npassed; i++)
+	for (unsigned i = 0; i < sp->nfds; i++)
 		if (dup2(high[i], 3 + (int)i) < 0)
 			goto fail;
 	/* Everything else (the binary's fd included) closes at exec. */
-	if (syscall(SYS_close_range, 3 + c->npassed, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+	if (syscall(SYS_close_range, 3 + sp->nfds, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 		goto fail;
 	if (chdir("/") != 0)
 		goto fail;
-	if (usm_child_drop_privileges(c->uid, c->gid, SIGTERM, sup->self) != 0)
+	if (privd_drop_for_exec(sp->uid, sp->gid, SIGTERM, sup->self) != 0)
 		goto fail;
-	syscall(SYS_execveat, c->exe_fd, "", argv, child_envp, AT_EMPTY_PATH);
+	syscall(SYS_execveat, sp->exe_fd, "", sp->argv, child_envp, AT_EMPTY_PATH);
 fail:
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	_exit(126);
 }
 
-static int spawn(struct supervisor *sup, struct child *c)
+static pid_t spawn_process(struct supervisor *sup, const struct spawn_spec *sp)
 {
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
-		log_error("cannot fork %s: %s", c->name, strerror(e));
+		log_error("cannot fork %s: %s", sp->name, strerror(e));
 		return -e;
 	}
 	if (pid == 0)
-		exec_child(sup, c, child_argv[c == &sup->children[0] ? 0 : 1]);
+		exec_process(sup, sp);
+	return pid;
+}
+
+static int spawn(struct supervisor *sup, struct child *c)
+{
+	struct spawn_spec sp = {c->name, c->exe_fd, child_argv[c == &sup->children[0] ? 0 : 1],
+				c->uid, c->gid, c->passed_fds, c->npassed};
+	pid_t pid = spawn_process(sup, &sp);
+	if (pid < 0)
+		return pid;
 	c->pid = pid;
 	c->state = USM_PROC_RUNNING;
 	c->up_since = time(NULL);
 	c->started_mono_ms = (int64_t)usm_monotonic_ms();
 	log_info("started %s, pid %d", c->name, (int)pid);
+	supervisor_publish_health(sup);
+	return 0;
+}
+
+int supervisor_spawn_inspector(struct supervisor *sup, const int fds[2])
+{
+	unsigned slot = 0;
+	while (slot < SUPERVISOR_MAX_INSPECTORS && sup->inspectors[slot].pid != 0)
+		slot++;
+	if (slot == SUPERVISOR_MAX_INSPECTORS) {
+		log_warn("%u inspectors already running: not starting another",
+			 SUPERVISOR_MAX_INSPECTORS);
+		return -EAGAIN;
+	}
+	struct spawn_spec sp = {"usm-inspector", sup->inspector_exe_fd, inspector_argv,
+				sup->cfg->inspector_user.uid, sup->cfg->inspector_user.gid, fds, 2};
+	pid_t pid = spawn_process(sup, &sp);
+	if (pid < 0)
+		return pid;
+	sup->inspectors[slot].pid = pid;
+	sup->inspectors[slot].deadline_ms =
+		(int64_t)usm_monotonic_ms() + sup->cfg->inspect_timeout_ms + INSPECTOR_GRACE_MS;
+	sup->inspectors_started++;
+	log_debug("started usm-inspector, pid %d", (int)pid);
 	return 0;
 }
 
@@ -234,6 +289,16 @@ static void on_child_exit(struct supervisor *sup, struct child *c, int status)
 	log_info("restarting %s in %lld ms", c->name, (long long)delay);
 }
 
+static void on_inspector_exit(struct supervisor *sup, unsigned slot, int status)
+{
+	sup->inspectors[slot].pid = 0;
+	if (WIFSIGNALED(status))
+		log_warn("usm-inspector died from signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) != 0)
+		log_warn("usm-inspector exited with status %d", WEXITSTATUS(status));
+}
+
 void supervisor_reap(struct supervisor *sup)
 {
 	for (;;) {
@@ -241,15 +306,35 @@ void supervisor_reap(struct supervisor *sup)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			return;
-		for (unsigned i = 0; i < 2; i++)
-			if (sup->children[i].pid == pid)
+		if (pid == sup->owner_pid) {
+			sup->owner_pid = 0;
+			sup->owner_status = status;
+			continue;
+		}
+		for (unsigned i = 0; i < SUPERVISOR_MAX_INSPECTORS; i++)
+			if (sup->inspectors[i].pid == pid)
+				on_inspector_exit(sup, i, status);
+		for (unsigned i = 0; i < 2; i++) {
+			if (sup->children[i].pid == pid) {
 				on_child_exit(sup, &sup->children[i], status);
+				supervisor_publish_health(sup);
+			}
+		}
 	}
 }
 
 void supervisor_tick(struct supervisor *sup)
 {
 	int64_t now = (int64_t)usm_monotonic_ms();
+	for (unsigned i = 0; i < SUPERVISOR_MAX_INSPECTORS; i++) {
+		if (sup->inspectors[i].pid > 0 && now >= sup->inspectors[i].deadline_ms &&
+		    !sup->inspectors[i].killed) {
+			log_warn("usm-inspector pid %d did not answer in time: killing it",
+				 (int)sup->inspectors[i].pid);
+			kill(sup->inspectors[i].pid, SIGKILL);
+			sup->inspectors[i].killed = true;
+		}
+	}
 	for (unsigned i = 0; i < 2; i++) {
 		struct child *c = &sup->children[i];
 		if (sup->stopping || c->pid != 0 || c->state != USM_PROC_RESTARTING ||
@@ -273,12 +358,39 @@ int supervisor_next_timeout_ms(const struct supervisor *sup)
 		if (best < 0 || wait < best)
 			best = wait;
 	}
+	for (unsigned i = 0; i < SUPERVISOR_MAX_INSPECTORS; i++) {
+		if (sup->inspectors[i].pid <= 0 || sup->inspectors[i].killed)
+			continue;
+		int64_t d = sup->inspectors[i].deadline_ms;
+		int64_t wait = d > now ? d - now : 0;
+		if (best < 0 || wait < best)
+			best = wait;
+	}
 	return (int)best;
 }
 
-void supervisor_stop_all(struct supervisor *sup, int timeout_ms)
+/* SIGTERM, then SIGKILL after timeout_ms; reaped. */
+static void stop_owner(struct supervisor *sup, int timeout_ms)
 {
-	sup->stopping = true;
+	if (sup->owner_pid <= 0)
+		return;
+	kill(sup->owner_pid, SIGTERM);
+	int64_t deadline = (int64_t)usm_monotonic_ms() + timeout_ms;
+	while (sup->owner_pid > 0 && (int64_t)usm_monotonic_ms() < deadline) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		supervisor_reap(sup);
+	}
+	if (sup->owner_pid > 0) {
+		log_warn("usm-privd-bpf did not stop within %d ms: killing it", timeout_ms);
+		kill(sup->owner_pid, SIGKILL);
+		waitpid(sup->owner_pid, NULL, 0);
+		sup->owner_pid = 0;
+	}
+}
+
+static void stop_children(struct supervisor *sup, int timeout_ms)
+{
 	for (unsigned i = 0; i < 2; i++)
 		if (sup->children[i].pid > 0)
 			kill(sup->children[i].pid, SIGTERM);
@@ -305,6 +417,19 @@ void supervisor_stop_all(struct supervisor *sup, int timeout_ms)
 	}
 }
 
+void supervisor_stop_all(struct supervisor *sup, int timeout_ms)
+{
+	sup->stopping = true;
+	for (unsigned i = 0; i < SUPERVISOR_MAX_INSPECTORS; i++)
+		if (sup->inspectors[i].pid > 0)
+			kill(sup->inspectors[i].pid, SIGKILL);
+	stop_children(sup, timeout_ms);
+	/* Last: the collector must not lose privd while it still runs, and
+	 * the owner closes every link before it exits. */
+	stop_owner(sup, OWNER_STOP_TIMEOUT_MS);
+	supervisor_reap(sup);
+}
+
 void supervisor_health(const struct supervisor *sup, struct usm_health *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -328,6 +453,38 @@ void supervisor_health(const struct supervisor *sup, struct usm_health *out)
 	}
 }
 
+void supervisor_publish_health(struct supervisor *sup)
+{
+	if (sup->channel < 0)
+		return;
+	struct owner_msg m = {.type = OWNER_HEALTH};
+	supervisor_health(sup, &m.health);
+	int rc = owner_send(sup->channel, &m, NULL, 0);
+	if (rc != 0 && rc != -EPIPE && rc != -ECONNREFUSED)
+		log_warn("cannot tell usm-privd-bpf the processes' state: %s", strerror(-rc));
+}
+
+void supervisor_restart_collector(struct supervisor *sup)
+{
+	struct child *c = &sup->children[0];
+	if (c->pid > 0) {
+		log_warn("restarting %s (pid %d): it broke the protocol with privd", c->name,
+			 (int)c->pid);
+		kill(c->pid, SIGKILL);
+	}
+}
+
+void supervisor_close_fds(struct supervisor *sup)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (sup->children[i].exe_fd >= 0)
+			close(sup->children[i].exe_fd);
+	if (sup->inspector_exe_fd >= 0)
+		close(sup->inspector_exe_fd);
+	if (sup->devnull_fd >= 0)
+		close(sup->devnull_fd);
+}
+
 void supervisor_free(struct supervisor *sup)
 {
 	for (size_t i = 0; i < sup->noptions; i++)
@@ -335,6 +492,8 @@ void supervisor_free(struct supervisor *sup)
 	for (unsigned i = 0; i < 2; i++)
 		if (sup->children[i].exe_fd >= 0)
 			close(sup->children[i].exe_fd);
+	if (sup->inspector_exe_fd >= 0)
+		close(sup->inspector_exe_fd);
 	if (sup->devnull_fd >= 0)
 		close(sup->devnull_fd);
 }

@@ -1,4 +1,6 @@
-/* Spawning and supervising the unprivileged children (collector, apid).
+/* Spawning and supervising every other usm process: the unprivileged
+ * children (collector, apid), privd's BPF owner (forked by main.c, reaped
+ * here), and the short-lived inspectors the BPF owner asks for.
  *
  * Each child is exec'd from a binary privd opened and checked at start-up
  * (regular file, owned by root, writable by nobody else), through
@@ -11,7 +13,15 @@
  * A child that dies is restarted after a backoff that doubles from 250 ms
  * up to 30 s; one that dies more than child_max_restarts times within
  * child_restart_window seconds is marked failed and left down (reported
- * in the health answer). */
+ * in the health answer).
+ *
+ * An inspector (supervisor_spawn_inspector) is started the same way under
+ * inspector_user with [file, socket] at fds 3 and 4, killed if it is
+ * still running inspect_timeout_ms (plus a grace) after it started, and
+ * never restarted; at most SUPERVISOR_MAX_INSPECTORS run at once.
+ *
+ * Every change of a child's state is sent to the BPF owner (OWNER_HEALTH),
+ * which answers the collector's HEALTH requests and needs usm's own pids. */
 #ifndef USM_PRIVD_SUPERVISOR_H
 #define USM_PRIVD_SUPERVISOR_H
 
@@ -25,6 +35,10 @@
 #define SUPERVISOR_MAX_ARGS 80
 #define SUPERVISOR_MAX_PASSED_FDS 8
 #define SUPERVISOR_DEATH_HISTORY 64
+#define SUPERVISOR_MAX_INSPECTORS 8
+
+_Static_assert(SUPERVISOR_DEATH_HISTORY > USM_MAX_CHILD_RESTARTS,
+	       "a child_max_restarts larger than the deaths remembered could never trigger");
 
 struct child {
 	enum usm_role role;
@@ -55,9 +69,19 @@ struct supervisor {
 	int64_t privd_started;
 	bool stopping;
 	struct child children[2]; /* collector, apid */
+	int inspector_exe_fd;
+	struct {
+		pid_t pid; /* 0: free */
+		int64_t deadline_ms;
+		bool killed;
+	} inspectors[SUPERVISOR_MAX_INSPECTORS];
+	uint64_t inspectors_started;
+	pid_t owner_pid;  /* the BPF owner; 0 once it exited */
+	int owner_status; /* its wait status, once it exited */
+	int channel;      /* to the BPF owner, -1 until it is forked */
 };
 
-/* Opens and checks both binaries and prepares the children's arguments. */
+/* Opens and checks the three binaries and prepares their arguments. */
 int supervisor_init(struct supervisor *sup, const struct usm_config *cfg);
 
 int supervisor_start_all(struct supervisor *sup);
@@ -71,11 +95,26 @@ void supervisor_tick(struct supervisor *sup);
 /* Milliseconds until the next scheduled restart, or -1 if none. */
 int supervisor_next_timeout_ms(const struct supervisor *sup);
 
-/* SIGTERM to every child, SIGKILL after timeout_ms, all reaped. */
+/* Inspectors killed; SIGTERM to the children, SIGKILL after timeout_ms;
+ * then the BPF owner the same way (a longer wait: it closes every link);
+ * all reaped. */
 void supervisor_stop_all(struct supervisor *sup, int timeout_ms);
 
 void supervisor_health(const struct supervisor *sup, struct usm_health *out);
 
+/* Sends the health view to the BPF owner. */
+void supervisor_publish_health(struct supervisor *sup);
+
+/* fds: the file and the inspector's socket end (the caller closes its copies). */
+int supervisor_spawn_inspector(struct supervisor *sup, const int fds[2]);
+
+/* SIGKILL to the collector, which is then restarted as after any death. */
+void supervisor_restart_collector(struct supervisor *sup);
+
 void supervisor_free(struct supervisor *sup);
+
+/* Closes the binaries and /dev/null, in a forked process that must not
+ * keep them (the BPF owner). */
+void supervisor_close_fds(struct supervisor *sup);
 
 #endif

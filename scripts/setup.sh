@@ -38,9 +38,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# One system user per unprivileged daemon, each with its own group
+# One system user per unprivileged process (the collector, apid, privd's
+# BPF owner, the inspector), each with its own group
 # (the runtime directory's permissions tell them apart by group).
-for user in usm-collector usm-api; do
+for user in usm-collector usm-api usm-bpf usm-inspect; do
 	if ! id "$user" >/dev/null 2>&1; then
 		echo "setup.sh: creating system user $user"
 		useradd --system --user-group --no-create-home --home-dir /nonexistent \

@@ -432,8 +432,10 @@ class TestConfigurationErrors(unittest.TestCase):
         self.assertRefused(self.privd("-o", "collector_user=no-such-user-usm"),
                            "no such user 'no-such-user-usm'")
 
-    def test_same_user_for_both_children_is_refused(self):
-        self.assertRefused(self.privd("-o", "api_user=usm-collector"), "must be two different")
+    def test_same_user_for_two_processes_is_refused(self):
+        for option in ("api_user=usm-collector", "bpf_user=usm-api", "inspector_user=usm-bpf",
+                       "inspector_user=root"):
+            self.assertRefused(self.privd("-o", option), "must be four different")
 
     def test_missing_config_file(self):
         self.assertRefused(self.privd("-c", "/nonexistent/usm.conf"), "/nonexistent/usm.conf")

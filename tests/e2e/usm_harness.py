@@ -36,7 +36,7 @@ def require_privileges(test):
         missing.append("root")
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         missing.append("kernel BTF")
-    for user in ("usm-collector", "usm-api"):
+    for user in ("usm-collector", "usm-api", "usm-bpf", "usm-inspect"):
         try:
             pwd.getpwnam(user)
         except KeyError:

@@ -146,12 +146,13 @@ struct num_key {
 };
 
 static const struct num_key num_keys[] = {
-	{ "child_max_restarts", offsetof(struct usm_config, child_max_restarts), 0, 1000, 5 },
+	{ "child_max_restarts", offsetof(struct usm_config, child_max_restarts), 0, 63, 5 },
 	{ "child_restart_window", offsetof(struct usm_config, child_restart_window_s), 1, 86400, 60 },
 	{ "check_interval", offsetof(struct usm_config, check_interval_s), 1, 3600, 30 },
 	{ "ipc_timeout_ms", offsetof(struct usm_config, ipc_timeout_ms), 10, 60000, 2000 },
 	{ "max_traced_files", offsetof(struct usm_config, max_traced_files), 1, 65536, 4096 },
 	{ "max_blocked_files", offsetof(struct usm_config, max_blocked_files), 1, 100000, 2000 },
+	{ "inspect_timeout_ms", offsetof(struct usm_config, inspect_timeout_ms), 100, 60000, 2000 },
 	{ "attach_linger_ms", offsetof(struct usm_config, attach_linger_ms), 0, 600000, 2000 },
 	{ "detach_threads", offsetof(struct usm_config, detach_threads), 1, 64, 32 },
 	{ "collector_memory_mb", offsetof(struct usm_config, collector_memory_mb), 64, 65536, 2048 },
@@ -647,7 +648,7 @@ static void test_every_bool_key_refuses_values_that_are_not_booleans(void **stat
 static void test_number_out_of_range_is_refused_with_file_and_line(void **state)
 {
 	struct fixture *f = *state;
-	expect_file_error(f, "check_interval = 10\nchild_max_restarts = 1001\n", 2);
+	expect_file_error(f, "check_interval = 10\nchild_max_restarts = 64\n", 2);
 }
 
 static void test_every_number_key_refuses_values_outside_its_range(void **state)

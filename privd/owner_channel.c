@@ -1,0 +1,86 @@
+#include "owner_channel.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int owner_send(int sock, const struct owner_msg *m, const int *fds, unsigned nfds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * OWNER_MAX_FDS)];
+	} control;
+	struct iovec iov = {(void *)m, sizeof(*m)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (nfds > OWNER_MAX_FDS)
+		return -EINVAL;
+	if (nfds) {
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)sizeof(*m) ? 0 : -EIO;
+}
+
+/* How many descriptors a type carries: exactly these, or the message is bad. */
+static int fds_expected(const struct owner_msg *m)
+{
+	switch (m->type) {
+	case OWNER_READY:
+		return m->arg >= 0 && m->arg <= OWNER_MAX_FDS ? m->arg : -1;
+	case OWNER_INSPECT:
+		return 2;
+	case OWNER_RESTART_COLLECTOR:
+	case OWNER_HEALTH:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int owner_recv(int sock, struct owner_msg *m, int *fds, unsigned *nfds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * OWNER_MAX_FDS)];
+	} control;
+	struct iovec iov = {m, sizeof(*m)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf)};
+	*nfds = 0;
+	ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (n == 0)
+		return -EPIPE;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*nfds < OWNER_MAX_FDS)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	int want = n == (ssize_t)sizeof(*m) ? fds_expected(m) : -1;
+	if (want < 0 || (unsigned)want != *nfds || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		for (unsigned i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+		return -EBADMSG;
+	}
+	return 0;
+}
