@@ -6,18 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *http_record_method(uint8_t method)
-{
-	static const char *const names[] = {
-		NULL, "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
-	};
-	return method < sizeof(names) / sizeof(names[0]) ? names[method] : NULL;
-}
-
 int http_record_addr(const struct usm_http_stats_record *r, char *out, size_t cap)
 {
-	/* The wire says 2 and 10 (Linux's values), whatever this libc calls them. */
-	int af = r->family == 2 ? AF_INET : r->family == 10 ? AF_INET6 : -1;
+	/* The wire's families, mapped to what inet_ntop takes. */
+	int af = r->family == USM_AF_INET ? AF_INET : r->family == USM_AF_INET6 ? AF_INET6 : -1;
 	if (af < 0 || !inet_ntop(af, r->addr, out, (socklen_t)cap)) {
 		if (cap > 0)
 			out[0] = '\0';
@@ -33,7 +25,7 @@ void http_record_server(const struct usm_http_stats_record *r, char *out, size_t
 		snprintf(out, cap, "unknown");
 	else if (r->port == 0)
 		snprintf(out, cap, "%s", addr);
-	else if (r->family == 10)
+	else if (r->family == USM_AF_INET6)
 		snprintf(out, cap, "[%s]:%u", addr, (unsigned)r->port);
 	else
 		snprintf(out, cap, "%s:%u", addr, (unsigned)r->port);

@@ -1,6 +1,8 @@
 /* The fields of an HTTP statistics record (common/ipc_proto.h, struct
  * usm_http_stats_record) as text, for the JSON and Prometheus renderers,
- * so that both spell a method, a server and a latency the same way.
+ * so that both spell a server and a latency the same way. A method is
+ * spelled by usm_http_method_name() (common/ipc_codec.h), as the collector
+ * spells it.
  *
  * Every function is pure (no allocation, no I/O) and writes at most `cap`
  * bytes, always NUL-terminated; the *_MAX sizes below always suffice. */
@@ -19,13 +21,8 @@
 /* Every byte of an invalid sequence may become U+FFFD (3 bytes). */
 #define HTTP_RECORD_UTF8_MAX(in_cap) ((in_cap) * 3)
 
-/* The method's name ("GET" ... "TRACE" for 1..9, collector/http_parse.h
- * enum http_method, kept here so that apid includes nothing of the
- * collector), or NULL for any other value. */
-const char *http_record_method(uint8_t method);
-
-/* The server's address by inet_ntop: addr[0..3] for AF_INET (2),
- * addr[0..15] for AF_INET6 (10). Returns 0, or -ENOENT for family 0
+/* The server's address by inet_ntop: addr[0..3] for USM_AF_INET,
+ * addr[0..15] for USM_AF_INET6. Returns 0, or -ENOENT for USM_AF_UNSPEC
  * (unknown) and any other family. */
 int http_record_addr(const struct usm_http_stats_record *r, char *out, size_t cap);
 

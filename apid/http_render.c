@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "http_record.h"
+#include "ipc_codec.h"
 
 /* ns as a JSON number in ms, serialized exactly as written. */
 static json_object *ms(uint64_t ns)
@@ -30,7 +31,7 @@ static json_object *render_record(const struct usm_http_stats_record *r)
 {
 	char addr[INET6_ADDRSTRLEN];
 	bool known = http_record_addr(r, addr, sizeof(addr)) == 0;
-	const char *method = http_record_method(r->method);
+	const char *method = usm_http_method_name(r->method);
 
 	json_object *server = json_object_new_object();
 	json_object_object_add(server, "addr", known ? json_object_new_string(addr) : NULL);

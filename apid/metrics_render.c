@@ -99,7 +99,7 @@ static void label_value(const char *in, char *out, size_t cap)
 static void series_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
 {
 	char service[LABEL_VALUE_MAX], path[LABEL_VALUE_MAX], server[HTTP_RECORD_SERVER_MAX];
-	const char *method = http_record_method(r->method);
+	const char *method = usm_http_method_name(r->method);
 	label_value(r->comm[0] ? r->comm : "unknown", service, sizeof(service));
 	label_value(r->path, path, sizeof(path));
 	http_record_server(r, server, sizeof(server)); /* no character to escape */

@@ -19,7 +19,7 @@ struct collector {
 	struct attach_policy policy;
 	struct monitor monitor;
 	struct usm_ipc_server api_server; /* apid's requests */
-	struct usm_ipc_client privd;      /* our requests to privd */
+	struct usm_ipc_client privd;      /* our requests to privd, made by privd_client.c */
 	struct registry *registry;
 	struct ring_buffer *proc_ring;    /* discovery events, fd 3 from privd */
 	struct http_monitor http;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "ipc_codec.h"
 #include "log.h"
 
 /* Lookups go through libc's tsearch trees (O(log n), nodes allocated by
@@ -152,14 +153,15 @@ static void on_exchange(void *ctx, const struct http_exchange *x)
 	k.path = x->path;
 	k.path_len = x->path_len;
 	f->t->counters.exchanges++;
+	const char *method = usm_http_method_name(x->method);
 	log_debug("exchange: pid %u %s %s %.*s -> %u (%s side, port %u, %llu ns)", c->pid, c->comm,
-		  http_method_name(x->method), (int)x->path_len, x->path, x->status,
+		  method ? method : "UNKNOWN", (int)x->path_len, x->path, x->status,
 		  client_side(c) ? "client" : "server", k.port, (unsigned long long)x->latency_ns);
 	if (http_stats_add(f->t->stats, &k, x->request_bytes + x->response_bytes, x->latency_ns) != 0)
 		f->t->counters.stats_failed++;
 }
 
-static void on_unanswered(void *ctx, enum http_method method, const char *path, bool path_cut)
+static void on_unanswered(void *ctx, enum usm_http_method method, const char *path, bool path_cut)
 {
 	struct feed_ctx *f = ctx;
 	(void)method, (void)path, (void)path_cut;

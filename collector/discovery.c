@@ -11,26 +11,18 @@
 #include <unistd.h>
 
 #include "discovery_event.h"
-#include "ipc_codec.h"
 #include "log.h"
+#include "privd_client.h"
 #include "usm_events.h"
-
-static struct usm_ipc_reply reply; /* the collector's loop is single-threaded */
 
 /* ---- registry ops: requests to privd ---- */
 
-static void privd_attach(void *ctx, uint32_t pid, const char *path, uint8_t program_type,
-			 struct path_id hint, struct attach_outcome *out)
+static void attach_through_privd(void *ctx, uint32_t pid, const char *path,
+				 uint8_t program_type, struct path_id hint,
+				 struct attach_outcome *out)
 {
 	struct collector *c = ctx;
-	struct usm_attach_req req;
-	memset(&req, 0, sizeof(req));
 	memset(out, 0, sizeof(*out));
-	req.pid = pid;
-	req.program_type = program_type;
-	req.hint_dev = hint.dev;
-	req.hint_ino = hint.ino;
-	usm_copy_printable(req.path, sizeof(req.path), path);
 	/* The set: the library rule's, or openssl for executables. */
 	int set = program_type == USM_PROG_SHARED_LIBRARIES
 			  ? attach_policy_set_for_library(&c->policy, path)
@@ -39,35 +31,25 @@ static void privd_attach(void *ctx, uint32_t pid, const char *path, uint8_t prog
 		out->rc = -ENOENT;
 		return;
 	}
-	req.set_id = (uint8_t)set;
-	int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_ATTACH_REQ, &req, sizeof(req),
-			      USM_MSG_PRIVD_ATTACH_REP, &reply);
-	if (rc != 0) {
-		c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
-		out->rc = rc;
+	struct usm_attach_rep r;
+	out->rc = privd_attach(c, pid, path, (uint8_t)set, program_type, hint, &r);
+	if (out->rc != 0)
 		return;
-	}
-	const struct usm_attach_rep *r = (const void *)reply.payload;
-	out->rc = r->error;
-	out->id = (struct path_id){r->dev, r->ino};
-	out->attachment = r->attachment;
-	memcpy(out->reason, r->reason, sizeof(out->reason));
+	out->rc = r.error;
+	out->id = (struct path_id){r.dev, r.ino};
+	out->attachment = r.attachment;
+	memcpy(out->reason, r.reason, sizeof(out->reason));
 }
 
-static void privd_detach(void *ctx, uint64_t attachment)
+static void detach_through_privd(void *ctx, uint64_t attachment)
 {
-	struct collector *c = ctx;
-	struct usm_detach_req req = {.attachment = attachment};
-	int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_DETACH_REQ, &req, sizeof(req),
-			      USM_MSG_PRIVD_DETACH_REP, &reply);
-	if (rc != 0 && rc != -ENOENT) {
-		c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
+	int rc = privd_detach(ctx, attachment);
+	if (rc != 0 && rc != -ENOENT)
 		log_warn("detaching attachment %llu failed: %s", (unsigned long long)attachment,
 			 strerror(-rc));
-	}
 }
 
-const struct registry_ops discovery_registry_ops = {privd_attach, privd_detach};
+const struct registry_ops discovery_registry_ops = {attach_through_privd, detach_through_privd};
 
 /* ---- deciding what a file is ---- */
 
@@ -128,19 +110,17 @@ static int adopt_attachments(struct collector *c)
 	/* Attachments the registry cannot hold would never be detached: they
 	 * are given back to privd once the listing is done (detaching while
 	 * listing would shift privd's list under the cursor). */
+	static struct privd_attachments page; /* about 13 KiB: kept off the stack */
 	uint64_t *give_back = NULL;
 	size_t ngive = 0;
 	uint64_t cursor = 0;
 	int rc = 0;
 	do {
-		struct usm_page_req req = {.cursor = cursor};
-		rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_LIST_REQ, &req, sizeof(req),
-				  USM_MSG_PRIVD_LIST_REP, &reply);
+		rc = privd_list_page(c, cursor, &page);
 		if (rc != 0)
 			break;
-		const struct usm_attachment_page *pg = (const void *)reply.payload;
-		const struct usm_attachment_record *r = (const void *)(pg + 1);
-		for (uint32_t i = 0; i < pg->count; i++) {
+		const struct usm_attachment_record *r = page.records;
+		for (uint32_t i = 0; i < page.count; i++) {
 			int err = registry_adopt(c->registry, (struct path_id){r[i].dev, r[i].ino},
 						 r[i].program_type, r[i].path, r[i].attachment,
 						 usm_monotonic_ms());
@@ -152,12 +132,12 @@ static int adopt_attachments(struct collector *c)
 				}
 			}
 		}
-		if (pg->count)
-			log_info("adopted %u attachment(s) privd already holds", pg->count);
-		cursor = pg->next_cursor;
+		if (page.count)
+			log_info("adopted %u attachment(s) privd already holds", page.count);
+		cursor = page.next_cursor;
 	} while (cursor != 0);
 	for (size_t i = 0; i < ngive; i++)
-		privd_detach(c, give_back[i]);
+		detach_through_privd(c, give_back[i]);
 	free(give_back);
 	return rc;
 }
@@ -165,20 +145,15 @@ static int adopt_attachments(struct collector *c)
 /* Scans from `first_pid`; with only_pid, stops after that pid's records. */
 static int scan(struct collector *c, uint32_t first_pid, uint32_t only_pid, int only_type)
 {
+	static struct privd_scan_records page; /* about 13 KiB: kept off the stack */
 	uint64_t cursor = first_pid;
 	int registered = 0;
 	do {
-		struct usm_page_req req = {.cursor = cursor};
-		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_SCAN_REQ, &req, sizeof(req),
-				      USM_MSG_PRIVD_SCAN_REP, &reply);
+		int rc = privd_scan_page(c, cursor, &page);
 		if (rc != 0)
 			return rc;
-		/* Copy: registering makes more requests, which reuse the buffer. */
-		static unsigned char page[USM_IPC_MAX_PAYLOAD] __attribute__((aligned(16)));
-		memcpy(page, reply.payload, reply.length);
-		const struct usm_scan_page *pg = (const void *)page;
-		const struct usm_scan_record *r = (const void *)(pg + 1);
-		for (uint32_t i = 0; i < pg->count; i++) {
+		const struct usm_scan_record *r = page.records;
+		for (uint32_t i = 0; i < page.count; i++) {
 			if (only_pid && r[i].pid != only_pid)
 				return registered;
 			c->counters[USM_CTR_SCAN_PROCESSES]++;
@@ -199,7 +174,7 @@ static int scan(struct collector *c, uint32_t first_pid, uint32_t only_pid, int 
 				on_library(c, r[i].pid, r[i].path, id, 0);
 			}
 		}
-		cursor = pg->next_cursor;
+		cursor = page.next_cursor;
 	} while (cursor != 0 && !(only_pid && cursor > only_pid));
 	return registered;
 }
@@ -262,18 +237,14 @@ int discovery_attach_pid(struct collector *c, uint32_t pid, uint8_t program_type
 	int n = scan(c, pid, pid, program_type);
 	if (n == 0 && program_type != USM_PROG_SHARED_LIBRARIES) {
 		/* executable_type() did not recognise it: register the exe as asked. */
-		struct usm_page_req req = {.cursor = pid};
-		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_SCAN_REQ, &req, sizeof(req),
-				      USM_MSG_PRIVD_SCAN_REP, &reply);
+		static struct privd_scan_records page; /* about 13 KiB: kept off the stack */
+		int rc = privd_scan_page(c, pid, &page);
 		if (rc != 0)
 			return rc;
-		const struct usm_scan_page *pg = (const void *)reply.payload;
-		const struct usm_scan_record *r = (const void *)(pg + 1);
-		if (pg->count > 0 && r[0].pid == pid && r[0].kind == USM_SCAN_EXE) {
-			char path[USM_IPC_PATH_MAX];
-			memcpy(path, r[0].path, sizeof(path));
+		const struct usm_scan_record *r = page.records;
+		if (page.count > 0 && r[0].pid == pid && r[0].kind == USM_SCAN_EXE) {
 			enum registry_result res =
-				registry_register(c->registry, pid, path, program_type,
+				registry_register(c->registry, pid, r[0].path, program_type,
 						  (struct path_id){r[0].dev, r[0].ino},
 						  usm_monotonic_ms());
 			n = res <= REGISTRY_PRESENT;

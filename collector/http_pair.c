@@ -136,7 +136,7 @@ static struct pending *answered_by(const struct http_conn *c, const struct http_
 static void report_unanswered(const struct pending *e, const struct http_sink *sink, void *ctx)
 {
 	if (sink && sink->on_unanswered)
-		sink->on_unanswered(ctx, (enum http_method)e->method, e->path,
+		sink->on_unanswered(ctx, (enum usm_http_method)e->method, e->path,
 				    e->flags & P_PATH_CUT);
 }
 
@@ -182,14 +182,14 @@ static void pair_on_head(void *arg, const struct http_message *m)
 	c->ignoring[cf->dir] = false;
 }
 
-static enum http_method pair_request_method(void *arg, const struct http_message *response)
+static enum usm_http_method pair_request_method(void *arg, const struct http_message *response)
 {
 	struct conn_feed *cf = arg;
 	const struct pending *e;
 	if (cf->dir == cf->c->request_dir)
-		return HTTP_METHOD_UNKNOWN;
+		return USM_HTTP_METHOD_UNKNOWN;
 	e = answered_by(cf->c, response);
-	return e ? (enum http_method)e->method : HTTP_METHOD_UNKNOWN;
+	return e ? (enum usm_http_method)e->method : USM_HTTP_METHOD_UNKNOWN;
 }
 
 static bool exact(enum http_end end)
@@ -220,7 +220,7 @@ static void pair_on_end(void *arg, const struct http_message *m)
 		return;
 	e = oldest(c);
 	struct http_exchange x = {
-		.method = (enum http_method)e->method,
+		.method = (enum usm_http_method)e->method,
 		.status = c->response_status,
 		.path_cut = e->flags & P_PATH_CUT,
 		.bytes_exact = (e->flags & P_ENDED) && exact(m->end),

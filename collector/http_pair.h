@@ -80,7 +80,7 @@ enum http_role {
 };
 
 struct http_exchange {
-	enum http_method method;
+	enum usm_http_method method;
 	uint16_t status; /* final status, 101 included */
 	bool path_cut;
 	bool bytes_exact; /* both messages were framed to their end */
@@ -94,7 +94,8 @@ struct http_exchange {
 
 struct http_sink {
 	void (*on_exchange)(void *ctx, const struct http_exchange *x);
-	void (*on_unanswered)(void *ctx, enum http_method method, const char *path, bool path_cut);
+	void (*on_unanswered)(void *ctx, enum usm_http_method method, const char *path,
+			      bool path_cut);
 };
 
 struct http_conn_counters {

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ipc_codec.h"
+
 enum state {
 	S_IDLE = 0, /* between messages: the next byte starts one */
 	S_SEEK,     /* lost: skip until a segment begins with a start line */
@@ -72,22 +74,6 @@ struct feed {
 #define CHUNK_SIZE_DIGITS_MAX 15
 /* Decimal digits of a Content-Length: keeps it below 10^18. */
 #define LENGTH_DIGITS_MAX 18
-
-static const char *const method_names[] = {
-	[HTTP_METHOD_UNKNOWN] = "UNKNOWN", [HTTP_METHOD_GET] = "GET",
-	[HTTP_METHOD_HEAD] = "HEAD",       [HTTP_METHOD_POST] = "POST",
-	[HTTP_METHOD_PUT] = "PUT",         [HTTP_METHOD_DELETE] = "DELETE",
-	[HTTP_METHOD_PATCH] = "PATCH",     [HTTP_METHOD_OPTIONS] = "OPTIONS",
-	[HTTP_METHOD_CONNECT] = "CONNECT", [HTTP_METHOD_TRACE] = "TRACE",
-};
-#define METHOD_COUNT (sizeof(method_names) / sizeof(method_names[0]))
-
-const char *http_method_name(enum http_method method)
-{
-	if ((unsigned)method >= METHOD_COUNT)
-		return method_names[HTTP_METHOD_UNKNOWN];
-	return method_names[method];
-}
 
 /* ---- small lexical helpers ---- */
 
@@ -165,18 +151,22 @@ static bool token_prefix_ok(const struct http_stream *s)
 		return true;
 	if (!accepts_requests(s))
 		return false;
-	for (unsigned m = HTTP_METHOD_GET; m < METHOD_COUNT; m++)
-		if (strlen(method_names[m]) >= n && memcmp(method_names[m], s->line, n) == 0)
+	for (uint8_t m = USM_HTTP_METHOD_GET; m < USM_HTTP_METHOD_COUNT; m++) {
+		const char *name = usm_http_method_name(m);
+		if (strlen(name) >= n && memcmp(name, s->line, n) == 0)
 			return true;
+	}
 	return false;
 }
 
-static enum http_method method_of(const char *t, size_t n)
+static enum usm_http_method method_of(const char *t, size_t n)
 {
-	for (unsigned m = HTTP_METHOD_GET; m < METHOD_COUNT; m++)
-		if (strlen(method_names[m]) == n && memcmp(method_names[m], t, n) == 0)
-			return (enum http_method)m;
-	return HTTP_METHOD_UNKNOWN;
+	for (uint8_t m = USM_HTTP_METHOD_GET; m < USM_HTTP_METHOD_COUNT; m++) {
+		const char *name = usm_http_method_name(m);
+		if (strlen(name) == n && memcmp(name, t, n) == 0)
+			return (enum usm_http_method)m;
+	}
+	return USM_HTTP_METHOD_UNKNOWN;
 }
 
 /* OWS 1*DIGIT OWS */
@@ -268,7 +258,7 @@ static void describe(struct http_stream *s, struct http_message *m, enum http_en
 	memset(m, 0, sizeof(*m));
 	s->path[s->path_len] = '\0';
 	m->kind = (enum http_message_kind)s->msg_kind;
-	m->method = (enum http_method)s->method;
+	m->method = (enum usm_http_method)s->method;
 	m->status = s->status;
 	m->version_minor = s->version_minor;
 	m->head_complete = !(s->flags & F_HEAD_PART);
@@ -282,11 +272,11 @@ static void describe(struct http_stream *s, struct http_message *m, enum http_en
 	m->bytes = s->msg_bytes;
 }
 
-static enum http_method ask_request_method(struct http_stream *s, struct feed *f)
+static enum usm_http_method ask_request_method(struct http_stream *s, struct feed *f)
 {
 	struct http_message m;
 	if (!f->sink || !f->sink->request_method)
-		return HTTP_METHOD_UNKNOWN;
+		return USM_HTTP_METHOD_UNKNOWN;
 	describe(s, &m, HTTP_END_NONE);
 	return f->sink->request_method(f->ctx, &m);
 }
@@ -320,7 +310,7 @@ static void begin_message(struct http_stream *s, struct feed *f)
 	s->flags &= F_SEEKING;
 	s->msg_kind =
 		s->kind == HTTP_STREAM_RESPONSES ? HTTP_MESSAGE_RESPONSE : HTTP_MESSAGE_REQUEST;
-	s->method = HTTP_METHOD_UNKNOWN;
+	s->method = USM_HTTP_METHOD_UNKNOWN;
 	s->status = 0;
 	s->version_minor = 0;
 	s->path_len = 0;
@@ -362,7 +352,7 @@ static void tls_seen(struct http_stream *s)
 	s->counters.ignored_bytes += s->msg_bytes;
 	s->msg_bytes = 0;
 	s->flags = 0;
-	if (accepts_requests(s) && s->last_method == HTTP_METHOD_CONNECT) {
+	if (accepts_requests(s) && s->last_method == USM_HTTP_METHOD_CONNECT) {
 		s->state = S_STOPPED; /* the client's side of a tunnel */
 		return;
 	}
@@ -382,7 +372,8 @@ static void head_cut(struct http_stream *s, struct feed *f)
 		if (s->status == 101)
 			stop = true;
 		else if (s->status >= 200)
-			stop = ask_request_method(s, f) == HTTP_METHOD_CONNECT && s->status < 300;
+			stop = ask_request_method(s, f) == USM_HTTP_METHOD_CONNECT &&
+			       s->status < 300;
 	}
 	report_head(s, f);
 	if (stop)
@@ -416,10 +407,10 @@ static void head_done(struct http_stream *s, struct feed *f)
 		} else if (s->status < 200) {
 			rule = BODY_NONE;
 		} else {
-			enum http_method answers = ask_request_method(s, f);
-			if (answers == HTTP_METHOD_CONNECT && s->status < 300)
+			enum usm_http_method answers = ask_request_method(s, f);
+			if (answers == USM_HTTP_METHOD_CONNECT && s->status < 300)
 				rule = BODY_STOP;
-			else if (answers == HTTP_METHOD_HEAD || s->status == 204 ||
+			else if (answers == USM_HTTP_METHOD_HEAD || s->status == 204 ||
 				 s->status == 304)
 				rule = BODY_NONE;
 			else
@@ -528,10 +519,10 @@ static bool chunk_size(const struct http_stream *s, uint64_t *size)
 
 static void token_done(struct http_stream *s)
 {
-	enum http_method m = HTTP_METHOD_UNKNOWN;
+	enum usm_http_method m = USM_HTTP_METHOD_UNKNOWN;
 	if (accepts_requests(s))
 		m = method_of(s->line, s->line_len);
-	if (m != HTTP_METHOD_UNKNOWN) {
+	if (m != USM_HTTP_METHOD_UNKNOWN) {
 		s->msg_kind = HTTP_MESSAGE_REQUEST;
 		s->method = (uint8_t)m;
 		s->flags |= F_KNOWN;

@@ -10,7 +10,8 @@
  *
  * What it reads:
  * - Request lines `METHOD SP request-target SP HTTP/1.x CRLF` with the nine
- *   methods of enum http_method; status lines `HTTP/1.x SP 3DIGIT [SP
+ *   methods of enum usm_http_method (common/ipc_proto.h), spelled as
+ *   usm_http_method_name() says; status lines `HTTP/1.x SP 3DIGIT [SP
  *   reason] CRLF` with a status of 100..599. Bare LF is accepted for CRLF,
  *   and empty lines before a start line are skipped (RFC 9112 §2.2).
  * - The headers that frame the body: Content-Length, Transfer-Encoding
@@ -61,6 +62,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc_proto.h" /* enum usm_http_method */
+
 /* Longest path kept (bytes, the NUL excluded): the upper bound of
  * max_path_len, so that a stream's size is fixed. */
 #define HTTP_PATH_MAX 255
@@ -69,22 +72,6 @@
 #define HTTP_LINE_KEEP 64
 /* Smallest max_header_bytes accepted. */
 #define HTTP_HEADER_BYTES_MIN 64
-
-enum http_method {
-	HTTP_METHOD_UNKNOWN = 0,
-	HTTP_METHOD_GET,
-	HTTP_METHOD_HEAD,
-	HTTP_METHOD_POST,
-	HTTP_METHOD_PUT,
-	HTTP_METHOD_DELETE,
-	HTTP_METHOD_PATCH,
-	HTTP_METHOD_OPTIONS,
-	HTTP_METHOD_CONNECT,
-	HTTP_METHOD_TRACE,
-};
-
-/* "GET", ...; "UNKNOWN" for HTTP_METHOD_UNKNOWN or any other value. */
-const char *http_method_name(enum http_method method);
 
 /* Which start lines a stream accepts. */
 enum http_stream_kind {
@@ -110,7 +97,7 @@ enum http_end {
 
 struct http_message {
 	enum http_message_kind kind;
-	enum http_method method; /* requests */
+	enum usm_http_method method; /* requests */
 	uint16_t status;         /* responses: 100..599 */
 	uint8_t version_minor;   /* HTTP/1.x: x; 0 when the start line was cut */
 	bool head_complete;      /* start line and all headers were read */
@@ -127,9 +114,9 @@ struct http_parse_sink {
 	/* Any of them may be NULL. */
 	void (*on_head)(void *ctx, const struct http_message *m);
 	/* Asked once per final (non-1xx) response, before on_head: the method
-	 * of the request it answers, HTTP_METHOD_UNKNOWN if not known. HEAD
+	 * of the request it answers, USM_HTTP_METHOD_UNKNOWN if not known. HEAD
 	 * means no body; CONNECT with a 2xx ends HTTP on the stream. */
-	enum http_method (*request_method)(void *ctx, const struct http_message *response);
+	enum usm_http_method (*request_method)(void *ctx, const struct http_message *response);
 	void (*on_end)(void *ctx, const struct http_message *m);
 };
 
@@ -155,7 +142,7 @@ struct http_stream {
 	uint8_t state;
 	uint8_t kind;        /* enum http_stream_kind */
 	uint8_t msg_kind;    /* enum http_message_kind of the message in progress */
-	uint8_t method;      /* enum http_method */
+	uint8_t method;      /* enum usm_http_method */
 	uint8_t last_method; /* of the last request reported */
 	uint8_t version_minor;
 	uint16_t flags;

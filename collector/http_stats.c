@@ -157,7 +157,7 @@ static int canonicalize(const struct http_stats *t, const struct http_stats_key 
 			struct canon *c)
 {
 	if ((k->family != AF_UNSPEC && k->family != AF_INET && k->family != AF_INET6) ||
-	    k->method >= HTTP_STATS_METHOD_COUNT || k->status < 100 || k->status > 599 ||
+	    k->method >= USM_HTTP_METHOD_COUNT || k->status < 100 || k->status > 599 ||
 	    (!k->path && k->path_len > 0))
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));

@@ -15,8 +15,8 @@
  *   (counted in paths_truncated: paths sharing that prefix share a row).
  *   A path is bytes, not a C string: path_len counts, NULs included.
  * - Refused with -EINVAL and counted in `rejected`: a family other than
- *   AF_UNSPEC/AF_INET/AF_INET6, a method outside enum http_method, a status outside
- *   100..599, a NULL path with path_len > 0.
+ *   AF_UNSPEC/AF_INET/AF_INET6, a method outside enum usm_http_method, a
+ *   status outside 100..599, a NULL path with path_len > 0.
  * - Bounded: at most max_entries rows. An exchange whose key is new while
  *   the table is full is added to the overflow row (http_stats_overflow():
  *   count, bytes and latency of everything that found no row) and counted
@@ -57,18 +57,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http_parse.h" /* enum http_method, HTTP_PATH_MAX */
+#include "http_parse.h" /* HTTP_PATH_MAX */
+#include "ipc_proto.h"  /* enum usm_http_method */
 #include "sketch.h"
 
 #define HTTP_STATS_COMM_LEN 16                /* TASK_COMM_LEN, NUL included */
 #define HTTP_STATS_MAX_ENTRIES (1u << 22)     /* upper bound of max_entries */
 #define HTTP_STATS_PATH_MAX HTTP_PATH_MAX     /* upper bound of max_path_len */
-#define HTTP_STATS_METHOD_COUNT (HTTP_METHOD_TRACE + 1)
 
 struct http_stats_key {
 	uint8_t addr[16];    /* server address, network byte order */
 	uint8_t family;      /* AF_INET, AF_INET6, or AF_UNSPEC: not known */
-	uint8_t method;      /* enum http_method */
+	uint8_t method;      /* enum usm_http_method */
 	uint16_t port;       /* server port, host byte order */
 	uint16_t status;     /* 100..599 */
 	uint32_t pid;        /* server pid, 0 if unknown */

@@ -29,6 +29,7 @@
 #include "discovery.h"
 #include "ipc_codec.h"
 #include "log.h"
+#include "privd_client.h"
 #include "queries.h"
 
 extern const char usm_policy_collector[];
@@ -81,21 +82,19 @@ static bool inherited_ring(int fd)
  * discovery ring buffer is at PROC_RING_FD. */
 static bool learn_kernel_status(struct collector *c)
 {
-	static struct usm_ipc_reply rep;
+	struct usm_privd_status s;
 	int rc = -EAGAIN;
 	for (int attempt = 0; attempt < 50 && rc != 0; attempt++)
-		rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_STATUS_REQ, NULL, 0,
-				  USM_MSG_PRIVD_STATUS_REP, &rep);
+		rc = privd_status(c, &s);
 	if (rc != 0) {
 		monitor_start_failed(&c->monitor, rc, 0, "asking privd for the kernel side's status");
 		return false;
 	}
-	const struct usm_privd_status *s = (const void *)rep.payload;
-	if (s->start_error != 0) {
-		monitor_start_failed(&c->monitor, s->start_error, s->socket_filter, s->error);
+	if (s.start_error != 0) {
+		monitor_start_failed(&c->monitor, s.start_error, s.socket_filter, s.error);
 		return false;
 	}
-	return s->process_monitor;
+	return s.process_monitor;
 }
 
 static void start_monitoring(struct collector *c, bool ring_ok)

@@ -9,6 +9,7 @@
 #include "collector.h"
 #include "discovery.h"
 #include "log.h"
+#include "privd_client.h"
 
 static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ipc_reply *rep)
 {
@@ -21,14 +22,8 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 	s.started_at = c->monitor.started_at;
 	memcpy(s.error, c->monitor.error, sizeof(s.error));
 	/* The kernel's side of event loss is counted in maps only privd reads. */
-	if (c->monitor.state == USM_STATE_RUNNING && c->proc_ring) {
-		int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_STATUS_REQ, NULL, 0,
-				      USM_MSG_PRIVD_STATUS_REP, rep);
-		if (rc == 0)
-			memcpy(&c->kernel, rep->payload, sizeof(c->kernel));
-		else
-			c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
-	}
+	if (c->monitor.state == USM_STATE_RUNNING && c->proc_ring)
+		privd_status_refresh(c);
 	memcpy(s.counters, c->counters, sizeof(s.counters));
 	s.counters[USM_CTR_IPC_REQUESTS] = c->api_server.requests;
 	s.counters[USM_CTR_IPC_BAD_MESSAGES] = c->api_server.bad_messages;
@@ -131,15 +126,14 @@ static int handle_health(void *ctx, const struct usm_msg_view *req, struct usm_i
 {
 	struct collector *c = ctx;
 	(void)req;
-	int rc = usm_ipc_call(&c->privd, USM_MSG_PRIVD_HEALTH_REQ, NULL, 0,
-			      USM_MSG_PRIVD_HEALTH_REP, rep);
+	struct usm_health h;
+	int rc = privd_health(c, &h);
 	if (rc != 0) {
-		c->counters[USM_CTR_PRIVD_CALL_FAILURES]++;
 		log_warn("health request to privd failed: %s", strerror(-rc));
 		usm_ipc_reply_error(rep, -EHOSTUNREACH, "privd did not answer: %s", strerror(-rc));
 		return -EHOSTUNREACH;
 	}
-	rep->type = USM_MSG_COLL_HEALTH_REP;
+	usm_ipc_reply_set(rep, USM_MSG_COLL_HEALTH_REP, &h, sizeof(h));
 	return 0;
 }
 

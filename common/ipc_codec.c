@@ -5,6 +5,11 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
+
+/* The records carry the kernel's address families as they are. */
+_Static_assert(USM_AF_UNSPEC == AF_UNSPEC && USM_AF_INET == AF_INET && USM_AF_INET6 == AF_INET6,
+	       "enum usm_addr_family is Linux's AF_* values");
 
 typedef bool (*field_check_fn)(const void *payload, size_t length);
 
@@ -111,11 +116,16 @@ static bool is_absolute_path(const char *path, size_t cap)
 	return is_cstring(path, cap) && path[0] == '/';
 }
 
+static bool is_addr_family(uint8_t family)
+{
+	return family == USM_AF_UNSPEC || family == USM_AF_INET || family == USM_AF_INET6;
+}
+
 static bool check_attach_req(const void *p, size_t len)
 {
 	const struct usm_attach_req *r = p;
 	(void)len;
-	return r->set_id < 8 && r->program_type < USM_PROG_TYPE_COUNT &&
+	return r->set_id < USM_MAX_PROBE_SETS && r->program_type < USM_PROG_TYPE_COUNT &&
 	       r->pad == 0 && is_absolute_path(r->path, sizeof(r->path));
 }
 
@@ -140,7 +150,7 @@ static bool check_attachment_page(const void *p, size_t len)
 	if (pg->pad != 0)
 		return false;
 	for (uint32_t i = 0; i < pg->count; i++)
-		if (r[i].attachment == 0 || r[i].set_id >= 8 ||
+		if (r[i].attachment == 0 || r[i].set_id >= USM_MAX_PROBE_SETS ||
 		    r[i].program_type >= USM_PROG_TYPE_COUNT || !ZERO(r[i].pad) ||
 		    !is_absolute_path(r[i].path, sizeof(r[i].path)))
 			return false;
@@ -155,7 +165,8 @@ static bool check_scan_page(const void *p, size_t len)
 	if (pg->pad != 0)
 		return false;
 	for (uint32_t i = 0; i < pg->count; i++)
-		if (r[i].pid == 0 || r[i].kind >= USM_SCAN_KIND_COUNT || r[i].set_id >= 8 ||
+		if (r[i].pid == 0 || r[i].kind >= USM_SCAN_KIND_COUNT ||
+		    r[i].set_id >= USM_MAX_PROBE_SETS ||
 		    r[i].pad != 0 || !is_absolute_path(r[i].path, sizeof(r[i].path)))
 			return false;
 	return true;
@@ -194,8 +205,8 @@ static bool check_http_stats_page(const void *p, size_t len)
 	if (pg->pad != 0)
 		return false;
 	for (uint32_t i = 0; i < pg->count; i++)
-		if ((r[i].family != 0 && r[i].family != 2 && r[i].family != 10) ||
-		    r[i].method > 9 || r[i].status < 100 || r[i].status > 599 ||
+		if (!is_addr_family(r[i].family) || r[i].method >= USM_HTTP_METHOD_COUNT ||
+		    r[i].status < 100 || r[i].status > 599 ||
 		    r[i].pad != 0 || !CSTR(r[i].comm) || !CSTR(r[i].path))
 			return false;
 	return true;
@@ -373,6 +384,25 @@ int usm_program_type_parse(const char *name)
 		if (strcmp(name, program_type_names[i]) == 0)
 			return i;
 	return -EINVAL;
+}
+
+const char *usm_http_method_name(uint8_t method)
+{
+	static const char *const names[] = {
+		[USM_HTTP_METHOD_UNKNOWN] = NULL,
+		[USM_HTTP_METHOD_GET] = "GET",
+		[USM_HTTP_METHOD_HEAD] = "HEAD",
+		[USM_HTTP_METHOD_POST] = "POST",
+		[USM_HTTP_METHOD_PUT] = "PUT",
+		[USM_HTTP_METHOD_DELETE] = "DELETE",
+		[USM_HTTP_METHOD_PATCH] = "PATCH",
+		[USM_HTTP_METHOD_OPTIONS] = "OPTIONS",
+		[USM_HTTP_METHOD_CONNECT] = "CONNECT",
+		[USM_HTTP_METHOD_TRACE] = "TRACE",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_HTTP_METHOD_COUNT,
+		       "name every method");
+	return method < USM_HTTP_METHOD_COUNT ? names[method] : NULL;
 }
 
 const char *usm_proc_state_name(uint8_t state)

@@ -60,6 +60,11 @@ void usm_copy_printable(char *dst, size_t cap, const char *src);
 const char *usm_monitor_state_name(uint8_t state);
 const char *usm_program_type_name(uint8_t type);
 int usm_program_type_parse(const char *name); /* -EINVAL if unknown */
+/* "GET" ... "TRACE", the token a request line spells, for
+ * USM_HTTP_METHOD_GET..USM_HTTP_METHOD_TRACE; NULL for
+ * USM_HTTP_METHOD_UNKNOWN and any value >= USM_HTTP_METHOD_COUNT, so that
+ * each caller says "not known" its own way (JSON null, a log's "UNKNOWN"). */
+const char *usm_http_method_name(uint8_t method);
 const char *usm_proc_state_name(uint8_t state);
 const char *usm_role_name(uint8_t role);
 const char *usm_counter_name(unsigned counter);

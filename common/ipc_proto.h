@@ -65,6 +65,37 @@ enum usm_msg_type {
 	USM_MSG_COLL_HTTP_STATS_REP = 43, /* struct usm_http_stats_page + records */
 };
 
+/* ---- the vocabulary records carry ---- */
+
+/* A request's method (usm_http_stats_record.method); the collector's parser
+ * recognises exactly these. Names: usm_http_method_name(). */
+enum usm_http_method {
+	USM_HTTP_METHOD_UNKNOWN = 0, /* not known */
+	USM_HTTP_METHOD_GET = 1,
+	USM_HTTP_METHOD_HEAD = 2,
+	USM_HTTP_METHOD_POST = 3,
+	USM_HTTP_METHOD_PUT = 4,
+	USM_HTTP_METHOD_DELETE = 5,
+	USM_HTTP_METHOD_PATCH = 6,
+	USM_HTTP_METHOD_OPTIONS = 7,
+	USM_HTTP_METHOD_CONNECT = 8,
+	USM_HTTP_METHOD_TRACE = 9,
+	USM_HTTP_METHOD_COUNT = 10,
+};
+
+/* A server address's family (usm_http_stats_record.family): Linux's
+ * AF_UNSPEC, AF_INET and AF_INET6, as the kernel reports them; ipc_codec.c
+ * asserts that <sys/socket.h> agrees. No other value is accepted. */
+enum usm_addr_family {
+	USM_AF_UNSPEC = 0, /* address not known */
+	USM_AF_INET = 2,
+	USM_AF_INET6 = 10,
+};
+
+/* Probe sets of the attach policy (set_id fields): ids 0..USM_MAX_PROBE_SETS-1.
+ * The collector asserts that the attach policy's ATTACH_MAX_SETS is this. */
+#define USM_MAX_PROBE_SETS 8
+
 /* ---- errors ---- */
 
 struct usm_msg_error {
@@ -253,7 +284,7 @@ struct usm_privd_status {
 struct usm_attach_req {
 	uint32_t pid;          /* the file is the one this process sees at path;
 				* 0: the one privd sees (resident_libraries) */
-	uint8_t set_id;        /* probe set (attach policy) */
+	uint8_t set_id;        /* probe set (attach policy), < USM_MAX_PROBE_SETS */
 	uint8_t program_type;  /* enum usm_program_type */
 	uint16_t pad;          /* must be 0 */
 	uint64_t hint_dev;     /* identity the kernel reported, 0 if unknown */
@@ -279,9 +310,9 @@ struct usm_attachment_record {
 	uint64_t attachment;
 	uint64_t dev;
 	uint64_t ino;
-	uint8_t set_id;
-	uint8_t program_type;
-	uint8_t pad[6]; /* must be 0 */
+	uint8_t set_id;       /* < USM_MAX_PROBE_SETS */
+	uint8_t program_type; /* enum usm_program_type */
+	uint8_t pad[6];       /* must be 0 */
 	char path[USM_IPC_PATH_MAX];
 };
 
@@ -300,7 +331,7 @@ enum usm_scan_kind {
 struct usm_scan_record {
 	uint32_t pid;
 	uint8_t kind;   /* enum usm_scan_kind */
-	uint8_t set_id; /* USM_SCAN_LIBRARY: the rule's probe set */
+	uint8_t set_id; /* USM_SCAN_LIBRARY: the rule's probe set, < USM_MAX_PROBE_SETS */
 	uint16_t pad;   /* must be 0 */
 	uint64_t dev;
 	uint64_t ino;
@@ -346,8 +377,8 @@ struct usm_http_stats_req {
 /* One row: (server, method, path, status) with its totals. */
 struct usm_http_stats_record {
 	uint8_t addr[16];  /* server address, network order; family 0: unknown */
-	uint8_t family;    /* 0, AF_INET or AF_INET6 */
-	uint8_t method;    /* collector/http_parse.h enum http_method, 0 (unknown)..9 */
+	uint8_t family;    /* enum usm_addr_family */
+	uint8_t method;    /* enum usm_http_method, < USM_HTTP_METHOD_COUNT */
 	uint16_t port;     /* server port, 0 unknown */
 	uint16_t status;   /* 100..599 */
 	uint16_t pad;      /* must be 0 */

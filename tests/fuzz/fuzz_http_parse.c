@@ -53,7 +53,7 @@ static void check_message(const struct stream_check *k, const struct http_messag
 	if (m->kind == HTTP_MESSAGE_RESPONSE)
 		CHECK(m->status >= 100 && m->status <= 599);
 	else
-		CHECK(m->method > HTTP_METHOD_UNKNOWN && m->method <= HTTP_METHOD_TRACE);
+		CHECK(m->method > USM_HTTP_METHOD_UNKNOWN && m->method <= USM_HTTP_METHOD_TRACE);
 }
 
 static void sc_head(void *ctx, const struct http_message *m)
@@ -66,12 +66,12 @@ static void sc_head(void *ctx, const struct http_message *m)
 	k->head_bytes = m->bytes;
 }
 
-static enum http_method sc_request_method(void *ctx, const struct http_message *m)
+static enum usm_http_method sc_request_method(void *ctx, const struct http_message *m)
 {
 	struct stream_check *k = ctx;
 	CHECK(m->kind == HTTP_MESSAGE_RESPONSE);
 	/* vary the answer so that HEAD and CONNECT framing are explored */
-	return (enum http_method)((k->fed + m->status) % (HTTP_METHOD_TRACE + 1));
+	return (enum usm_http_method)((k->fed + m->status) % USM_HTTP_METHOD_COUNT);
 }
 
 static void sc_end(void *ctx, const struct http_message *m)
@@ -113,18 +113,18 @@ static void cc_exchange(void *ctx, const struct http_exchange *x)
 {
 	struct conn_check *k = ctx;
 	CHECK(x->status == 101 || (x->status >= 200 && x->status <= 599));
-	CHECK(x->method > HTTP_METHOD_UNKNOWN && x->method <= HTTP_METHOD_TRACE);
+	CHECK(x->method > USM_HTTP_METHOD_UNKNOWN && x->method <= USM_HTTP_METHOD_TRACE);
 	CHECK(x->path_len <= k->max_path_len && strlen(x->path) == x->path_len);
 	CHECK(x->latency_ns < (UINT64_C(1) << 62)); /* never negative */
 	CHECK(x->request_bytes > 0 && x->response_bytes > 0);
 	k->exchanges++;
 }
 
-static void cc_unanswered(void *ctx, enum http_method method, const char *path, bool path_cut)
+static void cc_unanswered(void *ctx, enum usm_http_method method, const char *path, bool path_cut)
 {
 	struct conn_check *k = ctx;
 	(void)path_cut;
-	CHECK(method > HTTP_METHOD_UNKNOWN && method <= HTTP_METHOD_TRACE);
+	CHECK(method > USM_HTTP_METHOD_UNKNOWN && method <= USM_HTTP_METHOD_TRACE);
 	CHECK(strlen(path) <= k->max_path_len);
 	k->unanswered++;
 }

@@ -112,7 +112,7 @@ static struct http_stats_row row_of(const struct usm_conn_tuple *server, bool lo
 	k.port = local ? server->lport : server->rport;
 	k.pid = pid;
 	strncpy(k.comm, comm, sizeof(k.comm) - 1);
-	k.method = HTTP_METHOD_GET;
+	k.method = USM_HTTP_METHOD_GET;
 	k.status = status;
 	k.path = path;
 	k.path_len = strlen(path);

@@ -23,7 +23,7 @@ struct exchange_seen {
 };
 
 struct unanswered_seen {
-	enum http_method method;
+	enum usm_http_method method;
 	bool path_cut;
 	char path[HTTP_PATH_MAX + 1];
 };
@@ -46,7 +46,7 @@ static void rec_exchange(void *ctx, const struct http_exchange *x)
 	r->nex++;
 }
 
-static void rec_unanswered(void *ctx, enum http_method method, const char *path, bool path_cut)
+static void rec_unanswered(void *ctx, enum usm_http_method method, const char *path, bool path_cut)
 {
 	struct recorder *r = ctx;
 	assert_true(r->nun < MAX_SEEN);
@@ -114,7 +114,7 @@ static void test_one_exchange_reports_method_path_status_latency_and_bytes(void 
 	request("abcd", 1500);
 	response("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", 4000);
 	assert_int_equal(rec.nex, 1);
-	assert_int_equal(rec.ex[0].x.method, HTTP_METHOD_POST);
+	assert_int_equal(rec.ex[0].x.method, USM_HTTP_METHOD_POST);
 	assert_string_equal(rec.ex[0].path, "/orders");
 	assert_false(rec.ex[0].x.path_cut);
 	assert_int_equal(rec.ex[0].x.status, 201);
@@ -162,10 +162,10 @@ static void test_head_response_with_length_has_no_body_before_the_next_response(
 	response("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", 20);
 	response("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 30);
 	assert_int_equal(rec.nex, 2);
-	assert_int_equal(rec.ex[0].x.method, HTTP_METHOD_HEAD);
+	assert_int_equal(rec.ex[0].x.method, USM_HTTP_METHOD_HEAD);
 	assert_int_equal(rec.ex[0].x.response_bytes,
 			 strlen("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"));
-	assert_int_equal(rec.ex[1].x.method, HTTP_METHOD_GET);
+	assert_int_equal(rec.ex[1].x.method, USM_HTTP_METHOD_GET);
 	assert_int_equal(rec.ex[1].x.latency_ns, 20);
 	assert_int_equal(conn.stream[HTTP_DIR_WRITE].counters.garbage, 0);
 	close_and_check();
@@ -230,7 +230,7 @@ static void test_unanswered_request_expires_and_is_reported(void **state)
 	assert_int_equal(http_conn_expire(&conn, 3000, 2000, &sink, &rec), 0); /* not older yet */
 	assert_int_equal(http_conn_expire(&conn, 3001, 2000, &sink, &rec), 1);
 	assert_int_equal(rec.nun, 1);
-	assert_int_equal(rec.un[0].method, HTTP_METHOD_GET);
+	assert_int_equal(rec.un[0].method, USM_HTTP_METHOD_GET);
 	assert_string_equal(rec.un[0].path, "/slow");
 	assert_int_equal(conn.counters.unanswered, 1);
 	/* the next response answers the request still waiting */
@@ -294,9 +294,9 @@ static void test_close_reports_waiting_requests_unanswered(void **state)
 	request("GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 10\r\n\r\n", 1);
 	close_and_check();
 	assert_int_equal(rec.nun, 2);
-	assert_int_equal(rec.un[0].method, HTTP_METHOD_GET);
+	assert_int_equal(rec.un[0].method, USM_HTTP_METHOD_GET);
 	assert_string_equal(rec.un[0].path, "/a");
-	assert_int_equal(rec.un[1].method, HTTP_METHOD_POST);
+	assert_int_equal(rec.un[1].method, USM_HTTP_METHOD_POST);
 	/* closing twice reports nothing more; feeding a closed one is ignored */
 	http_conn_close(&conn, &sink, &rec);
 	assert_int_equal(rec.nun, 2);
@@ -400,7 +400,7 @@ static void test_direction_is_detected_from_a_request_written_by_a_client(void *
 	assert_int_equal(http_conn_request_dir(&conn), HTTP_DIR_WRITE);
 	feed(HTTP_DIR_READ, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 5);
 	assert_int_equal(rec.nex, 1);
-	assert_int_equal(rec.ex[0].x.method, HTTP_METHOD_PATCH);
+	assert_int_equal(rec.ex[0].x.method, USM_HTTP_METHOD_PATCH);
 	assert_int_equal(rec.ex[0].x.latency_ns, 4);
 	close_and_check();
 }

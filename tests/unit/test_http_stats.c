@@ -33,7 +33,7 @@ static struct http_stats_key key_v4(const char *path)
 {
 	struct http_stats_key k = {
 		.family = AF_INET,
-		.method = HTTP_METHOD_GET,
+		.method = USM_HTTP_METHOD_GET,
 		.port = 8080,
 		.status = 200,
 		.pid = 42,
@@ -90,7 +90,7 @@ static void test_identical_keys_aggregate_into_one_row(void **state)
 	assert_int_equal(row.key.family, AF_INET);
 	assert_int_equal(row.key.port, 8080);
 	assert_int_equal(row.key.status, 200);
-	assert_int_equal(row.key.method, HTTP_METHOD_GET);
+	assert_int_equal(row.key.method, USM_HTTP_METHOD_GET);
 	assert_int_equal(row.key.pid, 42);
 	assert_string_equal(row.key.comm, "nginx");
 	assert_int_equal(row.key.path_len, 10);
@@ -111,7 +111,7 @@ static void test_every_key_field_makes_its_own_row(void **state)
 	for (int i = 0; i < 9; i++)
 		k[i] = base;
 	k[1].status = 404;
-	k[2].method = HTTP_METHOD_POST;
+	k[2].method = USM_HTTP_METHOD_POST;
 	k[3].path = "/b";
 	k[4].port = 8081;
 	k[5].pid = 43;
@@ -241,7 +241,7 @@ static void test_invalid_keys_are_refused_and_counted(void **state)
 	for (int i = 0; i < 6; i++)
 		k[i] = key_v4("/");
 	k[0].family = AF_UNIX;
-	k[1].method = HTTP_STATS_METHOD_COUNT;
+	k[1].method = USM_HTTP_METHOD_COUNT;
 	k[2].status = 99;
 	k[3].status = 600;
 	k[4].status = 0;
@@ -270,10 +270,10 @@ static void test_invalid_keys_are_refused_and_counted(void **state)
 	/* the edges are valid */
 	struct http_stats_key edge = key_v4("/");
 	edge.status = 100;
-	edge.method = HTTP_METHOD_UNKNOWN;
+	edge.method = USM_HTTP_METHOD_UNKNOWN;
 	add(t, &edge, 1, 1);
 	edge.status = 599;
-	edge.method = HTTP_METHOD_TRACE;
+	edge.method = USM_HTTP_METHOD_TRACE;
 	add(t, &edge, 1, 1);
 	assert_int_equal(http_stats_count(t), 2);
 	http_stats_free(t);

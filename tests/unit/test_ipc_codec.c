@@ -130,6 +130,23 @@ static size_t make_payload(uint16_t type, uint32_t count)
 	case USM_MSG_COLL_CONTROL_REP:
 		strcpy(((struct usm_control_rep *)payload)->message, "ok");
 		break;
+	case USM_MSG_COLL_HTTP_STATS_REP: {
+		struct usm_http_stats_page *p = (void *)payload;
+		struct usm_http_stats_record *r = (void *)(p + 1);
+		p->count = count;
+		for (uint32_t i = 0; i < count; i++) {
+			r[i].family = USM_AF_INET;
+			r[i].addr[0] = 127;
+			r[i].addr[3] = 1;
+			r[i].method = USM_HTTP_METHOD_GET;
+			r[i].port = 8080;
+			r[i].status = 200;
+			strcpy(r[i].comm, "nginx");
+			strcpy(r[i].path, "/a");
+			r[i].count = 1;
+		}
+		break;
+	}
 	default:
 		break;
 	}
@@ -144,7 +161,8 @@ static const uint16_t all_types[] = {
 	USM_MSG_PRIVD_STATUS_REP, USM_MSG_PRIVD_ATTACH_REQ, USM_MSG_PRIVD_ATTACH_REP,
 	USM_MSG_PRIVD_DETACH_REQ, USM_MSG_PRIVD_DETACH_REP, USM_MSG_PRIVD_LIST_REQ,
 	USM_MSG_PRIVD_LIST_REP,  USM_MSG_PRIVD_SCAN_REQ,   USM_MSG_PRIVD_SCAN_REP,
-	USM_MSG_COLL_CONTROL_REQ, USM_MSG_COLL_CONTROL_REP,
+	USM_MSG_COLL_CONTROL_REQ, USM_MSG_COLL_CONTROL_REP, USM_MSG_COLL_HTTP_STATS_REQ,
+	USM_MSG_COLL_HTTP_STATS_REP,
 };
 
 static long encode_valid(uint16_t type, uint32_t count)
@@ -378,7 +396,7 @@ static void test_attach_request_with_bad_fields_is_rejected(void **state)
 	r->pid = 0; /* the file privd itself sees (resident_libraries) */
 	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
 	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
-	r->set_id = 8;
+	r->set_id = USM_MAX_PROBE_SETS;
 	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
 	n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
 	r->program_type = USM_PROG_TYPE_COUNT;
@@ -437,6 +455,101 @@ static void test_control_request_rules(void **state)
 	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
 }
 
+/* ---- the named vocabulary: methods, address families, probe sets ---- */
+
+static struct usm_http_stats_record *http_stats_records(void)
+{
+	return (void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_http_stats_page));
+}
+
+static void test_http_method_beyond_the_named_ones_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_COLL_HTTP_STATS_REP, 2);
+	struct usm_http_stats_record *r = http_stats_records();
+	r[1].method = USM_HTTP_METHOD_COUNT - 1;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+	r[1].method = USM_HTTP_METHOD_UNKNOWN;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+	r[1].method = USM_HTTP_METHOD_COUNT;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	r[1].method = UINT8_MAX;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	/* The sender is held to the same rule. */
+	size_t len = make_payload(USM_MSG_COLL_HTTP_STATS_REP, 1);
+	((struct usm_http_stats_record *)(payload + sizeof(struct usm_http_stats_page)))->method =
+		USM_HTTP_METHOD_COUNT;
+	assert_int_equal(
+		usm_msg_encode(USM_MSG_COLL_HTTP_STATS_REP, payload, len, wire, sizeof(wire)),
+		-EINVAL);
+}
+
+static void test_address_family_other_than_the_named_ones_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_COLL_HTTP_STATS_REP, 1);
+	struct usm_http_stats_record *r = http_stats_records();
+	const uint8_t named[] = {USM_AF_UNSPEC, USM_AF_INET, USM_AF_INET6};
+	for (size_t i = 0; i < sizeof(named); i++) {
+		r[0].family = named[i];
+		assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+	}
+	const uint8_t other[] = {1, 3, 9, 11, 17 /* AF_PACKET */, UINT8_MAX};
+	for (size_t i = 0; i < sizeof(other); i++) {
+		r[0].family = other[i];
+		assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+	}
+}
+
+static void test_probe_set_id_at_the_bound_is_rejected(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_PRIVD_ATTACH_REQ, 0);
+	struct usm_attach_req *a = (void *)(wire + sizeof(struct usm_msg_hdr));
+	a->set_id = USM_MAX_PROBE_SETS - 1;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+	a->set_id = USM_MAX_PROBE_SETS;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+
+	n = encode_valid(USM_MSG_PRIVD_LIST_REP, 1);
+	struct usm_attachment_record *l =
+		(void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_attachment_page));
+	l[0].set_id = USM_MAX_PROBE_SETS - 1;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+	l[0].set_id = USM_MAX_PROBE_SETS;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+
+	n = encode_valid(USM_MSG_PRIVD_SCAN_REP, 1);
+	struct usm_scan_record *sc =
+		(void *)(wire + sizeof(struct usm_msg_hdr) + sizeof(struct usm_scan_page));
+	sc[0].set_id = USM_MAX_PROBE_SETS - 1;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_OK);
+	sc[0].set_id = USM_MAX_PROBE_SETS;
+	assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), USM_DECODE_BAD_FIELD);
+}
+
+/* usm_http_method_name(): a name for every method the wire accepts but
+ * UNKNOWN, NULL (not "unknown") for UNKNOWN and beyond, so that each
+ * renderer says "not known" its own way. */
+static void test_every_http_method_has_its_name_and_no_other_value_has_one(void **state)
+{
+	(void)state;
+	static const char *const spelled[] = {"GET",   "HEAD",    "POST",    "PUT",  "DELETE",
+					      "PATCH", "OPTIONS", "CONNECT", "TRACE"};
+	assert_int_equal(sizeof(spelled) / sizeof(spelled[0]), USM_HTTP_METHOD_COUNT - 1);
+	for (unsigned m = USM_HTTP_METHOD_GET; m < USM_HTTP_METHOD_COUNT; m++) {
+		const char *name = usm_http_method_name((uint8_t)m);
+		assert_non_null(name);
+		assert_string_equal(name, spelled[m - 1]);
+	}
+	assert_null(usm_http_method_name(USM_HTTP_METHOD_UNKNOWN));
+	assert_null(usm_http_method_name(USM_HTTP_METHOD_COUNT));
+	assert_null(usm_http_method_name(UINT8_MAX));
+}
+
 static void test_copy_printable_terminates_and_replaces_controls(void **state)
 {
 	(void)state;
@@ -481,6 +594,10 @@ int main(void)
 		cmocka_unit_test(test_attach_request_with_bad_fields_is_rejected),
 		cmocka_unit_test(test_scan_page_with_bad_records_is_rejected),
 		cmocka_unit_test(test_control_request_rules),
+		cmocka_unit_test(test_http_method_beyond_the_named_ones_is_rejected),
+		cmocka_unit_test(test_address_family_other_than_the_named_ones_is_rejected),
+		cmocka_unit_test(test_probe_set_id_at_the_bound_is_rejected),
+		cmocka_unit_test(test_every_http_method_has_its_name_and_no_other_value_has_one),
 		cmocka_unit_test(test_copy_printable_terminates_and_replaces_controls),
 		cmocka_unit_test(test_vocabulary_names),
 	};

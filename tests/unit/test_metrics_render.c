@@ -54,8 +54,8 @@ static struct usm_http_stats_record row(uint32_t pid, uint64_t count)
 {
 	struct usm_http_stats_record r = {
 		.addr = {127, 0, 0, 1},
-		.family = 2,
-		.method = 1,
+		.family = USM_AF_INET,
+		.method = USM_HTTP_METHOD_GET,
 		.port = 8443,
 		.status = 200,
 		.pid = pid,
@@ -195,7 +195,7 @@ static void test_rows_with_other_labels_stay_apart(void **state)
 	struct usm_http_stats_record r[6] = {row(1, 1), row(1, 2), row(1, 3),
 					     row(1, 4), row(1, 5), row(1, 6)};
 	r[1].status = 404;
-	r[2].method = 3;
+	r[2].method = USM_HTTP_METHOD_POST;
 	strcpy(r[3].path, "/b");
 	strcpy(r[4].comm, "httpd");
 	r[5].port = 8080;
@@ -253,9 +253,9 @@ static void test_unknown_service_method_and_server(void **state)
 	(void)state;
 	struct usm_http_stats_record r[2] = {row(1, 1), row(2, 2)};
 	r[0].comm[0] = '\0';
-	r[0].family = 0;
-	r[0].method = 0;
-	r[1].family = 10;
+	r[0].family = USM_AF_UNSPEC;
+	r[0].method = USM_HTTP_METHOD_UNKNOWN;
+	r[1].family = USM_AF_INET6;
 	memset(r[1].addr, 0, sizeof(r[1].addr));
 	r[1].addr[15] = 1;
 	const char *doc = render(r, 2);
@@ -333,14 +333,14 @@ static void test_output_passes_promtool(void **state)
 	if (system("command -v promtool >/dev/null 2>&1") != 0)
 		skip();
 	struct usm_http_stats_record r[5] = {row(1, 3), row(2, 4), row(3, 1), row(0, 2), row(4, 9)};
-	r[2].family = 10;
+	r[2].family = USM_AF_INET6;
 	memset(r[2].addr, 0, sizeof(r[2].addr));
 	r[2].addr[15] = 1;
-	r[3].family = 0;
+	r[3].family = USM_AF_UNSPEC;
 	r[3].comm[0] = '\0';
 	strcpy(r[3].path, "/q\"x\\y\nz/\xff");
-	r[4].method = 9;
-	r[1].method = 0;
+	r[4].method = USM_HTTP_METHOD_TRACE;
+	r[1].method = USM_HTTP_METHOD_UNKNOWN;
 	r[4].status = 599;
 	const char *doc = render(r, 5);
 
