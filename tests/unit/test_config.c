@@ -1195,11 +1195,11 @@ static void test_to_args_emits_every_documented_key_exactly_once(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const keys[] = {
-		"api_listen", "runtime_dir", "collector_user", "api_user",
+		"api_listen", "runtime_dir", "collector_user", "api_user", "bpf_user", "inspector_user",
 		"enable_http_monitoring", "enable_native_tls_monitoring", "enable_go_tls_support",
 		"enable_istio_monitoring", "enable_nodejs_monitoring", "envoy_path", "api_control",
 		"log_level", "seccomp", "child_max_restarts", "child_restart_window",
-		"check_interval", "ipc_timeout_ms", "max_traced_files", "max_blocked_files",
+		"check_interval", "ipc_timeout_ms", "max_traced_files", "max_blocked_files", "inspect_timeout_ms",
 		"attach_linger_ms", "detach_threads", "uprobe_multi", "collector_memory_mb",
 		"http_capture_bytes", "http_ring_buffer_mb", "http_max_path_len",
 		"max_http_stats_entries", "max_tracked_connections", "http_request_timeout_ms",

@@ -128,7 +128,7 @@ static void *serve(void *arg)
 		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 20) > 0)
 			usm_ipc_server_serve(&server, fake_routes,
-					     sizeof(fake_routes) / sizeof(fake_routes[0]), NULL);
+					     sizeof(fake_routes) / sizeof(fake_routes[0]), NULL, 0);
 	}
 	return NULL;
 }
