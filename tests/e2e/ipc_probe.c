@@ -4,6 +4,9 @@
  *
  *   ipc_probe PATH REQUEST_TYPE [CORRUPTION]
  *   CORRUPTION: none magic version truncated oversized unknown-type length
+ *   ipc_probe PATH attach PID PROGRAM_TYPE SET_ID FILE
+ *     one ATTACH request as the collector would send it; prints
+ *     "attach ERROR CREATED DEV INODE REASON" or "error CODE MESSAGE"
  *
  * Output, one line per message sent: "reply TYPE", "error CODE MESSAGE",
  * or "no-answer" (connection refused by the peer check, or timeout). */
@@ -43,6 +46,11 @@ static void exchange(const void *data, size_t len)
 		enum usm_decode_error e = usm_msg_decode(rbuf, rlen, &view);
 		if (e != USM_DECODE_OK) {
 			printf("bad-reply %s\n", usm_decode_error_name(e));
+		} else if (view.type == USM_MSG_PRIVD_ATTACH_REP) {
+			const struct usm_attach_rep *r = view.payload;
+			printf("attach %d %u %llu %llu %s\n", r->error, r->created,
+			       (unsigned long long)r->dev, (unsigned long long)r->ino,
+			       r->reason[0] ? r->reason : "-");
 		} else if (view.type == USM_MSG_ERROR) {
 			const struct usm_msg_error *err = view.payload;
 			printf("error %d %s\n", err->code, err->message);
@@ -73,6 +81,27 @@ int main(int argc, char **argv)
 	int rv = nng_dial(sock, url, NULL, 0);
 	if (rv != 0) {
 		printf("dial-failed %s\n", nng_strerror(rv));
+		return 0;
+	}
+
+	if (strcmp(argv[2], "attach") == 0) {
+		if (argc != 7) {
+			fprintf(stderr, "usage: ipc_probe PATH attach PID PROGRAM_TYPE SET_ID FILE\n");
+			return 2;
+		}
+		struct usm_attach_req req;
+		memset(&req, 0, sizeof(req));
+		req.pid = (uint32_t)strtoul(argv[3], NULL, 0);
+		req.program_type = (uint8_t)strtoul(argv[4], NULL, 0);
+		req.set_id = (uint8_t)strtoul(argv[5], NULL, 0);
+		snprintf(req.path, sizeof(req.path), "%s", argv[6]);
+		long n = usm_msg_encode(USM_MSG_PRIVD_ATTACH_REQ, &req, sizeof(req), buf, sizeof(buf));
+		if (n < 0) {
+			fprintf(stderr, "ipc_probe: the codec refuses this ATTACH\n");
+			return 2;
+		}
+		exchange(buf, (size_t)n);
+		nng_close(sock);
 		return 0;
 	}
 

@@ -115,7 +115,7 @@ class DiscoveryTestCase(unittest.TestCase):
         return p, port
 
     def privd_links(self, path=None):
-        return uprobe_multi_links(self.usm.proc.pid, path)
+        return uprobe_multi_links(self.usm.bpf_owner_pid(), path)
 
 
 class TestDiscovery(DiscoveryTestCase):
@@ -229,14 +229,14 @@ class TestKernelSide(DiscoveryTestCase):
         p = self.python_with_ssl(private=True)
         wait_for(lambda: p.pid in pids_of(self.usm, lib), timeout=5, what="traced")
         self.assertEqual(self.privd_links(), 0)
-        before = perf_uprobe_links(self.usm.proc.pid)
+        before = perf_uprobe_links(self.usm.bpf_owner_pid())
         # libssl's openssl set: 7 functions at entry, 2 at return (the reads).
         self.assertGreaterEqual(before, 9)
         p.kill()
         p.wait()
         wait_for(lambda: not entries(self.usm, "shared_libraries", lib), timeout=10,
                  what="entry removed")
-        wait_for(lambda: perf_uprobe_links(self.usm.proc.pid) == before - 9, timeout=15,
+        wait_for(lambda: perf_uprobe_links(self.usm.bpf_owner_pid()) == before - 9, timeout=15,
                  what="this file's 9 classic links closed")
 
     def test_tracefs_is_mounted_by_privd_when_missing(self):

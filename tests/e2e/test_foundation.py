@@ -15,38 +15,69 @@ from usm_harness import (MSG_COLL_STATS_REQ, MSG_PRIVD_HEALTH_REQ, PRIVD, Usm,
                          wait_for)
 
 CAP_NUMBERS = {"CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SYS_PTRACE": 19,
-               "CAP_PERFMON": 38, "CAP_BPF": 39}
-
-
-def privd_caps_from_privileges_md():
-    """privd's capability set as policy/PRIVILEGES.md states it, so the
-    document and the running process cannot drift apart."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policy",
-                        "PRIVILEGES.md")
-    with open(path) as f:
-        for line in f:
-            cells = [c.strip() for c in line.split("|")]
-            if len(cells) > 3 and cells[1] == "usm-privd":
-                names = [n.strip() for n in cells[3].split(",")]
-                return sum(1 << CAP_NUMBERS[n] for n in names)
-    raise AssertionError("no usm-privd row in PRIVILEGES.md")
-
-
-PRIVD_CAPS = privd_caps_from_privileges_md()
+               "CAP_SYS_ADMIN": 21, "CAP_PERFMON": 38, "CAP_BPF": 39}
+PRIVILEGES_MD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policy",
+                             "PRIVILEGES.md")
+# The user each process runs as, by the configuration's defaults.
+USERS = {"usm-privd": "root", "usm-privd-bpf": "usm-bpf", "usm-collector": "usm-collector",
+         "usm-apid": "usm-api", "usm-inspector": "usm-inspect"}
 
 
 def privileges_md_processes():
-    """The Processes table of policy/PRIVILEGES.md, one dict per row."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policy",
-                        "PRIVILEGES.md")
+    """The Processes table of policy/PRIVILEGES.md, one dict per row, so
+    the document and the running processes cannot drift apart."""
     rows = {}
-    with open(path) as f:
+    with open(PRIVILEGES_MD) as f:
         for line in f:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if len(cells) == 7 and cells[0].startswith("usm-"):
                 rows[cells[0]] = {"uid": cells[1], "caps": cells[2], "sets": cells[3],
                                   "nnp": cells[4], "seccomp": cells[5]}
     return rows
+
+
+def caps_mask(text):
+    return 0 if text == "none" else sum(1 << CAP_NUMBERS[c.strip()] for c in text.split(","))
+
+
+def task_statuses(pid):
+    """/proc/PID/task/TID/status of every thread: capabilities, ids and
+    filters are per thread, and a process is only as confined as its
+    least confined thread."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                out[int(tid)] = dict((k, v.strip()) for k, _, v in
+                                     (line.partition(":") for line in f))
+        except FileNotFoundError:
+            continue  # a thread that ended meanwhile
+    return out
+
+
+def assert_matches_row(test, name, pid, row):
+    """Every thread of pid holds exactly what its PRIVILEGES.md row says."""
+    pw = pwd.getpwnam(USERS[name])
+    want_caps = caps_mask(row["caps"])
+    test.assertEqual(row["sets"], "empty / empty / empty", name)
+    tasks = task_statuses(pid)
+    test.assertTrue(tasks, name)
+    for tid, st in tasks.items():
+        where = "%s thread %d" % (name, tid)
+        test.assertEqual(st["Uid"].split(), [str(pw.pw_uid)] * 4, where)
+        test.assertEqual(st["Gid"].split(), [str(pw.pw_gid)] * 4, where)
+        if name != "usm-privd":
+            test.assertEqual(st["Groups"], "", where)
+        test.assertEqual(int(st["CapEff"], 16), want_caps, where)
+        test.assertEqual(int(st["CapPrm"], 16), want_caps, where)
+        for cap in ("CapBnd", "CapAmb", "CapInh"):
+            test.assertEqual(int(st[cap], 16), 0, "%s %s" % (where, cap))
+        test.assertEqual(st["NoNewPrivs"], "1" if row["nnp"] == "yes" else "0", where)
+        test.assertEqual(st["Seccomp"], "2" if row["seccomp"].startswith("filter") else "0",
+                         where)
+    return len(tasks)
+
+
 ENDPOINTS = ["/usm/stats", "/debug/usm/traced_programs", "/debug/usm/blocked_processes", "/health"]
 
 
@@ -72,59 +103,49 @@ class UsmTestCase(unittest.TestCase):
 
 
 class TestPrivileges(UsmTestCase):
-    def test_three_processes_run_and_children_descend_from_privd(self):
+    def running(self):
+        """name -> pid of every long-lived usm process."""
+        return {"usm-privd": self.usm.proc.pid, "usm-privd-bpf": self.usm.bpf_owner_pid(),
+                "usm-collector": self.usm.pid_of("usm-collector"),
+                "usm-apid": self.usm.pid_of("usm-apid")}
+
+    def test_four_processes_run_and_all_descend_from_privd(self):
         privd = self.usm.proc.pid
         self.assertEqual(self.usm.pid_of("usm-privd"), privd)
-        for name in ("usm-collector", "usm-apid"):
-            pid = self.usm.pid_of(name)
+        for name, pid in self.running().items():
+            if name == "usm-privd":
+                continue
             self.assertTrue(pid_alive(pid))
             self.assertEqual(int(proc_status(pid)["PPid"]), privd)
             with open("/proc/%d/comm" % pid) as f:
                 self.assertEqual(f.read().strip(), name)
 
     def test_children_have_no_privilege_at_all(self):
-        for name, user in (("usm-collector", "usm-collector"), ("usm-apid", "usm-api")):
-            st = proc_status(self.usm.pid_of(name))
-            pw = pwd.getpwnam(user)
-            self.assertEqual(st["Uid"].split(), [str(pw.pw_uid)] * 4, name)
-            self.assertEqual(st["Gid"].split(), [str(pw.pw_gid)] * 4, name)
-            self.assertEqual(st["Groups"], "", name)
-            for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
-                self.assertEqual(int(st[cap], 16), 0, "%s %s" % (name, cap))
-            self.assertEqual(st["NoNewPrivs"], "1", name)
-            self.assertEqual(st["Seccomp"], "2", name)
-
-    def test_live_processes_match_privileges_md(self):
         rows = privileges_md_processes()
-        self.assertEqual(set(rows), {"usm-privd", "usm-collector", "usm-apid"})
-        users = {"usm-collector": pwd.getpwnam("usm-collector"), "usm-apid": pwd.getpwnam("usm-api")}
-        for name, row in rows.items():
-            st = proc_status(self.usm.pid_of(name))
-            if row["uid"] == "0 / 0":
-                uid, gid = 0, 0
-            else:
-                uid, gid = users[name].pw_uid, users[name].pw_gid
-            self.assertEqual(st["Uid"].split(), [str(uid)] * 4, name)
-            self.assertEqual(st["Gid"].split(), [str(gid)] * 4, name)
-            want = 0 if row["caps"] == "none" else sum(
-                1 << CAP_NUMBERS[c.strip()] for c in row["caps"].split(","))
-            self.assertEqual(int(st["CapEff"], 16), want, name)
-            self.assertEqual(int(st["CapPrm"], 16), want, name)
-            self.assertEqual(row["sets"], "empty / empty / empty", name)
-            for cap in ("CapBnd", "CapAmb", "CapInh"):
-                self.assertEqual(int(st[cap], 16), 0, "%s %s" % (name, cap))
-            self.assertEqual(st["NoNewPrivs"], "1" if row["nnp"] == "yes" else "0", name)
-            self.assertEqual(st["Seccomp"], "2" if row["seccomp"].startswith("filter") else "0",
-                             name)
+        for name in ("usm-collector", "usm-apid"):
+            self.assertEqual(rows[name]["caps"], "none")
+            assert_matches_row(self, name, self.usm.pid_of(name), rows[name])
+
+    def test_every_thread_of_every_process_matches_privileges_md(self):
+        rows = privileges_md_processes()
+        self.assertEqual(set(rows), {"usm-privd", "usm-privd-bpf", "usm-collector", "usm-apid",
+                                     "usm-inspector"})
+        threads = {name: assert_matches_row(self, name, pid, rows[name])
+                   for name, pid in self.running().items()}
+        # The processes that read input run threads of their own (nng's,
+        # the link closer's): the audit must have seen them.
+        for name in ("usm-privd-bpf", "usm-collector", "usm-apid"):
+            self.assertGreater(threads[name], 1, name)
+        print("threads audited: %s" % threads)
 
     def test_privd_keeps_only_its_listed_capabilities(self):
-        st = proc_status(self.usm.proc.pid)
-        self.assertEqual(st["Uid"].split()[0], "0")
-        self.assertEqual(int(st["CapEff"], 16), PRIVD_CAPS)
-        self.assertEqual(int(st["CapPrm"], 16), PRIVD_CAPS)
-        self.assertEqual(int(st["CapBnd"], 16), 0)
-        self.assertEqual(int(st["CapAmb"], 16), 0)
-        self.assertEqual(int(st["CapInh"], 16), 0)
+        rows = privileges_md_processes()
+        self.assertEqual(caps_mask(rows["usm-privd"]["caps"]),
+                         caps_mask("CAP_SETUID, CAP_SETGID, CAP_KILL"))
+        self.assertEqual(caps_mask(rows["usm-privd-bpf"]["caps"]),
+                         caps_mask("CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE"))
+        st = proc_status(self.usm.bpf_owner_pid())
+        self.assertNotEqual(st["Uid"].split()[0], "0", "the BPF owner is not root")
 
     def test_children_hold_no_file_or_directory_descriptors(self):
         for name in ("usm-collector", "usm-apid"):

@@ -223,6 +223,16 @@ class Usm:
                 return p["pid"]
         raise AssertionError("no %s in /health" % name)
 
+    def bpf_owner_pid(self):
+        """privd's BPF owner: the child of usm-privd named usm-privd-bpf."""
+        for pid in processes_named("usm-privd-bpf"):
+            try:
+                if int(proc_status(pid)["PPid"]) == self.proc.pid:
+                    return pid
+            except FileNotFoundError:
+                continue
+        raise AssertionError("no usm-privd-bpf under usm-privd %d" % self.proc.pid)
+
     def log_text(self):
         with open(self.log_path) as f:
             return f.read()

@@ -1,0 +1,138 @@
+/* privd_claims: shows what whoever holds privd's BPF owner can and cannot
+ * do, by putting a process in exactly the owner's position with the
+ * owner's own code (privd/identity.c's privd_become, the kept capability
+ * set from privd/owner.c, policy/privd_bpf.policy applied as owner.c
+ * applies it) and attempting each act in a child of its own.
+ *
+ *   privd_claims BPF_UID BPF_GID WORLD_WRITABLE_FILE
+ *
+ * Prints one line per act: "NAME killed" (seccomp killed it, SIGSYS),
+ * "NAME errno E" (the call failed with E) or "NAME ok". Run as root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "identity.h"
+#include "seccomp_policy.h"
+
+extern const char usm_policy_privd_bpf[];
+extern const unsigned long usm_policy_privd_bpf_len;
+
+static uid_t bpf_uid;
+static gid_t bpf_gid;
+static const char *writable;
+
+/* The owner's position: its uid, its capabilities, its filter. */
+static void become_owner(void)
+{
+	static const cap_value_t caps[] = {CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE};
+	if (privd_become(bpf_uid, bpf_gid, caps, 3, SIGKILL, getppid()) != 0 ||
+	    usm_policy_apply_text(usm_policy_privd_bpf, usm_policy_privd_bpf_len,
+				  "privd_bpf.policy", USM_SECCOMP_KILL) != 0)
+		_exit(100);
+}
+
+static int open_write_world_writable(void) { return open(writable, O_WRONLY); }
+static int open_create_tmp(void) { return open("/tmp/usm-claims-created", O_WRONLY | O_CREAT, 0644); }
+static int open_proc1_mem_rw(void) { return open("/proc/1/mem", O_RDWR); }
+static int open_proc1_mem_ro(void) { return open("/proc/1/mem", O_RDONLY); }
+static int openat2_write(void)
+{
+	struct {
+		unsigned long long flags, mode, resolve;
+	} how = {O_WRONLY, 0, 0};
+	return (int)syscall(SYS_openat2, AT_FDCWD, writable, &how, sizeof(how));
+}
+static int setuid_root(void) { return (int)syscall(SYS_setresuid, 0, 0, 0); }
+static int do_fork(void) { return (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
+static int do_exec(void)
+{
+	char *argv[] = {"true", NULL};
+	return execve("/bin/true", argv, NULL);
+}
+static int do_ptrace(void) { return (int)ptrace(PTRACE_ATTACH, 1, 0, 0); }
+static int do_kill(void) { return kill(1, 0); }
+static int bpf_prog_load(void)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	return (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+}
+static int bpf_map_create(void)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	return (int)syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+}
+/* What it needs, to show the filter is not simply "deny all". */
+static int read_proc1_maps(void)
+{
+	int fd = open("/proc/1/maps", O_RDONLY);
+	char c;
+	return fd < 0 ? -1 : (int)read(fd, &c, 1) - 1;
+}
+static int read_a_library(void) { return open("/usr/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY); }
+
+static const struct {
+	const char *name;
+	int (*act)(void);
+} acts[] = {
+	{"open-write-world-writable", open_write_world_writable},
+	{"open-create", open_create_tmp},
+	{"openat2-write", openat2_write},
+	{"open-proc1-mem-rw", open_proc1_mem_rw},
+	{"open-proc1-mem-ro", open_proc1_mem_ro},
+	{"setuid-0", setuid_root},
+	{"fork", do_fork},
+	{"exec", do_exec},
+	{"ptrace-init", do_ptrace},
+	{"kill-init", do_kill},
+	{"bpf-prog-load", bpf_prog_load},
+	{"bpf-map-create", bpf_map_create},
+	{"read-proc1-maps", read_proc1_maps},
+	{"read-library", read_a_library},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: privd_claims BPF_UID BPF_GID WORLD_WRITABLE_FILE\n");
+		return 2;
+	}
+	bpf_uid = (uid_t)strtoul(argv[1], NULL, 10);
+	bpf_gid = (gid_t)strtoul(argv[2], NULL, 10);
+	writable = argv[3];
+	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid < 0)
+			return 3;
+		if (pid == 0) {
+			become_owner();
+			int rc = acts[i].act();
+			_exit(rc >= 0 ? 0 : errno);
+		}
+		int status;
+		if (waitpid(pid, &status, 0) != pid)
+			return 3;
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			printf("%s killed\n", acts[i].name);
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == 100)
+			printf("%s setup-failed\n", acts[i].name);
+		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			printf("%s errno %s\n", acts[i].name, strerrorname_np(WEXITSTATUS(status)));
+		else if (WIFEXITED(status))
+			printf("%s ok\n", acts[i].name);
+		else
+			printf("%s signal %d\n", acts[i].name, WTERMSIG(status));
+	}
+	return 0;
+}
