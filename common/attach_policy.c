@@ -1,6 +1,6 @@
 /* The questions asked of an attach policy table (attach_policy.h): which
  * set a library gets, and whether a set may target a file. No parsing:
- * the daemons ask them of a table parsed once. */
+ * the daemons ask them of the table compiled at build time. */
 #include "attach_policy.h"
 
 #include <errno.h>

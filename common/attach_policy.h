@@ -6,7 +6,10 @@
  * the kernel-side open filter.
  *
  * This header is the table and the questions asked of it, nothing that
- * reads text. The syntax and the parser are in attach_policy_parse.h. */
+ * reads text: the shipped policy is compiled at build time into
+ * usm_attach_policy_compiled, so no daemon parses it at run time. The
+ * syntax and the parser (for the build tool and the tests) are in
+ * attach_policy_parse.h. */
 #ifndef USM_ATTACH_POLICY_H
 #define USM_ATTACH_POLICY_H
 
@@ -48,6 +51,12 @@ struct attach_policy {
 	struct library_rule libraries[ATTACH_MAX_LIBRARIES];
 };
 
+/* policy/attach.policy, compiled at build time by usm-policy-compile
+ * (tools/policy-compile) with attach_policy_parse(): defined in the
+ * generated attach_policy_compiled.c, which policy/meson.build puts in
+ * attach_policy_c for the binaries that list it. */
+extern const struct attach_policy usm_attach_policy_compiled;
+
 /* The set with this name, or NULL. */
 const struct probe_set *attach_policy_find_set(const struct attach_policy *p, const char *name);
 
@@ -66,8 +75,9 @@ int attach_policy_set_for_library(const struct attach_policy *p, const char *pat
 int attach_policy_check(const struct attach_policy *p, unsigned set_id, unsigned program_type,
 			uint64_t file_size, char *reason, size_t reason_len);
 
-/* Transitional: privd/main.c and collector/main.c parse the embedded text
- * at start-up and include only this header. */
+/* Transitional: privd/main.c still parses the embedded text at start-up
+ * and includes only this header. Remove once privd reads
+ * usm_attach_policy_compiled (privd/ is being rewritten). */
 #include "attach_policy_parse.h"
 
 #endif

@@ -1,4 +1,8 @@
-/* Attach policy text -> struct attach_policy (attach_policy.h).
+/* Attach policy text -> struct attach_policy (attach_policy.h), for the
+ * build tool that compiles policy/attach.policy (tools/policy-compile)
+ * and the tests. Daemons read the compiled table,
+ * usm_attach_policy_compiled, instead of parsing at run time (privd/main.c
+ * still parses until its rewrite lands).
  *
  * File syntax, one statement a line, '#' starts a comment:
  *
