@@ -34,8 +34,6 @@
 
 extern const char usm_policy_collector[];
 extern const unsigned long usm_policy_collector_len;
-extern const char usm_policy_attach[];
-extern const unsigned long usm_policy_attach_len;
 
 #define PROC_RING_FD 3 /* privd passes the discovery ring buffer here */
 #define HTTP_RING_FD 4 /* and the HTTP capture ring buffer here */
@@ -198,12 +196,8 @@ int main(int argc, char **argv)
 	monitor_init(&c.monitor, &c.cfg);
 	c.self_pid = (uint32_t)getpid();
 	c.privd_pid = (uint32_t)getppid();
-	struct attach_policy_error perr;
-	if (attach_policy_parse(usm_policy_attach, usm_policy_attach_len, "attach.policy", &c.policy,
-				&perr) != 0) {
-		log_error("built-in attach policy: %s", perr.msg);
-		return 1;
-	}
+	/* Compiled from policy/attach.policy at build time: nothing to parse. */
+	c.policy = usm_attach_policy_compiled;
 	struct registry_limits limits = {
 		.max_entries = c.cfg.max_traced_files,
 		.max_pids_per_entry = 65536,

@@ -3,32 +3,13 @@
  * file sizes each may target, and which library file names map to which
  * set. privd checks every ATTACH against it; the collector uses it to pick
  * the set for a library; privd also hands the library name patterns to
- * the kernel-side open filter. Built into both binaries, like the seccomp
- * policies.
+ * the kernel-side open filter.
  *
- * File syntax, one statement a line, '#' starts a comment:
- *
- *     set NAME targets=TYPE[,TYPE...] max_size=SIZE
- *     func SET FUNCTION PROBES [role=ROLE] [required]
- *     library PREFIX SET
- *
- *   NAME, SET    [a-z0-9_]{1,31}; a `set` line must come before its funcs.
- *   TYPE         shared_libraries | istio | nodejs | go-tls
- *   SIZE         bytes, optionally with K, M or G (powers of 1024)
- *   FUNCTION     a C identifier, at most 63 characters
- *   PROBES       entry | return | entry,return
- *   ROLE         what the capture programs do with it (enum usm_tls_role):
- *                read | read_ex (entry,return) | write | set_fd | close
- *                (entry) | none (the default: hits counted only)
- *   required     the file must export it, or the set is refused for that
- *                file ("no-symbols"); other functions are probed if present
- *   PREFIX       a file name prefix, e.g. libssl.so (matches libssl.so.3);
- *                no '/', at most 15 characters (the kernel filter's size)
- *
- * Errors are "ORIGIN:LINE: message": unknown statement or keyword, bad
- * name, duplicate set/function/library, func or library naming an unknown
- * set, a set with no required function, too many sets/functions/libraries,
- * bad size, bad probe kind, unknown program type. */
+ * This header is the table and the questions asked of it, nothing that
+ * reads text: the shipped policy is compiled at build time into
+ * usm_attach_policy_compiled, so no daemon parses it at run time. The
+ * syntax and the parser (for the build tool and the tests) are in
+ * attach_policy_parse.h. */
 #ifndef USM_ATTACH_POLICY_H
 #define USM_ATTACH_POLICY_H
 
@@ -70,19 +51,22 @@ struct attach_policy {
 	struct library_rule libraries[ATTACH_MAX_LIBRARIES];
 };
 
-struct attach_policy_error {
-	char msg[256];
-};
-
-/* Parses text[0..len) into *out. 0, or -EINVAL with err set. */
-int attach_policy_parse(const char *text, size_t len, const char *origin, struct attach_policy *out,
-			struct attach_policy_error *err);
+/* policy/attach.policy, compiled at build time by usm-policy-compile
+ * (tools/policy-compile) with attach_policy_parse(): defined in the
+ * generated attach_policy_compiled.c, which policy/meson.build puts in
+ * attach_policy_c for the binaries that list it. */
+extern const struct attach_policy usm_attach_policy_compiled;
 
 /* The set with this name, or NULL. */
 const struct probe_set *attach_policy_find_set(const struct attach_policy *p, const char *name);
 
-/* The set id for a library path (its basename starts with a rule's
- * prefix, and the next character is '\0' or '.'), or -ENOENT. */
+/* Does file name `name` (a basename) match library prefix `prefix`: it
+ * starts with it and the next character ends the name or starts a version
+ * suffix ("libssl.so" matches "libssl.so.3", not "libssl.sox"). */
+bool attach_policy_prefix_matches(const char *prefix, const char *name);
+
+/* The set id for a library path (its basename matches a rule's prefix), or
+ * -ENOENT. */
 int attach_policy_set_for_library(const struct attach_policy *p, const char *path);
 
 /* May set_id target a file of this program type and size? 0, or -EINVAL
@@ -90,5 +74,6 @@ int attach_policy_set_for_library(const struct attach_policy *p, const char *pat
  * -EFBIG (reason "too-large"). reason gets a short word for the blocklist. */
 int attach_policy_check(const struct attach_policy *p, unsigned set_id, unsigned program_type,
 			uint64_t file_size, char *reason, size_t reason_len);
+
 
 #endif

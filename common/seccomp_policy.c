@@ -671,6 +671,47 @@ int usm_policy_apply_text(const char *text, size_t len, const char *origin,
 	return rc;
 }
 
+int usm_policy_export_bpf(const struct usm_policy *policy, uint32_t default_action,
+			  struct sock_filter **prog, unsigned *len)
+{
+	*prog = NULL;
+	*len = 0;
+	scmp_filter_ctx ctx;
+	int rc = usm_policy_build(policy, default_action, &ctx);
+	if (rc < 0)
+		return rc;
+	/* libseccomp 2.5 exports BPF only to an fd (seccomp_export_bpf_mem
+	 * came in 2.6); a memfd keeps it off the file system. */
+	int fd = memfd_create("usm-policy-bpf", MFD_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		seccomp_release(ctx);
+		return rc;
+	}
+	rc = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	off_t size = rc < 0 ? 0 : lseek(fd, 0, SEEK_END);
+	if (rc == 0 && size < 0)
+		rc = -errno;
+	else if (rc == 0 && (size == 0 || size % (off_t)sizeof(struct sock_filter) != 0))
+		rc = -EIO;
+	else if (rc == 0 && size > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter)))
+		rc = -E2BIG;
+	struct sock_filter *insns = rc == 0 ? malloc((size_t)size) : NULL;
+	if (rc == 0 && !insns)
+		rc = -ENOMEM;
+	if (rc == 0 && pread(fd, insns, (size_t)size, 0) != size)
+		rc = -EIO;
+	close(fd);
+	if (rc < 0) {
+		free(insns);
+		return rc;
+	}
+	*prog = insns;
+	*len = (unsigned)((size_t)size / sizeof(struct sock_filter));
+	return 0;
+}
+
 int usm_policy_export_pfc(const struct usm_policy *policy, int fd)
 {
 	scmp_filter_ctx ctx;

@@ -31,6 +31,7 @@
 #ifndef USM_SECCOMP_POLICY_H
 #define USM_SECCOMP_POLICY_H
 
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,6 +91,14 @@ int usm_policy_apply(const struct usm_policy *policy, enum usm_seccomp_mode mode
  * any failure (a daemon must then exit: it never runs unconfined). */
 int usm_policy_apply_text(const char *text, size_t len, const char *origin,
 			  enum usm_seccomp_mode mode);
+
+/* The classic BPF program usm_policy_build() gives for this default action,
+ * as seccomp(2) takes it: *prog (free() it) of *len instructions, the
+ * architecture check first. What the build-time compiler
+ * (tools/policy-compile) writes into the daemons and what `usm-policy run`
+ * loads. 0, or -errno; -E2BIG beyond BPF_MAXINSNS instructions. */
+int usm_policy_export_bpf(const struct usm_policy *policy, uint32_t default_action,
+			  struct sock_filter **prog, unsigned *len);
 
 /* Writes libseccomp's PFC rendering of the kill-mode filter to fd. */
 int usm_policy_export_pfc(const struct usm_policy *policy, int fd);

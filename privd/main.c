@@ -33,7 +33,8 @@
 #include "owner.h"
 #include "owner_channel.h"
 #include "runtime_dir.h"
-#include "seccomp_policy.h"
+#include "privd_seccomp_filter.h"
+#include "seccomp_install.h"
 #include "supervisor.h"
 
 #define STOP_TIMEOUT_MS 5000
@@ -45,10 +46,6 @@ static const cap_value_t kept_caps[] = {
 	CAP_KILL,   /* stop the children, the BPF owner and late inspectors (other uids) */
 };
 
-extern const char usm_policy_attach[];
-extern const unsigned long usm_policy_attach_len;
-extern const char usm_policy_privd[];
-extern const unsigned long usm_policy_privd_len;
 
 static void usage(FILE *out)
 {
@@ -215,7 +212,6 @@ int main(int argc, char **argv)
 {
 	static struct usm_config cfg;
 	static struct supervisor sup;
-	static struct attach_policy policy;
 
 	usm_log_init("usm-privd", USM_LOG_INFO);
 	usm_config_from_args(argc, argv, "usm-privd", usage, &cfg);
@@ -225,12 +221,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	struct attach_policy_error perr;
-	if (attach_policy_parse(usm_policy_attach, usm_policy_attach_len, "attach.policy", &policy,
-				&perr) != 0) {
-		log_error("built-in attach policy: %s", perr.msg);
-		return 1;
-	}
 	int sigfd = open_signalfd();
 	if (sigfd < 0) {
 		log_error("cannot set up signal handling: %s", strerror(-sigfd));
@@ -243,15 +233,16 @@ int main(int argc, char **argv)
 	if (rc == 0) {
 		if (!usm_config_monitoring_disabled(&cfg))
 			ensure_tracefs();
-		rc = start_owner(&sup, &cfg, &policy, sigfd);
+		rc = start_owner(&sup, &cfg, &usm_attach_policy_compiled, sigfd);
 	}
 	if (rc == 0)
 		rc = privd_keep_only_caps(kept_caps, sizeof(kept_caps) / sizeof(kept_caps[0]));
 	/* From here the supervisor runs under its own filter, and so do the
 	 * processes it starts until they install theirs. */
 	if (rc == 0)
-		rc = usm_policy_apply_text(usm_policy_privd, usm_policy_privd_len, "privd.policy",
-					   cfg.seccomp);
+		rc = cfg.seccomp == USM_SECCOMP_LOG
+			     ? usm_seccomp_install(usm_filter_privd_log, usm_filter_privd_log_len)
+			     : usm_seccomp_install(usm_filter_privd_kill, usm_filter_privd_kill_len);
 	if (rc == 0)
 		rc = supervisor_start_all(&sup);
 	if (rc != 0) {

@@ -22,13 +22,12 @@
 #include "owner_channel.h"
 #include "requests.h"
 #include "runtime_dir.h"
-#include "seccomp_policy.h"
+#include "privd_bpf_seccomp_filter.h"
+#include "seccomp_install.h"
 
 #define REQUESTS_PER_WAKEUP 16 /* then signals and the supervisor are heard again */
 #define BASE_FDS 256           /* BPF objects, sockets, the closer, inspections in flight */
 
-extern const char usm_policy_privd_bpf[];
-extern const unsigned long usm_policy_privd_bpf_len;
 
 /* What the BPF owner keeps, and why (policy/PRIVILEGES.md). */
 static const cap_value_t kept_caps[] = {
@@ -64,6 +63,14 @@ static int set_fd_limit(const struct usm_config *cfg, const struct kernel *k)
 		return -e;
 	}
 	return 0;
+}
+
+/* policy/privd_bpf.policy, compiled at build time (no parser runs here). */
+static int owner_confine(enum usm_seccomp_mode mode)
+{
+	return mode == USM_SECCOMP_LOG
+		       ? usm_seccomp_install(usm_filter_privd_bpf_log, usm_filter_privd_bpf_log_len)
+		       : usm_seccomp_install(usm_filter_privd_bpf_kill, usm_filter_privd_bpf_kill_len);
 }
 
 static int open_signalfd(void)
@@ -165,8 +172,7 @@ void owner_run(const struct owner_start *s)
 	if (rc == 0 && link_closer_start(cfg->detach_threads) != 0)
 		rc = -EAGAIN;
 	if (rc == 0)
-		rc = usm_policy_apply_text(usm_policy_privd_bpf, usm_policy_privd_bpf_len,
-					   "privd-bpf.policy", cfg->seccomp);
+		rc = owner_confine(cfg->seccomp);
 	int rings[OWNER_MAX_FDS];
 	unsigned nrings = 0;
 	kernel_ring_fds(&kernel, rings);

@@ -1,8 +1,8 @@
 /* privd_claims: shows what whoever holds privd's BPF owner can and cannot
  * do, by putting a process in exactly the owner's position with the
  * owner's own code (privd/identity.c's privd_become, the kept capability
- * set from privd/owner.c, policy/privd_bpf.policy applied as owner.c
- * applies it) and attempting each act in a child of its own.
+ * set from privd/owner.c, policy/privd_bpf.policy compiled at build time
+ * and installed by privd/seccomp_install.c, as owner.c does) and attempting each act in a child of its own.
  *
  *   privd_claims BPF_UID BPF_GID WORLD_WRITABLE_FILE
  *
@@ -21,10 +21,9 @@
 #include <unistd.h>
 
 #include "identity.h"
-#include "seccomp_policy.h"
+#include "privd_bpf_seccomp_filter.h"
+#include "seccomp_install.h"
 
-extern const char usm_policy_privd_bpf[];
-extern const unsigned long usm_policy_privd_bpf_len;
 
 static uid_t bpf_uid;
 static gid_t bpf_gid;
@@ -35,8 +34,7 @@ static void become_owner(void)
 {
 	static const cap_value_t caps[] = {CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE};
 	if (privd_become(bpf_uid, bpf_gid, caps, 3, SIGKILL, getppid()) != 0 ||
-	    usm_policy_apply_text(usm_policy_privd_bpf, usm_policy_privd_bpf_len,
-				  "privd_bpf.policy", USM_SECCOMP_KILL) != 0)
+	    usm_seccomp_install(usm_filter_privd_bpf_kill, usm_filter_privd_bpf_kill_len) != 0)
 		_exit(100);
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "attach_policy.h"
+#include "attach_policy_parse.h"
 #include "usm_events.h"
 #include "ipc_proto.h"
 

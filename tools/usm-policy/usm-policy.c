@@ -218,37 +218,15 @@ static int find_command(const char *name, char *out, size_t size)
 	return rc;
 }
 
-/* The compiled program, ready for a raw seccomp(2) call. libseccomp 2.5
- * exports BPF only to an fd; a memfd keeps it off the file system. */
+/* The compiled program, ready for a raw seccomp(2) call. */
 static int compile_program(const struct usm_policy *policy, struct sock_fprog *prog)
 {
-	scmp_filter_ctx ctx;
-	int rc = usm_policy_build(policy, SCMP_ACT_NOTIFY, &ctx);
+	struct sock_filter *insns;
+	unsigned len;
+	int rc = usm_policy_export_bpf(policy, SCMP_ACT_NOTIFY, &insns, &len);
 	if (rc < 0)
 		return rc;
-	int fd = memfd_create("usm-policy-bpf", MFD_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		seccomp_release(ctx);
-		return rc;
-	}
-	rc = seccomp_export_bpf(ctx, fd);
-	seccomp_release(ctx);
-	off_t size = rc < 0 ? 0 : lseek(fd, 0, SEEK_END);
-	if (rc == 0 && (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
-			size > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter))))
-		rc = -E2BIG;
-	struct sock_filter *insns = rc == 0 ? malloc((size_t)size) : NULL;
-	if (rc == 0 && !insns)
-		rc = -ENOMEM;
-	if (rc == 0 && pread(fd, insns, (size_t)size, 0) != size)
-		rc = -EIO;
-	close(fd);
-	if (rc < 0) {
-		free(insns);
-		return rc;
-	}
-	prog->len = (unsigned short)((size_t)size / sizeof(struct sock_filter));
+	prog->len = (unsigned short)len; /* at most BPF_MAXINSNS */
 	prog->filter = insns;
 	return 0;
 }
