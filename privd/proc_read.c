@@ -44,13 +44,20 @@ static bool parse_line(char *line, struct proc_mapping *m)
 
 int proc_maps_foreach(uint32_t pid, int (*fn)(const struct proc_mapping *m, void *ctx), void *ctx)
 {
-	/* The BPF owner serves one request at a time: one buffer will do. */
-	static char buf[PROC_MAPS_LINE_MAX + 1];
 	char name[64];
 	snprintf(name, sizeof(name), "/proc/%u/maps", pid);
 	int fd = open(name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	int rc = proc_maps_read_fd(fd, fn, ctx);
+	close(fd);
+	return rc;
+}
+
+int proc_maps_read_fd(int fd, int (*fn)(const struct proc_mapping *m, void *ctx), void *ctx)
+{
+	/* The BPF owner serves one request at a time: one buffer will do. */
+	static char buf[PROC_MAPS_LINE_MAX + 1];
 	size_t len = 0, total = 0;
 	unsigned lines = 0;
 	int rc = 0;
@@ -89,6 +96,5 @@ int proc_maps_foreach(uint32_t pid, int (*fn)(const struct proc_mapping *m, void
 			break;
 		}
 	}
-	close(fd);
 	return rc;
 }

@@ -38,4 +38,7 @@ struct proc_mapping {
  * negative errno (see the header comment). */
 int proc_maps_foreach(uint32_t pid, int (*fn)(const struct proc_mapping *m, void *ctx), void *ctx);
 
+/* The same, over an open maps file (what the tests feed). */
+int proc_maps_read_fd(int fd, int (*fn)(const struct proc_mapping *m, void *ctx), void *ctx);
+
 #endif

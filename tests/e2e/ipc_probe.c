@@ -7,6 +7,8 @@
  *   ipc_probe PATH attach PID PROGRAM_TYPE SET_ID FILE
  *     one ATTACH request as the collector would send it; prints
  *     "attach ERROR CREATED DEV INODE REASON" or "error CODE MESSAGE"
+ *   ipc_probe PATH flood
+ *     HEALTH requests back to back until killed, answers read and dropped
  *
  * Output, one line per message sent: "reply TYPE", "error CODE MESSAGE",
  * or "no-answer" (connection refused by the peer check, or timeout). */
@@ -84,6 +86,21 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (strcmp(argv[2], "flood") == 0) {
+		long n = usm_msg_encode(USM_MSG_PRIVD_HEALTH_REQ, NULL, 0, buf, sizeof(buf));
+		for (;;) {
+			nng_msg *msg;
+			if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, buf, (size_t)n) != 0)
+				return 3;
+			if (nng_sendmsg(sock, msg, 0) != 0) {
+				nng_msg_free(msg);
+				return 0;
+			}
+			if (nng_recvmsg(sock, &msg, 0) != 0)
+				return 0;
+			nng_msg_free(msg);
+		}
+	}
 	if (strcmp(argv[2], "attach") == 0) {
 		if (argc != 7) {
 			fprintf(stderr, "usage: ipc_probe PATH attach PID PROGRAM_TYPE SET_ID FILE\n");

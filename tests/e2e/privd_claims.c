@@ -4,7 +4,10 @@
  * set from privd/owner.c, policy/privd_bpf.policy compiled at build time
  * and installed by privd/seccomp_install.c, as owner.c does) and attempting each act in a child of its own.
  *
- *   privd_claims BPF_UID BPF_GID WORLD_WRITABLE_FILE
+ *   privd_claims BPF_UID BPF_GID WORLD_WRITABLE_FILE TARGET_PID
+ *
+ * TARGET_PID: a root process of the test's (standing for any process on
+ * the host) whose /proc files the acts use.
  *
  * Prints one line per act: "NAME killed" (seccomp killed it, SIGSYS),
  * "NAME errno E" (the call failed with E) or "NAME ok". Run as root. */
@@ -28,6 +31,7 @@
 static uid_t bpf_uid;
 static gid_t bpf_gid;
 static const char *writable;
+static char target_mem[64], target_maps[64];
 
 /* The owner's position: its uid, its capabilities, its filter. */
 static void become_owner(void)
@@ -40,8 +44,8 @@ static void become_owner(void)
 
 static int open_write_world_writable(void) { return open(writable, O_WRONLY); }
 static int open_create_tmp(void) { return open("/tmp/usm-claims-created", O_WRONLY | O_CREAT, 0644); }
-static int open_proc1_mem_rw(void) { return open("/proc/1/mem", O_RDWR); }
-static int open_proc1_mem_ro(void) { return open("/proc/1/mem", O_RDONLY); }
+static int open_target_mem_rw(void) { return open(target_mem, O_RDWR); }
+static int open_target_mem_ro(void) { return open(target_mem, O_RDONLY); }
 static int openat2_write(void)
 {
 	struct {
@@ -56,8 +60,8 @@ static int do_exec(void)
 	char *argv[] = {"true", NULL};
 	return execve("/bin/true", argv, NULL);
 }
-static int do_ptrace(void) { return (int)ptrace(PTRACE_ATTACH, 1, 0, 0); }
-static int do_kill(void) { return kill(1, 0); }
+static int do_ptrace(void) { return (int)ptrace(PTRACE_ATTACH, (pid_t)atoi(target_mem + 6), 0, 0); }
+static int do_kill(void) { return kill((pid_t)atoi(target_mem + 6), 0); }
 static int bpf_prog_load(void)
 {
 	union bpf_attr attr;
@@ -71,9 +75,9 @@ static int bpf_map_create(void)
 	return (int)syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
 }
 /* What it needs, to show the filter is not simply "deny all". */
-static int read_proc1_maps(void)
+static int read_target_maps(void)
 {
-	int fd = open("/proc/1/maps", O_RDONLY);
+	int fd = open(target_maps, O_RDONLY);
 	char c;
 	return fd < 0 ? -1 : (int)read(fd, &c, 1) - 1;
 }
@@ -86,25 +90,27 @@ static const struct {
 	{"open-write-world-writable", open_write_world_writable},
 	{"open-create", open_create_tmp},
 	{"openat2-write", openat2_write},
-	{"open-proc1-mem-rw", open_proc1_mem_rw},
-	{"open-proc1-mem-ro", open_proc1_mem_ro},
+	{"open-mem-rw", open_target_mem_rw},
+	{"open-mem-ro", open_target_mem_ro},
 	{"setuid-0", setuid_root},
 	{"fork", do_fork},
 	{"exec", do_exec},
-	{"ptrace-init", do_ptrace},
-	{"kill-init", do_kill},
+	{"ptrace", do_ptrace},
+	{"kill", do_kill},
 	{"bpf-prog-load", bpf_prog_load},
 	{"bpf-map-create", bpf_map_create},
-	{"read-proc1-maps", read_proc1_maps},
+	{"read-maps", read_target_maps},
 	{"read-library", read_a_library},
 };
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: privd_claims BPF_UID BPF_GID WORLD_WRITABLE_FILE\n");
+	if (argc != 5) {
+		fprintf(stderr, "usage: privd_claims BPF_UID BPF_GID WORLD_WRITABLE_FILE TARGET_PID\n");
 		return 2;
 	}
+	snprintf(target_mem, sizeof(target_mem), "/proc/%s/mem", argv[4]);
+	snprintf(target_maps, sizeof(target_maps), "/proc/%s/maps", argv[4]);
 	bpf_uid = (uid_t)strtoul(argv[1], NULL, 10);
 	bpf_gid = (gid_t)strtoul(argv[2], NULL, 10);
 	writable = argv[3];

@@ -257,8 +257,8 @@ def run_as(user, args, timeout=20):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-def ipc_probe(path, msg_type, corruption=None, user=None):
-    args = [IPC_PROBE, path, str(msg_type)] + ([corruption] if corruption else [])
+def ipc_probe(path, msg_type, corruption=None, user=None, extra=()):
+    args = [IPC_PROBE, path, str(msg_type)] + ([corruption] if corruption else []) + list(extra)
     if user:
         r = run_as(user, args)
     else:

@@ -1,0 +1,224 @@
+/* inspect_client: privd's side of inspection, against an inspector that
+ * lies, stalls, dies or answers garbage. The supervisor and the
+ * inspector are played by a thread on the other end of a real owner
+ * channel; the file is this test's own executable (a real ELF). */
+#include <errno.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "elf_segments.h"
+#include "inspect_client.h"
+#include "owner_channel.h"
+
+enum behaviour {
+	ANSWER_CODE,    /* found, at an offset inside executable code */
+	ANSWER_HEADER,  /* found, at offset 0: the ELF header, not code */
+	ANSWER_REFUSAL, /* the inspector's own refusal: not-elf */
+	ANSWER_SHORT,   /* a datagram shorter than an answer */
+	ANSWER_BAD_PAD, /* right size, padding set */
+	ANSWER_NOTHING, /* exits without a word */
+	ANSWER_LATE,    /* past the deadline */
+};
+
+struct fake {
+	int channel;
+	enum behaviour how;
+	unsigned requests;
+	uint64_t code_offset;
+};
+
+static void *fake_supervisor(void *arg)
+{
+	struct fake *f = arg;
+	struct owner_msg m;
+	int fds[OWNER_MAX_FDS];
+	unsigned nfds;
+	for (;;) {
+		struct timeval tv = {5, 0};
+		setsockopt(f->channel, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		fd_set set;
+		FD_ZERO(&set);
+		FD_SET(f->channel, &set);
+		if (select(f->channel + 1, &set, NULL, NULL, &tv) <= 0)
+			return NULL;
+		if (owner_recv(f->channel, &m, fds, &nfds) != 0)
+			return NULL;
+		f->requests++;
+		struct usm_inspect_req req;
+		struct usm_inspect_rep rep;
+		memset(&rep, 0, sizeof(rep));
+		ssize_t n = recv(fds[1], &req, sizeof(req), 0);
+		if (n != (ssize_t)sizeof(req) || !usm_inspect_req_valid(&req))
+			rep.error = -EINVAL; /* the test would see a refusal */
+		rep.magic = USM_INSPECT_MAGIC;
+		rep.nfuncs = req.nfuncs;
+		rep.funcs[0].found = 1;
+		rep.funcs[0].offset = f->code_offset;
+		switch (f->how) {
+		case ANSWER_CODE:
+			break;
+		case ANSWER_HEADER:
+			rep.funcs[0].offset = 0;
+			break;
+		case ANSWER_REFUSAL:
+			memset(rep.funcs, 0, sizeof(rep.funcs));
+			rep.error = -ENOEXEC;
+			strcpy(rep.reason, "not-elf");
+			break;
+		case ANSWER_BAD_PAD:
+			rep.pad[2] = 1;
+			break;
+		default:
+			break;
+		}
+		if (f->how == ANSWER_SHORT)
+			send(fds[1], &rep, sizeof(rep) - 8, 0);
+		else if (f->how == ANSWER_LATE)
+			usleep(400 * 1000);
+		else if (f->how != ANSWER_NOTHING)
+			send(fds[1], &rep, sizeof(rep), 0);
+		close(fds[0]);
+		close(fds[1]);
+	}
+}
+
+struct fixture {
+	struct fake fake;
+	pthread_t thread;
+	struct inspect_client ic;
+	int file;
+	struct stat st;
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	int sv[2];
+	memset(&f, 0, sizeof(f));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	f.fake.channel = sv[1];
+	f.file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	struct exec_segments seg;
+	if (f.file < 0 || fstat(f.file, &f.st) != 0 || elf_exec_segments(f.file, &seg) != 0)
+		return -1;
+	f.fake.code_offset = seg.seg[0].start + 16;
+	if (inspect_client_init(&f.ic, sv[0], 200, 4) != 0 ||
+	    pthread_create(&f.thread, NULL, fake_supervisor, &f.fake) != 0)
+		return -1;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	close(f->ic.channel);
+	pthread_join(f->thread, NULL);
+	close(f->fake.channel);
+	close(f->file);
+	return 0;
+}
+
+static const char names[2][USM_INSPECT_NAME_MAX] = {"SSL_read", "SSL_write"};
+
+static void ask(struct fixture *f, enum behaviour how, uint8_t set, struct inspect_answer *out)
+{
+	f->fake.how = how;
+	inspect_functions(&f->ic, f->file, &f->st, set, names, 2, out);
+}
+
+static void test_an_answer_inside_the_files_code_is_taken_and_cached(void **state)
+{
+	struct fixture *f = *state;
+	struct inspect_answer a;
+	ask(f, ANSWER_CODE, 0, &a);
+	assert_int_equal(a.error, 0);
+	assert_int_equal(a.funcs[0].found, 1);
+	assert_int_equal(a.funcs[0].offset, f->fake.code_offset);
+	unsigned asked = f->fake.requests;
+	ask(f, ANSWER_HEADER, 0, &a); /* cached: the inspector is not asked again */
+	assert_int_equal(f->fake.requests, asked);
+	assert_int_equal(a.error, 0);
+	assert_int_equal(f->ic.cache_hits, 1);
+}
+
+static void test_an_offset_outside_executable_code_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct inspect_answer a;
+	ask(f, ANSWER_HEADER, 1, &a);
+	assert_int_equal(a.error, -EPROTO);
+	assert_string_equal(a.reason, "inspect-failed");
+}
+
+static void test_the_inspectors_own_refusal_is_passed_on(void **state)
+{
+	struct fixture *f = *state;
+	struct inspect_answer a;
+	ask(f, ANSWER_REFUSAL, 2, &a);
+	assert_int_equal(a.error, -ENOEXEC);
+	assert_string_equal(a.reason, "not-elf");
+}
+
+static void test_malformed_answers_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct inspect_answer a;
+	uint64_t before = f->ic.failures;
+	ask(f, ANSWER_SHORT, 3, &a);
+	assert_string_equal(a.reason, "inspect-failed");
+	ask(f, ANSWER_BAD_PAD, 4, &a);
+	assert_string_equal(a.reason, "inspect-failed");
+	ask(f, ANSWER_NOTHING, 5, &a);
+	assert_string_equal(a.reason, "inspect-failed");
+	assert_int_equal(f->ic.failures, before + 3);
+}
+
+static void test_no_answer_in_time_is_a_timeout_and_not_cached(void **state)
+{
+	struct fixture *f = *state;
+	struct inspect_answer a;
+	ask(f, ANSWER_LATE, 6, &a);
+	assert_int_equal(a.error, -ETIMEDOUT);
+	assert_string_equal(a.reason, "inspect-timeout");
+	unsigned asked = f->fake.requests;
+	usleep(300 * 1000); /* the late answer arrives on a socket nobody reads */
+	ask(f, ANSWER_CODE, 6, &a);
+	assert_int_equal(f->fake.requests, asked + 1);
+	assert_int_equal(a.error, 0);
+}
+
+static void test_the_cache_is_bounded_and_counts_what_it_replaces(void **state)
+{
+	struct fixture *f = *state;
+	struct inspect_answer a;
+	for (uint8_t set = 0; set < 8; set++)
+		ask(f, ANSWER_CODE, set, &a);
+	assert_int_equal(f->ic.cache_count, 4);
+	assert_true(f->ic.cache_evictions > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_an_answer_inside_the_files_code_is_taken_and_cached),
+		cmocka_unit_test(test_an_offset_outside_executable_code_is_refused),
+		cmocka_unit_test(test_the_inspectors_own_refusal_is_passed_on),
+		cmocka_unit_test(test_malformed_answers_are_refused),
+		cmocka_unit_test(test_no_answer_in_time_is_a_timeout_and_not_cached),
+		cmocka_unit_test(test_the_cache_is_bounded_and_counts_what_it_replaces),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
