@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (build-fuzz/) and runs each for a
 # short while (USM_FUZZ_SECONDS, default 20): the parsers that take input
-# from outside (HTTP bytes, discovery and capture events, policy text) must
-# not crash.
+# from outside (HTTP bytes, discovery and capture events, policy text, the
+# files the inspector reads) must not crash. A target starts from its seeds
+# in tests/fuzz/corpus/NAME/ (NAME without "fuzz_") when there are any.
 # Prints one TAP-style line per target and "fuzz: N passed, N failed, N skipped".
 # Crash inputs are kept in build-fuzz/crashes/ for reproduction.
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 seconds=${USM_FUZZ_SECONDS:-20}
-targets=(fuzz_http_parse fuzz_proc_event fuzz_data_event fuzz_policy_parse)
+targets=(fuzz_http_parse fuzz_proc_event fuzz_data_event fuzz_policy_parse fuzz_elf_symbols)
 
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz -Dtests=enabled -Db_sanitize=address,undefined \
@@ -28,6 +29,10 @@ passed=0 failed=0 n=0
 for t in "${targets[@]}"; do
 	n=$((n + 1))
 	corpus=$(mktemp -d)
+	seeds=tests/fuzz/corpus/${t#fuzz_}
+	if [ -d "$seeds" ]; then
+		cp "$seeds"/* "$corpus"/
+	fi
 	log=$(mktemp)
 	# -timeout: a single input running longer is a finding (a hang), and
 	# without it clang 14's libFuzzer can hang at exit; the outer timeout

@@ -1,7 +1,8 @@
 /* The daemons' own sandboxes, as built into their binaries: in a forked
  * child, each daemon's seccomp policy (kill mode) lets an ordinary call
- * through and kills a forbidden one with SIGSYS; Landlock as apid and the
- * collector apply it denies files, other TCP ports and TCP connects.
+ * through and kills a forbidden one with SIGSYS; Landlock as apid, the
+ * collector and the inspector apply it denies files, other TCP ports and
+ * TCP connects.
  *
  * Forked children call raw syscalls and _exit(): nothing the sanitizer
  * runtime could intercept with calls of its own. */
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -33,6 +35,8 @@ extern const char usm_policy_apid[];
 extern const unsigned long usm_policy_apid_len;
 extern const char usm_policy_privd[];
 extern const unsigned long usm_policy_privd_len;
+extern const char usm_policy_inspector[];
+extern const unsigned long usm_policy_inspector_len;
 
 enum forbidden {
 	CALL_GETPID, /* allowed everywhere: the control */
@@ -44,6 +48,17 @@ enum forbidden {
 	CALL_SOCKET_INET,
 	CALL_BIND,
 	CALL_MOUNT,
+	/* what the inspector may and may not do with its descriptors */
+	CALL_OPENAT,         /* any file, by name */
+	CALL_SOCKET_UNIX,
+	CALL_PREAD_FILE,     /* pread64 on fd 3, the file handed over */
+	CALL_PREAD_OTHER,    /* pread64 on fd 5 */
+	CALL_READ_FILE,      /* read(2) on fd 3: libelf uses pread64 */
+	CALL_WRITE_STDERR,
+	CALL_WRITE_STDOUT,
+	CALL_MMAP_ANON,      /* read-write, anonymous: malloc */
+	CALL_MMAP_EXEC,      /* anonymous but executable */
+	CALL_MMAP_FILE,      /* the file on fd 3, read-only */
 };
 
 static long make_call(enum forbidden call)
@@ -72,6 +87,29 @@ static long make_call(enum forbidden call)
 		return syscall(SYS_bind, 0, NULL, 0);
 	case CALL_MOUNT:
 		return syscall(SYS_mount, "none", "/mnt", "tmpfs", 0, NULL);
+	case CALL_OPENAT:
+		return syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY);
+	case CALL_SOCKET_UNIX:
+		return syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET, 0);
+	case CALL_PREAD_FILE:
+	case CALL_PREAD_OTHER: {
+		char b[1];
+		return syscall(SYS_pread64, call == CALL_PREAD_FILE ? 3 : 5, b, sizeof(b), 0);
+	}
+	case CALL_READ_FILE: {
+		char b[1];
+		return syscall(SYS_read, 3, b, sizeof(b));
+	}
+	case CALL_WRITE_STDERR:
+	case CALL_WRITE_STDOUT:
+		return syscall(SYS_write, call == CALL_WRITE_STDERR ? 2 : 1, "", 0);
+	case CALL_MMAP_ANON:
+	case CALL_MMAP_EXEC:
+		return syscall(SYS_mmap, NULL, 4096,
+			       PROT_READ | (call == CALL_MMAP_EXEC ? PROT_EXEC : PROT_WRITE),
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	case CALL_MMAP_FILE:
+		return syscall(SYS_mmap, NULL, 4096, PROT_READ, MAP_PRIVATE, 3, 0);
 	}
 	return -1;
 }
@@ -142,6 +180,32 @@ static void test_privd_policy_kills_ptrace_mount_and_plain_execve(void **state)
 	assert_killed(usm_policy_privd, usm_policy_privd_len, CALL_MOUNT);
 	assert_killed(usm_policy_privd, usm_policy_privd_len, CALL_EXECVE);
 	assert_killed(usm_policy_privd, usm_policy_privd_len, CALL_SOCKET_PACKET);
+}
+
+static void test_inspector_policy_allows_reading_its_file_and_kills_the_rest(void **state)
+{
+	(void)state;
+	const char *p = usm_policy_inspector;
+	unsigned long n = usm_policy_inspector_len;
+	assert_allowed(p, n, CALL_GETPID);
+	assert_allowed(p, n, CALL_PREAD_FILE);
+	assert_allowed(p, n, CALL_WRITE_STDERR);
+	assert_allowed(p, n, CALL_MMAP_ANON);
+	assert_killed(p, n, CALL_OPENAT);
+	assert_killed(p, n, CALL_OPEN_PROC_MEM);
+	assert_killed(p, n, CALL_SOCKET_UNIX);
+	assert_killed(p, n, CALL_SOCKET_INET);
+	assert_killed(p, n, CALL_EXECVE);
+	assert_killed(p, n, CALL_PTRACE);
+	assert_killed(p, n, CALL_BPF_PROG_LOAD);
+	assert_killed(p, n, CALL_MOUNT);
+	/* argument filters: only fd 3 is read, only stderr written, memory is
+	 * anonymous and never executable */
+	assert_killed(p, n, CALL_PREAD_OTHER);
+	assert_killed(p, n, CALL_READ_FILE);
+	assert_killed(p, n, CALL_WRITE_STDOUT);
+	assert_killed(p, n, CALL_MMAP_EXEC);
+	assert_killed(p, n, CALL_MMAP_FILE);
 }
 
 /* ---- Landlock ---- */
@@ -254,14 +318,53 @@ static void test_landlock_as_collector_allows_only_its_socket_directory(void **s
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The inspector's Landlock: no file by name and no TCP at all; the file it
+ * was handed (opened before) still reads. */
+static void test_landlock_as_inspector_denies_files_and_all_tcp(void **state)
+{
+	(void)state;
+	if (usm_landlock_abi() < 1)
+		skip();
+	uint16_t port = free_port();
+	int handed = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	assert_true(handed >= 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (usm_landlock_confine(0, NULL) != 0)
+			_exit(10);
+		char b[1];
+		if (syscall(SYS_pread64, handed, b, sizeof(b), 0) != 1)
+			_exit(1);
+		if (syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY) >= 0 ||
+		    errno != EACCES)
+			_exit(2);
+		if (syscall(SYS_openat, AT_FDCWD, "/tmp", O_RDONLY | O_DIRECTORY) >= 0 ||
+		    errno != EACCES)
+			_exit(3);
+		if (usm_landlock_abi() >= 4 &&
+		    (tcp_bind(port) != -EACCES || tcp_bind(0) != -EACCES ||
+		     tcp_connect(port) != -EACCES))
+			_exit(4);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(handed);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apid_policy_kills_what_apid_must_never_do),
 		cmocka_unit_test(test_collector_policy_kills_bpf_ptrace_and_file_opens),
 		cmocka_unit_test(test_privd_policy_kills_ptrace_mount_and_plain_execve),
+		cmocka_unit_test(test_inspector_policy_allows_reading_its_file_and_kills_the_rest),
 		cmocka_unit_test(test_landlock_as_apid_denies_files_other_ports_and_connects),
 		cmocka_unit_test(test_landlock_as_collector_allows_only_its_socket_directory),
+		cmocka_unit_test(test_landlock_as_inspector_denies_files_and_all_tcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

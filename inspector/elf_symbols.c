@@ -1,12 +1,17 @@
-/* Function symbols -> uprobe file offsets, with libelf. The contract is in
- * elf_symbols.h.
+/* Function symbols -> uprobe file offsets, with libelf. The contract and
+ * the bounds are in elf_symbols.h.
  *
  * The file belongs to someone else (a process's library or executable), so
- * every size, count and index read from it is checked before it is used,
- * and libelf reads with ELF_C_READ (pread into its own buffers) rather
- * than mmap: the owner can truncate a mapped file under us, and privd must
- * not die of SIGBUS for it. Only the headers, the symbol tables and their
- * string tables are read, never code.
+ * every size, count, offset and index read from it is checked before it is
+ * used, and before libelf allocates or reads anything sized by it: the
+ * ELF header is looked at first (preflight) so that libelf never sizes an
+ * allocation from a section count above ELF_MAX_SECTIONS, and every
+ * section header is checked against the file size before any section data
+ * is read. libelf reads with ELF_C_READ (pread into its own buffers)
+ * rather than mmap: the owner can truncate a mapped file under us, which
+ * would be a SIGBUS. Only the headers, the symbol tables (their first
+ * ELF_MAX_SYMBOLS entries, through elf_getdata_rawchunk) and their string
+ * tables are read, never code.
  *
  * Which symbol wins, when a name appears more than once in one table:
  *   3  global or weak, default version (no version, "name@@V", or a
@@ -17,6 +22,7 @@
  * ambiguous and the name does not resolve, rather than probing a guess. */
 #include "elf_symbols.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -25,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #define HOST_MACHINE EM_X86_64
@@ -80,6 +87,78 @@ static int result(int rc, char *reason, size_t reason_len, const char *word)
 	return rc;
 }
 
+/* The reason for an error of the checks below, which return -EINVAL
+ * (malformed), -E2BIG (over a bound) or -ENOMEM. */
+static int failure(int rc, char *reason, size_t reason_len)
+{
+	const char *word = rc == -E2BIG ? "too-large" : rc == -ENOMEM ? "no-memory" : "bad-elf";
+	return result(rc == -E2BIG || rc == -ENOMEM ? rc : -EINVAL, reason, reason_len, word);
+}
+
+/* Reads up to len bytes at off; returns the count (short at end of file),
+ * or -errno. */
+static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Before libelf sees the file: the identification, a whole header, and a
+ * section count libelf may allocate for (libelf sizes its section array
+ * from e_shnum, or with extended numbering from section 0's sh_size,
+ * bounded only by the file size). */
+static int preflight(int fd, uint64_t file_size, char *reason, size_t reason_len)
+{
+	union {
+		unsigned char ident[EI_NIDENT];
+		Elf32_Ehdr e32;
+		Elf64_Ehdr e64;
+	} h;
+	ssize_t n = pread_full(fd, &h, sizeof(h), 0);
+	if (n < 0)
+		return result((int)n, reason, reason_len, "read");
+	if ((size_t)n < SELFMAG || memcmp(h.ident, ELFMAG, SELFMAG) != 0)
+		return result(-ENOEXEC, reason, reason_len, "not-elf");
+	if ((size_t)n < EI_NIDENT)
+		return result(-EINVAL, reason, reason_len, "bad-elf");
+	bool is64 = h.ident[EI_CLASS] == ELFCLASS64;
+	if ((!is64 && h.ident[EI_CLASS] != ELFCLASS32) || h.ident[EI_DATA] != HOST_DATA)
+		return result(-ENOEXEC, reason, reason_len, "not-elf");
+	if ((size_t)n < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+		return result(-EINVAL, reason, reason_len, "bad-elf");
+
+	uint64_t shoff = is64 ? h.e64.e_shoff : h.e32.e_shoff;
+	uint64_t shnum = is64 ? h.e64.e_shnum : h.e32.e_shnum;
+	union {
+		Elf32_Shdr s32;
+		Elf64_Shdr s64;
+	} s0;
+	size_t shsize = is64 ? sizeof(s0.s64) : sizeof(s0.s32);
+	if (shnum == 0 && shoff != 0) { /* extended numbering */
+		if (shoff > file_size || file_size - shoff < shsize ||
+		    pread_full(fd, &s0, shsize, shoff) != (ssize_t)shsize)
+			return result(-EINVAL, reason, reason_len, "bad-elf");
+		shnum = is64 ? s0.s64.sh_size : s0.s32.sh_size;
+	}
+	/* A table that does not fit is damage; one that fits but is longer
+	 * than the bound is a (sparse, or odd) file too large to look at. */
+	if (shnum > 0 && (shoff > file_size || shnum > (file_size - shoff) / shsize))
+		return result(-EINVAL, reason, reason_len, "bad-elf");
+	if (shnum > ELF_MAX_SECTIONS)
+		return result(-E2BIG, reason, reason_len, "too-large");
+	return 0;
+}
+
 /* Executable PT_LOAD segments, each checked to lie inside the file. */
 static int read_segments(struct ctx *c)
 {
@@ -117,30 +196,79 @@ static bool vaddr_to_offset(const struct ctx *c, uint64_t vaddr, uint64_t *offse
 	return false;
 }
 
-/* A symbol table section's header checked against its data, and the
- * string table it names. Returns the number of entries, or -EINVAL. */
-static long check_table(const struct ctx *c, Elf_Scn *scn, const GElf_Shdr *sh, Elf_Data **data)
+/* Every section header against the file, before any section's data is
+ * read; and the symbol tables (the ELF spec allows one of each kind). */
+static int check_sections(const struct ctx *c, Elf_Scn **dynsym, Elf_Scn **symtab)
 {
-	size_t entsize = gelf_fsize(c->elf, ELF_T_SYM, 1, EV_CURRENT);
-	if (entsize == 0 || sh->sh_entsize != entsize || sh->sh_size % entsize != 0 ||
-	    sh->sh_offset > c->file_size || sh->sh_size > c->file_size - sh->sh_offset)
-		return -EINVAL;
-	Elf_Scn *strscn = elf_getscn(c->elf, sh->sh_link);
-	GElf_Shdr strsh;
-	if (sh->sh_link == 0 || !strscn || !gelf_getshdr(strscn, &strsh) ||
-	    strsh.sh_type != SHT_STRTAB)
-		return -EINVAL;
-	*data = elf_getdata(scn, NULL);
-	if (!*data || (*data)->d_type != ELF_T_SYM || (*data)->d_size != sh->sh_size ||
-	    (sh->sh_size > 0 && !(*data)->d_buf))
-		return -EINVAL;
-	uint64_t count = sh->sh_size / entsize;
-	return count > ELF_MAX_SYMBOLS ? ELF_MAX_SYMBOLS : (long)count;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(c->elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			return -EINVAL;
+		if (sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL &&
+		    (sh.sh_offset > c->file_size || sh.sh_size > c->file_size - sh.sh_offset))
+			return -EINVAL;
+		Elf_Scn **slot = sh.sh_type == SHT_DYNSYM ? dynsym :
+				 sh.sh_type == SHT_SYMTAB ? symtab : NULL;
+		if (!slot)
+			continue;
+		if (*slot)
+			return -EINVAL;
+		*slot = scn;
+	}
+	return 0;
 }
 
-/* The .gnu.version entries for .dynsym, or NULL if it has none. */
+/* The first `count` entries of a section of fixed-size entries, without
+ * reading the rest of it. */
+static Elf_Data *read_entries(const struct ctx *c, const GElf_Shdr *sh, uint64_t count,
+			      size_t entsize, Elf_Type type)
+{
+	Elf_Data *d = elf_getdata_rawchunk(c->elf, (int64_t)sh->sh_offset, count * entsize, type);
+	if (!d || d->d_type != type || d->d_size != count * entsize || !d->d_buf)
+		return NULL;
+	return d;
+}
+
+/* A symbol table's header and its link, one step, to a string table that
+ * links nowhere (no self-link, no cycle). Headers only: both tables are
+ * checked before either is read. Returns 0, -EINVAL or -E2BIG. */
+static int check_table(const struct ctx *c, Elf_Scn *scn)
+{
+	GElf_Shdr sh, strsh;
+	if (!gelf_getshdr(scn, &sh))
+		return -EINVAL;
+	size_t entsize = gelf_fsize(c->elf, ELF_T_SYM, 1, EV_CURRENT);
+	/* sh_offset and sh_size are inside the file: check_sections */
+	if (entsize == 0 || sh.sh_entsize != entsize || sh.sh_size % entsize != 0 ||
+	    (sh.sh_flags & SHF_COMPRESSED))
+		return -EINVAL;
+	Elf_Scn *strscn = elf_getscn(c->elf, sh.sh_link);
+	if (sh.sh_link == 0 || sh.sh_link == elf_ndxscn(scn) || !strscn ||
+	    !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB || strsh.sh_link != 0 ||
+	    (strsh.sh_flags & SHF_COMPRESSED))
+		return -EINVAL;
+	return strsh.sh_size > ELF_MAX_STRTAB ? -E2BIG : 0;
+}
+
+/* The first entries of a checked symbol table (ELF_MAX_SYMBOLS at most).
+ * Returns how many were read, or -EINVAL. */
+static long load_table(const struct ctx *c, const GElf_Shdr *sh, Elf_Data **data)
+{
+	*data = NULL;
+	uint64_t count = sh->sh_size / sh->sh_entsize;
+	if (count > ELF_MAX_SYMBOLS)
+		count = ELF_MAX_SYMBOLS;
+	if (count == 0)
+		return 0;
+	*data = read_entries(c, sh, count, sh->sh_entsize, ELF_T_SYM);
+	return *data ? (long)count : -EINVAL;
+}
+
+/* The .gnu.version entries for the first `count` .dynsym entries, or
+ * NULL if it has none. */
 static int find_versym(const struct ctx *c, size_t dynsym_index, uint64_t dynsym_count,
-		       Elf_Data **out)
+		       uint64_t count, Elf_Data **out)
 {
 	*out = NULL;
 	Elf_Scn *scn = NULL;
@@ -152,12 +280,10 @@ static int find_versym(const struct ctx *c, size_t dynsym_index, uint64_t dynsym
 			continue;
 		size_t entsize = gelf_fsize(c->elf, ELF_T_HALF, 1, EV_CURRENT);
 		if (*out || sh.sh_link != dynsym_index || sh.sh_entsize != entsize ||
-		    sh.sh_size != dynsym_count * entsize)
+		    sh.sh_size != dynsym_count * entsize || (sh.sh_flags & SHF_COMPRESSED))
 			return -EINVAL;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d || d->d_size != sh.sh_size)
+		if (count > 0 && !(*out = read_entries(c, &sh, count, entsize, ELF_T_HALF)))
 			return -EINVAL;
-		*out = d;
 	}
 	return 0;
 }
@@ -171,19 +297,20 @@ static void consider(struct candidate *cand, enum rank rank, uint64_t offset)
 	}
 }
 
-/* One pass over a symbol table, for the queries not resolved yet. */
+/* One pass over a checked symbol table, for the queries not resolved yet. */
 static int scan_table(struct ctx *c, Elf_Scn *scn, bool dynamic)
 {
 	GElf_Shdr sh;
 	Elf_Data *data;
 	if (!gelf_getshdr(scn, &sh))
 		return -EINVAL;
-	long count = check_table(c, scn, &sh, &data);
+	long count = load_table(c, &sh, &data);
 	if (count < 0)
 		return (int)count;
 	Elf_Data *versym = NULL;
 	if (dynamic) {
-		int rc = find_versym(c, elf_ndxscn(scn), sh.sh_size / sh.sh_entsize, &versym);
+		int rc = find_versym(c, elf_ndxscn(scn), sh.sh_size / sh.sh_entsize,
+				     (uint64_t)count, &versym);
 		if (rc < 0)
 			return rc;
 	}
@@ -259,30 +386,23 @@ static int resolve(struct ctx *c, char *reason, size_t reason_len)
 			  shnum > (c->file_size - eh.e_shoff) / eh.e_shentsize))
 		return result(-EINVAL, reason, reason_len, "bad-elf");
 
-	/* The ELF spec allows one section of each of these types. */
-	Elf_Scn *dynsym = NULL, *symtab = NULL, *scn = NULL;
-	while ((scn = elf_nextscn(c->elf, scn)) != NULL) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh))
-			return result(-EINVAL, reason, reason_len, "bad-elf");
-		Elf_Scn **slot = sh.sh_type == SHT_DYNSYM ? &dynsym :
-				 sh.sh_type == SHT_SYMTAB ? &symtab : NULL;
-		if (!slot)
-			continue;
-		if (*slot)
-			return result(-EINVAL, reason, reason_len, "bad-elf");
-		*slot = scn;
-	}
+	Elf_Scn *dynsym = NULL, *symtab = NULL;
+	int rc = check_sections(c, &dynsym, &symtab);
+	if (rc < 0)
+		return failure(rc, reason, reason_len);
 	if (!dynsym && !symtab)
 		return result(-ENOEXEC, reason, reason_len, "no-symbols");
+	if ((dynsym && (rc = check_table(c, dynsym)) < 0) ||
+	    (symtab && (rc = check_table(c, symtab)) < 0))
+		return failure(rc, reason, reason_len);
 
-	if (dynsym && scan_table(c, dynsym, true) < 0)
-		return result(-EINVAL, reason, reason_len, "bad-elf");
+	if (dynsym && (rc = scan_table(c, dynsym, true)) < 0)
+		return failure(rc, reason, reason_len);
 	bool all = true;
 	for (size_t k = 0; k < c->n; k++)
 		all &= c->q[k].found;
-	if (symtab && !all && scan_table(c, symtab, false) < 0)
-		return result(-EINVAL, reason, reason_len, "bad-elf");
+	if (symtab && !all && (rc = scan_table(c, symtab, false)) < 0)
+		return failure(rc, reason, reason_len);
 	return result(0, reason, reason_len, "");
 }
 
@@ -306,6 +426,12 @@ int elf_resolve_functions(int fd, struct elf_func_query *queries, size_t n, char
 		return result(-errno, reason, reason_len, "stat");
 	if (!S_ISREG(st.st_mode) || st.st_size < 0)
 		return result(-ENOEXEC, reason, reason_len, "not-elf");
+	/* From the size alone: a sparse multi-GB file costs nothing to make. */
+	if ((uint64_t)st.st_size > ELF_MAX_FILE_SIZE)
+		return result(-E2BIG, reason, reason_len, "too-large");
+	int rc = preflight(fd, (uint64_t)st.st_size, reason, reason_len);
+	if (rc != 0)
+		return rc;
 
 	struct ctx c = { .file_size = (uint64_t)st.st_size, .q = queries, .n = n };
 	c.qlen = calloc(n ? n : 1, sizeof(*c.qlen));
@@ -318,7 +444,6 @@ int elf_resolve_functions(int fd, struct elf_func_query *queries, size_t n, char
 	for (size_t k = 0; k < n; k++)
 		c.qlen[k] = strlen(queries[k].name);
 
-	int rc;
 	c.elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!c.elf) {
 		rc = result(-EINVAL, reason, reason_len, "bad-elf");
