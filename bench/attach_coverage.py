@@ -231,7 +231,7 @@ def main():
          False, False),
         ("not resident, linger 0", attach_on_open, runs, True, False),
         ("not resident, linger 0, RCU expedited", attach_on_open, runs, True, True),
-        ("classic uprobes, not resident, linger 0", attach_on_open + ["uprobe_multi=false"],
+        ("classic uprobes, not resident, linger 0", attach_on_open + ["uprobe_multi=false", "max_traced_files=1024"],
          classic_runs, True, False),
     ]
     if not os.access(RCU_EXPEDITED, os.W_OK):

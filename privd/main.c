@@ -128,7 +128,10 @@ static bool handle_owner(struct supervisor *sup)
 		}
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
-		log_error("usm-privd-bpf channel: %s", rc == -EPIPE ? "closed" : "unexpected message");
+		if (rc == -EPIPE)
+			log_error("usm-privd-bpf is gone (its channel closed): stopping");
+		else
+			log_error("usm-privd-bpf sent an unexpected message: stopping");
 		return true;
 	}
 }

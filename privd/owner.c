@@ -47,18 +47,26 @@ static int become_bpf_user(const struct usm_config *cfg, const struct kernel *k,
 	return privd_become(cfg->bpf_user.uid, cfg->bpf_user.gid, kept_caps, n, SIGTERM, parent);
 }
 
-/* Each traced file holds two uprobe_multi links, or two per function
- * with classic uprobes: the limit follows max_traced_files, set while
- * still privileged (raising the hard limit needs it). */
-static int set_fd_limit(const struct usm_config *cfg, const struct kernel *k)
+/* Each traced file holds two uprobe_multi links, or one classic link per
+ * probe of its set: the limit follows max_traced_files, set while still
+ * privileged (raising the hard limit needs CAP_SYS_RESOURCE). */
+static int set_fd_limit(const struct usm_config *cfg, const struct attach_policy *policy,
+			const struct kernel *k)
 {
-	unsigned long long per_file = k->uprobe_multi ? 2 : 2 * ATTACH_MAX_FUNCS;
+	unsigned long long per_file = 0;
+	for (unsigned i = 0; k->tls && i < policy->nsets; i++) {
+		unsigned n = 0;
+		for (unsigned f = 0; f < policy->sets[i].nfuncs; f++)
+			n += policy->sets[i].funcs[f].entry + policy->sets[i].funcs[f].ret;
+		if (n > per_file)
+			per_file = k->uprobe_multi ? 2 : n;
+	}
 	unsigned long long want = (unsigned long long)cfg->max_traced_files * per_file + BASE_FDS;
 	struct rlimit rl = {want, want};
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
 		int e = errno;
 		log_error("cannot set RLIMIT_NOFILE to %llu for max_traced_files = %u: %s "
-			  "(lower max_traced_files, or raise fs.nr_open)",
+			  "(lower max_traced_files, or raise the hard limit usm-privd starts with)",
 			  want, cfg->max_traced_files, strerror(e));
 		return -e;
 	}
@@ -156,7 +164,7 @@ void owner_run(const struct owner_start *s)
 	usm_log_init("usm-privd-bpf", cfg->log_level);
 	int sigfd = open_signalfd();
 	kernel_start(&kernel, cfg, s->policy, getpid());
-	int rc = sigfd < 0 ? sigfd : set_fd_limit(cfg, &kernel);
+	int rc = sigfd < 0 ? sigfd : set_fd_limit(cfg, s->policy, &kernel);
 	if (rc == 0)
 		rc = attach_table_init(&attachments, cfg->max_traced_files);
 	if (rc == 0)

@@ -340,9 +340,10 @@ void supervisor_tick(struct supervisor *sup)
 		if (sup->stopping || c->pid != 0 || c->state != USM_PROC_RESTARTING ||
 		    now < c->restart_at_ms)
 			continue;
-		if (spawn(sup, c) == 0)
+		if (spawn(sup, c) == 0) {
 			c->restarts++;
-		else
+			supervisor_publish_health(sup);
+		} else
 			c->restart_at_ms = now + BACKOFF_MAX_MS;
 	}
 }

@@ -228,7 +228,27 @@ class TestBoundedWork(BoundaryTestCase):
         wait_for(lambda: not pid_alive(owner), timeout=20, what="the BPF owner to stop")
         # The supervisor sees its owner gone and stops everything.
         wait_for(lambda: self.usm.proc.poll() is not None, timeout=30, what="privd to stop")
-        self.assertIn("usm-privd-bpf exited", self.usm.log_text())
+        self.assertRegex(self.usm.log_text(), "usm-privd-bpf (exited|is gone)")
+
+
+class TestFileLimit(unittest.TestCase):
+    def setUp(self):
+        require_privileges(self)
+
+    def test_a_file_limit_that_cannot_be_set_is_a_clear_start_error(self):
+        """max_traced_files needs RLIMIT_NOFILE above the hard limit privd
+        was started with, and privd may not raise it (no CAP_SYS_RESOURCE
+        in its bounding set): it refuses to start and says why."""
+        usm = Usm("max_traced_files=4096")
+        args = ["setpriv", "--bounding-set=-sys_resource", "prlimit", "--nofile=1024:1024",
+                os.path.join(BUILD, "privd", "usm-privd")]
+        for o in usm.options:
+            args += ["-o", o]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot set RLIMIT_NOFILE to 8448 for max_traced_files = 4096", r.stderr)
+        self.assertIn("lower max_traced_files", r.stderr)
+        self.assertFalse(os.path.exists(usm.runtime_dir))
 
 
 def run_as_background(user, args):

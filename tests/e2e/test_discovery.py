@@ -223,7 +223,9 @@ def perf_uprobe_links(pid):
 
 class TestKernelSide(DiscoveryTestCase):
     def test_classic_uprobes_fallback_attaches_and_detaches(self):
-        self.start_usm("uprobe_multi=false")
+        # One classic link per probe: 1,024 files keep RLIMIT_NOFILE under
+        # the hard limit of machines where privd may not raise it.
+        self.start_usm("uprobe_multi=false", "max_traced_files=1024")
         self.assertIn("classic perf-event uprobes", self.usm.log_text())
         lib = self.private_libssl()
         p = self.python_with_ssl(private=True)

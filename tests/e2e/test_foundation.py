@@ -165,12 +165,13 @@ class TestPrivileges(UsmTestCase):
                                      "%s fd %s -> %s" % (name, fd, target))
 
     def test_runtime_directory_permissions_separate_the_peers(self):
+        b = pwd.getpwnam("usm-bpf")
         c = pwd.getpwnam("usm-collector")
         a = pwd.getpwnam("usm-api")
         top = os.stat(self.usm.runtime_dir)
         self.assertEqual((top.st_uid, top.st_mode & 0o022), (0, 0))
         pd = os.stat(os.path.join(self.usm.runtime_dir, "privd"))
-        self.assertEqual((pd.st_uid, pd.st_gid, pd.st_mode & 0o7777), (0, c.pw_gid, 0o2750))
+        self.assertEqual((pd.st_uid, pd.st_gid, pd.st_mode & 0o7777), (b.pw_uid, c.pw_gid, 0o2750))
         cd = os.stat(os.path.join(self.usm.runtime_dir, "collector"))
         self.assertEqual((cd.st_uid, cd.st_gid, cd.st_mode & 0o7777), (c.pw_uid, a.pw_gid, 0o2750))
 
