@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "child_start.h"
+#include "seccomp_install.h"
+#include "apid_seccomp_filter.h"
 #include "log.h"
 #include "routes.h"
 
-extern const char usm_policy_apid[];
-extern const unsigned long usm_policy_apid_len;
 
 static int start_http(const char *listen, nng_http_server **srv)
 {
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 		log_error("cannot listen on %s: %s", cfg.api_listen, nng_strerror(rv));
 		return 1;
 	}
-	usm_child_confine(usm_policy_apid, usm_policy_apid_len, "apid.policy", &cfg);
+	usm_child_confine(USM_SECCOMP_INSTALL(apid, cfg.seccomp), "apid.policy", &cfg);
 	log_info("serving http://%s", cfg.api_listen);
 
 	for (;;) {

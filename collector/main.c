@@ -24,6 +24,9 @@
 #include <unistd.h>
 
 #include "child_start.h"
+#include "libbpf_log.h"
+#include "seccomp_install.h"
+#include "collector_seccomp_filter.h"
 #include "collector.h"
 #include "sandbox.h"
 #include "discovery.h"
@@ -32,8 +35,6 @@
 #include "privd_client.h"
 #include "queries.h"
 
-extern const char usm_policy_collector[];
-extern const unsigned long usm_policy_collector_len;
 
 #define PROC_RING_FD 3 /* privd passes the discovery ring buffer here */
 #define HTTP_RING_FD 4 /* and the HTTP capture ring buffer here */
@@ -189,6 +190,7 @@ int main(int argc, char **argv)
 	 * arena shrinks with brk). The collector's work is on one thread. */
 	mallopt(M_ARENA_MAX, 1);
 	int sigfd = usm_child_start(argc, argv, "usm-collector", &c.cfg);
+	usm_libbpf_log_init(); /* the ring buffers' messages, in our log's form */
 	char sockdir[PATH_MAX];
 	snprintf(sockdir, sizeof(sockdir), "%s/collector", c.cfg.runtime_dir);
 	usm_child_landlock(0, sockdir); /* no files but its socket, no TCP at all */
@@ -226,8 +228,7 @@ int main(int argc, char **argv)
 	if (rc_ring != 0)
 		log_error("cannot map the HTTP capture ring buffer: %s", strerror(-rc_ring));
 	bool ring_ok = inherited_ring(PROC_RING_FD) && discovery_open_ring(&c, PROC_RING_FD) == 0;
-	usm_child_confine(usm_policy_collector, usm_policy_collector_len, "collector.policy",
-			  &c.cfg);
+	usm_child_confine(USM_SECCOMP_INSTALL(collector, c.cfg.seccomp), "collector.policy", &c.cfg);
 	start_monitoring(&c, ring_ok);
 	monitor_checked(&c.monitor);
 	log_info("serving queries; monitor %s", usm_monitor_state_name((uint8_t)c.monitor.state));

@@ -12,7 +12,7 @@
 #include "landlock.h"
 #include "log.h"
 #include "sandbox.h"
-#include "seccomp_policy.h"
+#include "seccomp_install.h"
 
 int usm_child_start(int argc, char **argv, const char *name, struct usm_config *cfg)
 {
@@ -53,11 +53,12 @@ int usm_child_start(int argc, char **argv, const char *name, struct usm_config *
 	return fd;
 }
 
-void usm_child_confine(const char *policy_text, unsigned long len, const char *policy_name,
-		       const struct usm_config *cfg)
+void usm_child_confine(int install_rc, const char *policy_name, const struct usm_config *cfg)
 {
-	if (usm_policy_apply_text(policy_text, len, policy_name, cfg->seccomp) != 0)
+	if (install_rc != 0) {
+		log_error("cannot apply %s: %s", policy_name, strerror(-install_rc));
 		exit(1);
+	}
 	log_debug("seccomp policy %s applied (%s mode)", policy_name,
 		  cfg->seccomp == USM_SECCOMP_LOG ? "log" : "kill");
 }

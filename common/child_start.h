@@ -22,9 +22,9 @@ int usm_child_start(int argc, char **argv, const char *name, struct usm_config *
  * (logged; seccomp still applies). */
 void usm_child_landlock(uint16_t bind_port, const char *socket_dir);
 
-/* Applies the daemon's built-in seccomp policy; exits the process on
+/* Takes what installing the daemon's compiled seccomp policy returned
+ * (USM_SECCOMP_INSTALL, common/seccomp_install.h) and exits the process on
  * failure: a daemon never runs unconfined. */
-void usm_child_confine(const char *policy_text, unsigned long len, const char *policy_name,
-		       const struct usm_config *cfg);
+void usm_child_confine(int install_rc, const char *policy_name, const struct usm_config *cfg);
 
 #endif

@@ -6,8 +6,9 @@
  *
  * The options are the configuration's, in the -o form the other children
  * take, so privd can pass them the same way; only `seccomp` (kill|log,
- * default kill) and `log_level` matter here, any other valid key is
- * accepted and ignored. No environment is read.
+ * default kill), `log_level` and `inspect_timeout_ms` (its deadline)
+ * matter here, any other valid key is accepted and ignored. No
+ * environment is read.
  *
  * Descriptors: 0 /dev/null, 1 and 2 the log, 3 the file (read-only),
  * 4 a SOCK_SEQPACKET socket; any other is closed at start.
@@ -27,32 +28,36 @@
  *      stream, ancillary data, usm_inspect_req_valid() false); one line
  *      on stderr says which
  *   killed: SIGSYS by seccomp (a call outside the policy), SIGXCPU or
- *      SIGKILL at the CPU limit, SIGALRM at the wall-clock limit. */
+ *      SIGKILL at the CPU limit, SIGALRM at its deadline: a real-time
+ *      timer of inspect_timeout_ms armed before it reads anything, which
+ *      it can neither disarm nor catch under its policy (no setitimer,
+ *      no sigaction), so the kernel kills it there whatever the file
+ *      does to it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "answer.h"
 #include "child_start.h"
+#include "seccomp_install.h"
+#include "inspector_seccomp_filter.h"
 #include "config.h"
 #include "inspect_proto.h"
 #include "landlock.h"
 #include "log.h"
 #include "sandbox.h"
 
-extern const char usm_policy_inspector[];
-extern const unsigned long usm_policy_inspector_len;
 
 #define NAME "usm-inspector"
 #define MAX_FDS 8             /* 0-4, and Landlock's ruleset fd while it is built */
 #define CPU_SECONDS 5         /* reading a 1 GiB file's tables takes well under one */
-#define WALL_SECONDS 30       /* last resort if the supervisor forgets us */
 #define MEMORY_BYTES (512ULL << 20) /* 48 MiB of symbols + 256 MiB of names, at most */
 
 static void read_options(int argc, char **argv, struct usm_config *cfg)
@@ -102,7 +107,13 @@ static void confine(const struct usm_config *cfg)
 		exit(1);
 	}
 	limit_resources();
-	alarm(WALL_SECONDS);
+	struct itimerval deadline = {
+		.it_value = {cfg->inspect_timeout_ms / 1000, (cfg->inspect_timeout_ms % 1000) * 1000},
+	};
+	if (setitimer(ITIMER_REAL, &deadline, NULL) != 0) {
+		log_error("cannot arm the deadline: %s", strerror(errno));
+		exit(1);
+	}
 	int rc = usm_landlock_confine(0, NULL); /* no file access, no TCP bind or connect */
 	if (rc == -EOPNOTSUPP) {
 		log_warn("the kernel has no Landlock: running with seccomp and no_new_privs only");
@@ -110,7 +121,7 @@ static void confine(const struct usm_config *cfg)
 		log_error("cannot apply Landlock: %s", strerror(-rc));
 		exit(1);
 	}
-	usm_child_confine(usm_policy_inspector, usm_policy_inspector_len, "inspector.policy", cfg);
+	usm_child_confine(USM_SECCOMP_INSTALL(inspector, cfg->seccomp), "inspector.policy", cfg);
 }
 
 /* Exactly one struct usm_inspect_req, or exit: 1 if the socket failed, 2

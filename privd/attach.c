@@ -103,185 +103,120 @@ static struct attachment *find(struct attach_table *t, uint64_t dev, uint64_t in
 	return NULL;
 }
 
-static void set_reason(struct usm_attach_rep *rep, const char *reason)
+/* Refuses with the file's own reason (the collector blocklists it). */
+static int refuse(struct usm_attach_rep *rep, int error, const char *reason)
 {
+	rep->error = error;
 	usm_copy_printable(rep->reason, sizeof(rep->reason), reason);
+	return error;
 }
 
-/* Is the program type's feature switched on in privd's own configuration?
- * (The collector decides what to ask; privd decides what it grants.) */
-static bool type_enabled(const struct usm_config *cfg, uint8_t type)
+/* Is the program type's feature on in privd's own configuration, and is
+ * pid 0 (privd's own view) asked only for a resident library? (The
+ * collector decides what to ask; privd decides what it grants.) */
+static bool allowed(const struct usm_config *cfg, const struct usm_attach_req *req)
 {
-	switch (type) {
-	case USM_PROG_SHARED_LIBRARIES:
-		return cfg->enable_native_tls_monitoring;
-	case USM_PROG_ISTIO:
-		return cfg->enable_istio_monitoring;
-	case USM_PROG_NODEJS:
-		return cfg->enable_nodejs_monitoring;
-	case USM_PROG_GO_TLS:
-		return cfg->enable_go_tls_support;
-	default:
+	const bool on[USM_PROG_TYPE_COUNT] = {
+		[USM_PROG_SHARED_LIBRARIES] = cfg->enable_native_tls_monitoring,
+		[USM_PROG_ISTIO] = cfg->enable_istio_monitoring,
+		[USM_PROG_NODEJS] = cfg->enable_nodejs_monitoring,
+		[USM_PROG_GO_TLS] = cfg->enable_go_tls_support,
+	};
+	if (req->program_type >= USM_PROG_TYPE_COUNT || !on[req->program_type])
 		return false;
-	}
-}
-
-/* pid 0 names a file as privd sees it: only resident_libraries may. */
-static bool is_resident(const struct usm_config *cfg, const char *path)
-{
-	size_t len = strlen(path);
-	for (const char *p = cfg->resident_libraries; *p;) {
+	if (req->pid != 0)
+		return true;
+	size_t len = strlen(req->path);
+	for (const char *p = cfg->resident_libraries; *p && req->program_type == 0;) {
 		const char *end = strchrnul(p, ':');
-		if ((size_t)(end - p) == len && memcmp(p, path, len) == 0)
+		if ((size_t)(end - p) == len && memcmp(p, req->path, len) == 0)
 			return true;
 		p = *end ? end + 1 : end;
 	}
 	return false;
 }
 
-/* The checked file: O_PATH, then identity, type and size, before any
- * read open. Returns the O_PATH fd, or -errno with rep filled. */
+/* The checked file, as an O_PATH fd: identity, type and size, before any
+ * read open. Returns the fd, or -errno with rep filled. */
 static int open_checked(const struct attach_context *ctx, const struct usm_attach_req *req,
 			struct stat *st, struct usm_attach_rep *rep)
 {
 	char reason[64] = "";
-	int fd;
-	if (req->pid == 0) {
-		fd = open(req->path, O_PATH | O_CLOEXEC);
-		if (fd >= 0 && fstat(fd, st) != 0) {
-			close(fd);
-			fd = -EPERM;
-		}
-		if (fd < 0) /* a missing resident library is not the file's fault */
-			fd = errno == ENOENT ? -ENOENT : -EPERM;
-	} else {
-		fd = attach_target_open(req->pid, req->path, st);
+	int fd = req->pid ? attach_target_open(req->pid, req->path, st)
+			  : open(req->path, O_PATH | O_CLOEXEC);
+	if (req->pid == 0 && fd >= 0 && fstat(fd, st) != 0) {
+		close(fd);
+		fd = -1;
 	}
-	if (fd < 0) {
-		rep->error = fd;
-		return fd;
-	}
+	if (req->pid == 0 && fd < 0) /* a resident library missing is not the file's fault */
+		fd = errno == ENOENT ? -ENOENT : -EPERM;
+	if (fd < 0)
+		return rep->error = fd;
 	/* From here the file is one the process uses: its identity may be told. */
 	rep->dev = st->st_dev;
 	rep->ino = st->st_ino;
-	int rc = 0;
-	if (!S_ISREG(st->st_mode)) {
-		rc = -EINVAL;
-		snprintf(reason, sizeof(reason), "not-regular-file");
-	} else {
-		rc = attach_policy_check(ctx->policy, req->set_id, req->program_type,
-					 (uint64_t)st->st_size, reason, sizeof(reason));
-	}
-	if (rc) {
-		rep->error = rc;
-		set_reason(rep, reason);
-		close(fd);
-		return rc;
-	}
-	return fd;
+	int rc = S_ISREG(st->st_mode) ? attach_policy_check(ctx->policy, req->set_id,
+							     req->program_type, (uint64_t)st->st_size,
+							     reason, sizeof(reason))
+				      : refuse(rep, -EINVAL, "not-regular-file");
+	if (rc == 0)
+		return fd;
+	if (!rep->reason[0])
+		refuse(rep, rc, reason);
+	close(fd);
+	return rc;
 }
 
 /* The set's functions in the file, found by an inspector (never parsed
- * here). 0, or -errno with rep filled. */
+ * here) in a read-only reopening. 0, or -errno with rep filled. */
 static int find_functions(const struct attach_context *ctx, int path_fd, const struct stat *st,
-			  const struct probe_set *set, const struct usm_attach_req *req,
-			  struct inspect_answer *q, struct usm_attach_rep *rep)
+			  const struct probe_set *set, struct inspect_answer *q,
+			  struct usm_attach_rep *rep)
 {
-	char self_path[64];
+	char self_path[64], names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX];
 	snprintf(self_path, sizeof(self_path), "/proc/self/fd/%d", path_fd);
 	int fd = open(self_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rep->error = -errno;
-		set_reason(rep, "unreadable"); /* by privd's own uid: see PRIVILEGES.md */
-		return rep->error;
-	}
-	char names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX];
+	if (fd < 0) /* not readable by bpf_user: see PRIVILEGES.md */
+		return refuse(rep, -errno, "unreadable");
 	for (unsigned i = 0; i < set->nfuncs; i++)
 		snprintf(names[i], sizeof(names[i]), "%s", set->funcs[i].name);
 	inspect_functions(ctx->inspector, fd, st, set->id, names, (uint16_t)set->nfuncs, q);
 	close(fd);
-	if (q->error) {
-		rep->error = q->error;
-		set_reason(rep, q->reason);
-		return q->error;
-	}
-	for (unsigned i = 0; i < set->nfuncs; i++) {
-		if (set->funcs[i].required && !q->funcs[i].found) {
-			rep->error = -ENOENT;
-			set_reason(rep, "no-symbols");
-			log_info("%s (pid %u): no %s: not attaching %s", req->path, req->pid,
-				 set->funcs[i].name, set->name);
-			return -ENOENT;
-		}
-	}
+	if (q->error)
+		return refuse(rep, q->error, q->reason);
+	for (unsigned i = 0; i < set->nfuncs; i++)
+		if (set->funcs[i].required && !q->funcs[i].found)
+			return refuse(rep, -ENOENT, "no-symbols");
 	return 0;
 }
 
-void attach_file(struct attach_table *t, const struct attach_context *ctx,
-		 const struct usm_attach_req *req, struct usm_attach_rep *rep)
+/* Links a new file's probes through the checked fd and records it. */
+static void add_attachment(struct attach_table *t, const struct kernel *k,
+			   const struct probe_set *set, const struct inspect_answer *q, int fd,
+			   const struct stat *st, const struct usm_attach_req *req,
+			   struct usm_attach_rep *rep)
 {
-	memset(rep, 0, sizeof(*rep));
-	const struct kernel *k = ctx->kernel;
-	if (!k->tls) {
-		rep->error = -ENODEV; /* the TLS programs did not load: see the start error */
-		return;
-	}
-	/* Meaning, before anything is opened: a known set, a program type
-	 * whose feature is on, and pid 0 only for a resident library. The
-	 * same answer for all, so it tells nothing about any file. */
-	if (req->set_id >= ctx->policy->nsets || !type_enabled(ctx->cfg, req->program_type) ||
-	    (req->pid == 0 && (req->program_type != USM_PROG_SHARED_LIBRARIES ||
-			       !is_resident(ctx->cfg, req->path)))) {
-		log_debug("attach %s (pid %u, type %u): refused", req->path, req->pid,
-			  req->program_type);
-		rep->error = -EPERM;
-		return;
-	}
-	const struct probe_set *set = &ctx->policy->sets[req->set_id];
-	struct stat st;
-	int fd = open_checked(ctx, req, &st, rep);
-	if (fd < 0) {
-		if (fd == -EPERM)
-			log_debug("attach %s (pid %u): not a file the process uses: refused",
-				  req->path, req->pid);
-		return;
-	}
-	struct attachment *a = find(t, st.st_dev, st.st_ino, req->set_id);
-	if (a) {
-		rep->attachment = a->id;
-		goto out;
-	}
-	if (t->count == t->max) {
-		rep->error = -ENOSPC; /* our limit, not the file's fault */
-		goto out;
-	}
-	struct inspect_answer q;
-	if (find_functions(ctx, fd, &st, set, req, &q, rep) != 0)
-		goto out;
-
-	a = &t->items[t->count];
+	struct attachment *a = &t->items[t->count];
+	char fd_path[64];
 	memset(a, 0, sizeof(*a));
 	a->multi_fds[0] = a->multi_fds[1] = -1;
-	char fd_path[64];
 	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
-	int rc = link_set(a, k, set, &q, fd_path);
+	int rc = link_set(a, k, set, q, fd_path);
 	if (rc) {
 		release(a);
-		rep->error = rc;
 		/* The kernel refusing these offsets in this file is the file's
 		 * fault; lacking a permission or memory is ours: not blocked. */
-		if (rc == -EINVAL || rc == -EFAULT || rc == -ENOEXEC) {
-			char reason[64];
-			snprintf(reason, sizeof(reason), "attach: %s", strerror(-rc));
-			set_reason(rep, reason);
-		}
+		char reason[64];
+		snprintf(reason, sizeof(reason), "attach: %s", strerror(-rc));
+		rep->error = rc == -EINVAL || rc == -EFAULT || rc == -ENOEXEC ? refuse(rep, rc, reason)
+									     : rc;
 		log_warn("%s (pid %u): attaching %s failed: %s", req->path, req->pid, set->name,
 			 strerror(-rc));
-		goto out;
+		return;
 	}
 	a->id = t->next_id++;
-	a->dev = st.st_dev;
-	a->ino = st.st_ino;
+	a->dev = st->st_dev;
+	a->ino = st->st_ino;
 	a->set_id = req->set_id;
 	a->program_type = req->program_type;
 	usm_copy_printable(a->path, sizeof(a->path), req->path);
@@ -291,7 +226,40 @@ void attach_file(struct attach_table *t, const struct attach_context *ctx,
 	log_info("attached %s to %s (dev %llu, inode %llu, pid %u): attachment %llu", set->name,
 		 req->path, (unsigned long long)a->dev, (unsigned long long)a->ino, req->pid,
 		 (unsigned long long)a->id);
-out:
+}
+
+void attach_file(struct attach_table *t, const struct attach_context *ctx,
+		 const struct usm_attach_req *req, struct usm_attach_rep *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	if (!ctx->kernel->tls) {
+		rep->error = -ENODEV; /* the TLS programs did not load: see the start error */
+		return;
+	}
+	/* Meaning, before anything is opened; one answer for every refusal,
+	 * so it tells nothing about any file. */
+	struct stat st;
+	int fd = req->set_id < ctx->policy->nsets && allowed(ctx->cfg, req)
+			 ? open_checked(ctx, req, &st, rep)
+			 : (rep->error = -EPERM);
+	if (fd == -EPERM)
+		log_debug("attach %s (pid %u, type %u): refused", req->path, req->pid,
+			  req->program_type);
+	if (fd < 0)
+		return;
+	const struct probe_set *set = &ctx->policy->sets[req->set_id];
+	struct attachment *a = find(t, st.st_dev, st.st_ino, req->set_id);
+	struct inspect_answer q;
+	if (a) {
+		rep->attachment = a->id;
+	} else if (t->count == t->max) {
+		rep->error = -ENOSPC; /* our limit, not the file's fault */
+	} else if (find_functions(ctx, fd, &st, set, &q, rep) == 0) {
+		add_attachment(t, ctx->kernel, set, &q, fd, &st, req, rep);
+	} else {
+		log_info("%s (pid %u): not attaching %s: %s", req->path, req->pid, set->name,
+			 rep->reason);
+	}
 	close(fd);
 }
 

@@ -1,39 +1,34 @@
-/* usm-privd: the supervisor, and the start of privd's BPF owner.
+/* usm-privd: the supervisor, which starts privd's BPF owner (owner.c),
+ * the collector, apid and the inspectors, and supervises them.
  *
  * Start-up, as root, in this order: read and check the configuration
  * (exit 2 on any error, before anything starts), block the signals it
- * handles (before any thread exists, so they arrive on the signalfd
- * only), prepare the runtime directory, open the children's and the
- * inspector's binaries, mount tracefs if nobody did, fork the BPF owner
- * (owner.c: it loads the BPF objects and drops to bpf_user itself) and
- * wait for it to be ready, keep only CAP_SETUID, CAP_SETGID and CAP_KILL,
- * apply policy/privd.policy (seccomp), start the children. Then one loop:
- * signals, the owner's requests (inspectors, collector restarts),
- * restarts, inspector deadlines. The supervisor parses nothing but
- * fixed-size messages from the owner, and holds no BPF object. */
+ * handles (before any thread exists anywhere, so they arrive on the
+ * signalfd only), prepare the runtime directory, mount tracefs if nobody
+ * did, fork the BPF owner, open the binaries it runs (after the fork: the
+ * owner never holds them), wait for the owner to be ready, keep only
+ * CAP_SETUID, CAP_SETGID and CAP_KILL, apply policy/privd.policy
+ * (compiled at build time), start the children. Then one loop: signals
+ * and the owner's requests (inspectors, collector restarts). It runs no
+ * thread, holds no BPF object and parses nothing but the owner's
+ * fixed-size messages. */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "attach_policy.h"
-#include "config.h"
 #include "config_cli.h"
 #include "identity.h"
 #include "log.h"
 #include "owner.h"
 #include "owner_channel.h"
-#include "runtime_dir.h"
 #include "privd_seccomp_filter.h"
+#include "runtime_dir.h"
 #include "seccomp_install.h"
 #include "supervisor.h"
 
@@ -43,25 +38,19 @@
 static const cap_value_t kept_caps[] = {
 	CAP_SETUID, /* start (and restart) each child and inspector under its own uid */
 	CAP_SETGID, /* ... and its own gid, with supplementary groups cleared */
-	CAP_KILL,   /* stop the children, the BPF owner and late inspectors (other uids) */
+	CAP_KILL,   /* stop the children and the BPF owner (other uids) */
 };
-
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: usm-privd [-c FILE] [-o key=value]... [--version] [--help]\n"
-		"\n"
-		"Runs usm in the foreground: the privileged usm-privd, which starts and\n"
-		"supervises usm-collector and usm-apid. Logs go to stderr; SIGTERM or\n"
-		"SIGINT stops everything.\n"
-		"\n"
-		"  -c, --config FILE   read `key = value` settings from FILE\n"
-		"  -o, --option K=V    set one key (after the file; may repeat)\n"
-		"  -V, --version       print the version and exit\n"
-		"  -h, --help          print this help and exit\n"
-		"\n"
-		"Keys and defaults: see README.md. Exit status 2: bad configuration.\n");
+	fprintf(out, "usage: usm-privd [-c FILE] [-o key=value]... [--version] [--help]\n\n"
+		     "Runs usm in the foreground: usm-privd starts and supervises the others.\n"
+		     "Logs go to stderr; SIGTERM or SIGINT stops everything.\n\n"
+		     "  -c, --config FILE   read `key = value` settings from FILE\n"
+		     "  -o, --option K=V    set one key (after the file; may repeat)\n"
+		     "  -V, --version       print the version and exit\n"
+		     "  -h, --help          print this help and exit\n\n"
+		     "Keys and defaults: see README.md. Exit status 2: bad configuration.\n");
 }
 
 static int open_signalfd(void)
@@ -72,40 +61,35 @@ static int open_signalfd(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -errno;
-	signal(SIGPIPE, SIG_IGN);
 	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return fd < 0 ? -errno : fd;
 }
 
-/* Returns true when privd should stop. */
+/* true: stop. */
 static bool handle_signals(int sigfd, struct supervisor *sup)
 {
 	struct signalfd_siginfo si;
 	bool stop = false;
 	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGCHLD:
+		if (si.ssi_signo == SIGCHLD) {
 			supervisor_reap(sup);
-			break;
-		case SIGHUP:
+		} else if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: the configuration is read at start only; restart to change it");
-			break;
-		default:
+		} else {
 			log_info("received %s, stopping", strsignal((int)si.ssi_signo));
 			stop = true;
 		}
 	}
-	if (sup->owner_pid == 0 && !stop) {
+	if (sup->owner_pid == 0 && !stop)
 		log_error("usm-privd-bpf exited (status %d): stopping", sup->owner_status);
-		stop = true;
-	}
-	return stop;
+	return stop || sup->owner_pid == 0;
 }
 
-/* The BPF owner's requests after READY. Returns true when privd should
- * stop (the owner is gone or broke the protocol). */
+/* The owner's requests after READY; true: stop (it is gone or broke the
+ * protocol). */
 static bool handle_owner(struct supervisor *sup)
 {
 	for (;;) {
@@ -115,23 +99,20 @@ static bool handle_owner(struct supervisor *sup)
 		int rc = owner_recv(sup->channel, &m, fds, &nfds);
 		if (rc == -EAGAIN)
 			return false;
-		if (rc == 0 && m.type == OWNER_INSPECT) {
-			if (supervisor_spawn_inspector(sup, fds) != 0)
-				log_warn("could not start an inspector: the file is not inspected");
-			close(fds[0]);
-			close(fds[1]);
-			continue;
-		}
 		if (rc == 0 && m.type == OWNER_RESTART_COLLECTOR) {
 			supervisor_restart_collector(sup);
 			continue;
 		}
+		if (rc == 0 && m.type == OWNER_INSPECT) {
+			supervisor_spawn_inspector(sup, fds);
+			close(fds[0]);
+			close(fds[1]);
+			continue;
+		}
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
-		if (rc == -EPIPE)
-			log_error("usm-privd-bpf is gone (its channel closed): stopping");
-		else
-			log_error("usm-privd-bpf sent an unexpected message: stopping");
+		log_error("usm-privd-bpf %s: stopping",
+			  rc == -EPIPE ? "is gone (its channel closed)" : "sent an unexpected message");
 		return true;
 	}
 }
@@ -140,11 +121,8 @@ static void run_loop(int sigfd, struct supervisor *sup)
 {
 	for (;;) {
 		struct pollfd pfd[2] = {{sigfd, POLLIN, 0}, {sup->channel, POLLIN, 0}};
-		int timeout = supervisor_next_timeout_ms(sup);
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
+		if (poll(pfd, 2, supervisor_next_timeout_ms(sup)) < 0 && errno != EINTR)
 			return;
-		}
 		if ((pfd[0].revents & POLLIN) && handle_signals(sigfd, sup))
 			return;
 		if (pfd[1].revents && handle_owner(sup))
@@ -154,8 +132,7 @@ static void run_loop(int sigfd, struct supervisor *sup)
 }
 
 /* The syscall tracepoints are found through tracefs: mount it if the
- * kernel has it but nobody did (before any process is confined: a
- * Landlocked or capability-less process cannot mount). */
+ * kernel has it but nobody did, while privd may still mount. */
 static void ensure_tracefs(void)
 {
 	struct stat st;
@@ -169,46 +146,24 @@ static void ensure_tracefs(void)
 		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
 }
 
-/* Forks the BPF owner and waits for OWNER_READY; on success the ring
- * buffer fds it sent become the collector's fds 3 and 4. */
-static int start_owner(struct supervisor *sup, const struct usm_config *cfg,
-		       const struct attach_policy *policy, int sigfd)
+/* Waits for OWNER_READY: its ring buffer fds become the collector's 3 and 4. */
+static int wait_for_owner(struct supervisor *sup)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		/* What only the supervisor needs stays with it. */
-		close(sv[0]);
-		close(sigfd);
-		supervisor_close_fds(sup);
-		struct owner_start os = {cfg, policy, sv[1], sup->self};
-		owner_run(&os);
-	}
-	close(sv[1]);
-	sup->owner_pid = pid;
-	sup->channel = sv[0];
-	log_info("started usm-privd-bpf, pid %d", (int)pid);
-	struct pollfd p = {sv[0], POLLIN, 0};
+	struct pollfd p = {sup->channel, POLLIN, 0};
+	struct owner_msg m;
+	struct child *collector = &sup->children[0];
 	if (poll(&p, 1, -1) < 0)
 		return -errno;
-	struct owner_msg m;
-	int fds[OWNER_MAX_FDS];
-	unsigned nfds;
-	int rc = owner_recv(sv[0], &m, fds, &nfds);
-	if (rc != 0 || m.type != OWNER_READY) {
-		for (unsigned i = 0; rc == 0 && i < nfds; i++)
-			close(fds[i]);
-		log_error("usm-privd-bpf did not start (see its messages above)");
-		return rc ? rc : -EPROTO;
+	int rc = owner_recv(sup->channel, &m, collector->passed_fds, &collector->npassed);
+	if (rc == 0 && m.type != OWNER_READY) {
+		for (unsigned i = 0; i < collector->npassed; i++)
+			close(collector->passed_fds[i]);
+		collector->npassed = 0;
+		rc = -EPROTO;
 	}
-	struct child *collector = &sup->children[0];
-	for (unsigned i = 0; i < nfds; i++)
-		collector->passed_fds[collector->npassed++] = fds[i];
-	return 0;
+	if (rc != 0)
+		log_error("usm-privd-bpf did not start (see its messages above)");
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -223,29 +178,31 @@ int main(int argc, char **argv)
 		log_error("usm-privd must be started as root (it drops what it does not need)");
 		return 1;
 	}
-
 	int sigfd = open_signalfd();
-	if (sigfd < 0) {
-		log_error("cannot set up signal handling: %s", strerror(-sigfd));
-		return 1;
-	}
-	int rc = runtime_dir_prepare(cfg.runtime_dir, cfg.bpf_user.uid, cfg.collector_user.uid,
-				     cfg.collector_user.gid, cfg.api_user.gid);
+	int rc = sigfd < 0 ? sigfd
+			   : runtime_dir_prepare(cfg.runtime_dir, cfg.bpf_user.uid,
+						 cfg.collector_user.uid, cfg.collector_user.gid,
+						 cfg.api_user.gid);
+	if (rc == 0 && !usm_config_monitoring_disabled(&cfg))
+		ensure_tracefs();
 	if (rc == 0)
 		rc = supervisor_init(&sup, &cfg);
 	if (rc == 0) {
-		if (!usm_config_monitoring_disabled(&cfg))
-			ensure_tracefs();
-		rc = start_owner(&sup, &cfg, &usm_attach_policy_compiled, sigfd);
+		sup.owner_pid = owner_start(&cfg, &usm_attach_policy_compiled, sigfd, &sup.channel);
+		rc = sup.owner_pid < 0 ? sup.owner_pid : 0;
+		if (rc == 0)
+			log_info("started usm-privd-bpf, pid %d", (int)sup.owner_pid);
 	}
+	if (rc == 0)
+		rc = supervisor_open_binaries(&sup);
+	if (rc == 0)
+		rc = wait_for_owner(&sup);
 	if (rc == 0)
 		rc = privd_keep_only_caps(kept_caps, sizeof(kept_caps) / sizeof(kept_caps[0]));
 	/* From here the supervisor runs under its own filter, and so do the
 	 * processes it starts until they install theirs. */
 	if (rc == 0)
-		rc = cfg.seccomp == USM_SECCOMP_LOG
-			     ? usm_seccomp_install(usm_filter_privd_log, usm_filter_privd_log_len)
-			     : usm_seccomp_install(usm_filter_privd_kill, usm_filter_privd_kill_len);
+		rc = USM_SECCOMP_INSTALL(privd, cfg.seccomp);
 	if (rc == 0)
 		rc = supervisor_start_all(&sup);
 	if (rc != 0) {
@@ -256,12 +213,9 @@ int main(int argc, char **argv)
 	}
 	log_info("usm %s running: API on http://%s, runtime directory %s", USM_VERSION,
 		 cfg.api_listen, cfg.runtime_dir);
-
 	run_loop(sigfd, &sup);
-
 	supervisor_stop_all(&sup, STOP_TIMEOUT_MS);
 	runtime_dir_remove(cfg.runtime_dir);
-	supervisor_free(&sup);
 	log_info("stopped");
 	return 0;
 }

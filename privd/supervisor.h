@@ -1,6 +1,6 @@
 /* Spawning and supervising every other usm process: the unprivileged
- * children (collector, apid), privd's BPF owner (forked by main.c, reaped
- * here), and the short-lived inspectors the BPF owner asks for.
+ * children (collector, apid), privd's BPF owner (forked by owner.c,
+ * reaped here), and the short-lived inspectors the owner asks for.
  *
  * Each child is exec'd from a binary privd opened and checked at start-up
  * (regular file, owned by root, writable by nobody else), through
@@ -13,12 +13,10 @@
  * A child that dies is restarted after a backoff that doubles from 250 ms
  * up to 30 s; one that dies more than child_max_restarts times within
  * child_restart_window seconds is marked failed and left down (reported
- * in the health answer).
- *
- * An inspector (supervisor_spawn_inspector) is started the same way under
- * inspector_user with [file, socket] at fds 3 and 4, killed if it is
- * still running inspect_timeout_ms (plus a grace) after it started, and
- * never restarted; at most SUPERVISOR_MAX_INSPECTORS run at once.
+ * in the health answer). An inspector is started the same way under
+ * inspector_user with [file, socket] at fds 3 and 4 and never restarted;
+ * it arms its own deadline before it reads anything (the kernel ends it
+ * there); at most SUPERVISOR_MAX_INSPECTORS run at once.
  *
  * Every change of a child's state is sent to the BPF owner (OWNER_HEALTH),
  * which answers the collector's HEALTH requests and needs usm's own pids. */
@@ -70,23 +68,22 @@ struct supervisor {
 	bool stopping;
 	struct child children[2]; /* collector, apid */
 	int inspector_exe_fd;
-	struct {
-		pid_t pid; /* 0: free */
-		int64_t deadline_ms;
-		bool killed;
-	} inspectors[SUPERVISOR_MAX_INSPECTORS];
-	uint64_t inspectors_started;
+	pid_t inspectors[SUPERVISOR_MAX_INSPECTORS]; /* 0: a free slot */
 	pid_t owner_pid;  /* the BPF owner; 0 once it exited */
 	int owner_status; /* its wait status, once it exited */
 	int channel;      /* to the BPF owner, -1 until it is forked */
 };
 
-/* Opens and checks the three binaries and prepares their arguments. */
+/* Prepares the children's and the inspector's arguments; opens nothing. */
 int supervisor_init(struct supervisor *sup, const struct usm_config *cfg);
+
+/* Opens and checks the three binaries and /dev/null (after the owner is
+ * forked, so that it never holds them). */
+int supervisor_open_binaries(struct supervisor *sup);
 
 int supervisor_start_all(struct supervisor *sup);
 
-/* Reaps every exited child (call on SIGCHLD) and schedules restarts. */
+/* Reaps every exited process (call on SIGCHLD) and schedules restarts. */
 void supervisor_reap(struct supervisor *sup);
 
 /* Starts the children whose backoff has elapsed. */
@@ -105,16 +102,11 @@ void supervisor_health(const struct supervisor *sup, struct usm_health *out);
 /* Sends the health view to the BPF owner. */
 void supervisor_publish_health(struct supervisor *sup);
 
-/* fds: the file and the inspector's socket end (the caller closes its copies). */
-int supervisor_spawn_inspector(struct supervisor *sup, const int fds[2]);
+/* fds: the file and the inspector's socket end (the caller closes its
+ * copies). A failure is logged: the owner then sees no answer. */
+void supervisor_spawn_inspector(struct supervisor *sup, const int fds[2]);
 
 /* SIGKILL to the collector, which is then restarted as after any death. */
 void supervisor_restart_collector(struct supervisor *sup);
-
-void supervisor_free(struct supervisor *sup);
-
-/* Closes the binaries and /dev/null, in a forked process that must not
- * keep them (the BPF owner). */
-void supervisor_close_fds(struct supervisor *sup);
 
 #endif

@@ -15,6 +15,15 @@
 
 #include <linux/filter.h>
 
+#include "config.h" /* enum usm_seccomp_mode */
+
 int usm_seccomp_install(const struct sock_filter *prog, unsigned len);
+
+/* Installs the compiled policy NAME (its NAME_seccomp_filter.h included)
+ * in the configuration's mode: kill, or log for diagnosis. */
+#define USM_SECCOMP_INSTALL(name, mode)                                                            \
+	((mode) == USM_SECCOMP_LOG                                                                 \
+		 ? usm_seccomp_install(usm_filter_##name##_log, usm_filter_##name##_log_len)       \
+		 : usm_seccomp_install(usm_filter_##name##_kill, usm_filter_##name##_kill_len))
 
 #endif
