@@ -1,6 +1,5 @@
 #include "attach.h"
 
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,13 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "attach_target.h"
+#include "proc_read.h"
 #include "ipc_codec.h"
 #include "link_closer.h"
-#include "uprobe_multi.h"
 #include "log.h"
 #include "http_capture.skel.h"
 #include "usm_events.h"
@@ -53,7 +50,7 @@ static void release(struct attachment *a)
 
 /* Links every resolved function of the set; all or nothing. */
 static int link_set(struct attachment *a, const struct kernel *k, const struct probe_set *set,
-		    const struct inspect_answer *q, const char *fd_path)
+		    const struct usm_inspect_rep *q, const char *fd_path)
 {
 	uint64_t offsets[2][ATTACH_MAX_FUNCS], cookies[2][ATTACH_MAX_FUNCS];
 	uint32_t n[2] = {0, 0};
@@ -103,6 +100,51 @@ static struct attachment *find(struct attach_table *t, uint64_t dev, uint64_t in
 	return NULL;
 }
 
+static int is_file(const struct proc_mapping *m, void *st)
+{
+	return m->dev == ((struct stat *)st)->st_dev && m->ino == ((struct stat *)st)->st_ino;
+}
+
+static bool used_by(uint32_t pid, const struct stat *st)
+{
+	char exe[64];
+	struct stat est;
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
+	if (stat(exe, &est) == 0 && est.st_dev == st->st_dev && est.st_ino == st->st_ino)
+		return true;
+	int rc = proc_maps_foreach(pid, is_file, (void *)st);
+	if (rc < 0)
+		log_debug("attach: /proc/%u/maps: %s", pid, strerror(-rc));
+	return rc == 1;
+}
+
+/* "The file pid sees at path", opened with O_PATH (which reads nothing: a
+ * FIFO or device is not opened for I/O) relative to /proc/PID/root, and
+ * accepted only if its (dev, inode) is the process's executable or a file
+ * it maps. Path resolution needs no trust: whatever the path resolves to
+ * must pass that check, which names one file on the host. Every failure,
+ * a missing path included, is the same -EPERM; -ESRCH: no such process. */
+static int open_in_process(uint32_t pid, const char *path, struct stat *st)
+{
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%u/root", pid);
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return errno == ENOENT || errno == ESRCH ? -ESRCH : -EPERM;
+	/* Relative to the process's root; O_PATH opens nothing for I/O. */
+	while (*path == '/')
+		path++;
+	int fd = openat(rootfd, *path ? path : ".", O_PATH | O_CLOEXEC);
+	close(rootfd);
+	if (fd < 0)
+		return -EPERM;
+	if (fstat(fd, st) != 0 || !used_by(pid, st)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 /* Refuses with the file's own reason (the collector blocklists it). */
 static int refuse(struct usm_attach_rep *rep, int error, const char *reason)
 {
@@ -142,7 +184,7 @@ static int open_checked(const struct attach_context *ctx, const struct usm_attac
 			struct stat *st, struct usm_attach_rep *rep)
 {
 	char reason[64] = "";
-	int fd = req->pid ? attach_target_open(req->pid, req->path, st)
+	int fd = req->pid ? open_in_process(req->pid, req->path, st)
 			  : open(req->path, O_PATH | O_CLOEXEC);
 	if (req->pid == 0 && fd >= 0 && fstat(fd, st) != 0) {
 		close(fd);
@@ -170,7 +212,7 @@ static int open_checked(const struct attach_context *ctx, const struct usm_attac
 /* The set's functions in the file, found by an inspector (never parsed
  * here) in a read-only reopening. 0, or -errno with rep filled. */
 static int find_functions(const struct attach_context *ctx, int path_fd, const struct stat *st,
-			  const struct probe_set *set, struct inspect_answer *q,
+			  const struct probe_set *set, struct usm_inspect_rep *q,
 			  struct usm_attach_rep *rep)
 {
 	char self_path[64], names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX];
@@ -192,7 +234,7 @@ static int find_functions(const struct attach_context *ctx, int path_fd, const s
 
 /* Links a new file's probes through the checked fd and records it. */
 static void add_attachment(struct attach_table *t, const struct kernel *k,
-			   const struct probe_set *set, const struct inspect_answer *q, int fd,
+			   const struct probe_set *set, const struct usm_inspect_rep *q, int fd,
 			   const struct stat *st, const struct usm_attach_req *req,
 			   struct usm_attach_rep *rep)
 {
@@ -249,7 +291,7 @@ void attach_file(struct attach_table *t, const struct attach_context *ctx,
 		return;
 	const struct probe_set *set = &ctx->policy->sets[req->set_id];
 	struct attachment *a = find(t, st.st_dev, st.st_ino, req->set_id);
-	struct inspect_answer q;
+	struct usm_inspect_rep q;
 	if (a) {
 		rep->attachment = a->id;
 	} else if (t->count == t->max) {

@@ -1,24 +1,15 @@
 /* The attachment table: which files carry which probe set, attached by
- * identity (DESIGN.md, "Attach is by identity, not by name").
- *
- * attach_file() checks meaning before it opens anything: a known probe
- * set, a program type whose enable_* switch is on in privd's own
- * configuration, and pid 0 only for one of resident_libraries. Then it
- * opens the file with O_PATH and requires it to be the process's
- * executable or a file it maps (attach_target.h), a regular file, of a
- * type and size the attach policy allows, all before any read open.
- * Every refusal up to the identity check is the same -EPERM with no
- * identity, whether the path exists or not. It is idempotent per (dev,
- * inode, probe set). For a new file, the set's functions are found by an
- * unprivileged inspector (inspect_client.h) in a read-only reopening; a
- * required one missing is "no-symbols". Then two uprobe_multi links
- * (entry, return) through /proc/self/fd/N of the checked O_PATH fd, so
- * what was checked is what gets probed (classic perf-event uprobes, one
- * per function and direction, on older kernels). rep->reason is set only
- * when the failure is the file's (the collector blocklists it).
- *
- * detach_attachment() removes the entry and hands its links to the
- * closer: it never waits for the kernel. */
+ * identity (DESIGN.md). attach_file() checks meaning before it opens
+ * anything (a known set, a program type whose enable_* switch is on in
+ * privd's own configuration, pid 0 only for a resident library), then
+ * that the file is one the process uses (its exe or a mapping, by dev and
+ * inode), a regular file of a type and size the policy allows, before any
+ * read open; every refusal up to the identity check is the same -EPERM,
+ * path or no path. Idempotent per (dev, inode, set). A new file's
+ * functions come from an inspector (inspect_client.h); its probes go on
+ * /proc/self/fd/N of the checked O_PATH fd. rep->reason is set only when
+ * the failure is the file's (the collector blocklists it). Detaching hands
+ * the links to the closer: it never waits for the kernel. */
 #ifndef USM_PRIVD_ATTACH_H
 #define USM_PRIVD_ATTACH_H
 

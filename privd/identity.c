@@ -58,23 +58,18 @@ int privd_keep_only_caps(const cap_value_t *caps, size_t n)
 int privd_become(uid_t uid, gid_t gid, const cap_value_t *caps, size_t n, int pdeathsig,
 		 pid_t parent)
 {
-	int rc = clear_bounding_and_ambient();
-	if (rc)
-		return rc;
 	/* KEEPCAPS: the uid change keeps the permitted set (and clears the
-	 * effective one, raised again below from the kept ones only). */
-	if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
-	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setresuid(uid, uid, uid) != 0) {
+	 * effective one, raised again from the kept ones only). */
+	int rc = clear_bounding_and_ambient();
+	if (rc == 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
 		rc = -errno;
+	if (rc == 0 && (rc = privd_drop_for_exec(uid, gid, pdeathsig, parent)) != 0)
 		log_error("cannot become %u:%u: %s", (unsigned)uid, (unsigned)gid, strerror(-rc));
-		return rc;
-	}
-	if ((rc = set_caps(caps, n)) != 0)
-		return rc;
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    prctl(PR_SET_PDEATHSIG, pdeathsig, 0, 0, 0) != 0)
-		return -errno;
-	return getppid() == parent ? 0 : -ESRCH;
+	if (rc == 0)
+		rc = set_caps(caps, n);
+	if (rc == 0 && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
+		rc = -errno;
+	return rc;
 }
 
 int privd_drop_for_exec(uid_t uid, gid_t gid, int pdeathsig, pid_t parent)

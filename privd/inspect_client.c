@@ -1,5 +1,6 @@
 #include "inspect_client.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -8,16 +9,73 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "elf_segments.h"
 #include "log.h"
 #include "monotonic.h"
 #include "owner_channel.h"
+
+#if defined(__x86_64__)
+#define NATIVE_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_MACHINE EM_AARCH64
+#else
+#error "add this architecture's e_machine"
+#endif
+
+static bool read_exact(int fd, void *buf, size_t len, uint64_t off)
+{
+	return pread(fd, buf, len, (off_t)off) == (ssize_t)len;
+}
+
+static int add(struct exec_segments *out, uint64_t off, uint64_t filesz, uint64_t file_size)
+{
+	if (filesz == 0)
+		return 0;
+	if (off > file_size || filesz > file_size - off || out->n == ELF_SEGMENTS_MAX_EXEC)
+		return -ENOEXEC;
+	out->seg[out->n].start = off;
+	out->seg[out->n].end = off + filesz;
+	out->n++;
+	return 0;
+}
+
+int elf_exec_segments(int fd, struct exec_segments *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct stat st;
+	Elf64_Ehdr eh;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!read_exact(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != NATIVE_MACHINE ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+	    eh.e_phnum > ELF_SEGMENTS_MAX_PHDRS)
+		return -ENOEXEC;
+	Elf64_Phdr ph[ELF_SEGMENTS_MAX_PHDRS];
+	if (!read_exact(fd, ph, (size_t)eh.e_phnum * sizeof(ph[0]), eh.e_phoff))
+		return -ENOEXEC;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X))
+			continue;
+		int rc = add(out, ph[i].p_offset, ph[i].p_filesz, (uint64_t)st.st_size);
+		if (rc)
+			return rc;
+	}
+	return out->n ? 0 : -ENOEXEC;
+}
+
+bool elf_offset_is_code(const struct exec_segments *s, uint64_t offset)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (offset >= s->seg[i].start && offset < s->seg[i].end)
+			return true;
+	return false;
+}
 
 struct inspect_cache_entry {
 	uint64_t dev, ino, size;
 	int64_t mtime_sec, mtime_nsec;
 	uint8_t set_id;
-	struct inspect_answer answer;
+	struct usm_inspect_rep answer;
 };
 
 int inspect_client_init(struct inspect_client *ic, int channel, int timeout_ms, uint32_t cache_max)
@@ -37,74 +95,62 @@ static bool same_file(const struct inspect_cache_entry *e, const struct stat *st
 	       e->set_id == set_id;
 }
 
-static void refuse(struct inspect_answer *out, int error, const char *reason)
+static void refuse(struct usm_inspect_rep *out, int error, const char *reason)
 {
 	memset(out, 0, sizeof(*out));
 	out->error = error;
 	snprintf(out->reason, sizeof(out->reason), "%s", reason);
 }
 
-/* Waits for the one answer; false (reason set) when there is none. */
-static bool receive(struct inspect_client *ic, int sock, uint16_t nfuncs, struct usm_inspect_rep *rep,
-		    struct inspect_answer *out)
+/* Waits for the one answer, checks its shape; false (reason set) when
+ * there is none. The owner's signals are blocked (its signalfd), so poll
+ * is not interrupted. */
+static bool receive(struct inspect_client *ic, int sock, uint16_t nfuncs,
+		    struct usm_inspect_rep *out)
 {
-	int64_t deadline = (int64_t)usm_monotonic_ms() + ic->timeout_ms;
-	for (;;) {
-		int64_t left = deadline - (int64_t)usm_monotonic_ms();
-		struct pollfd p = {sock, POLLIN, 0};
-		int n = left > 0 ? poll(&p, 1, (int)left) : 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ic->timeouts++;
-			refuse(out, -ETIMEDOUT, "inspect-timeout");
-			return false;
-		}
-		break;
+	struct pollfd p = {sock, POLLIN, 0};
+	if (poll(&p, 1, ic->timeout_ms) <= 0) {
+		ic->timeouts++;
+		refuse(out, -ETIMEDOUT, "inspect-timeout");
+		return false;
 	}
 	/* One byte more than an answer: a longer datagram shows as too long. */
 	static unsigned char buf[sizeof(struct usm_inspect_rep) + 1];
 	ssize_t got = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
-	if (got == (ssize_t)sizeof(*rep))
-		memcpy(rep, buf, sizeof(*rep));
-	if (got != (ssize_t)sizeof(*rep) || !usm_inspect_rep_valid(rep, nfuncs)) {
-		ic->failures++;
-		refuse(out, -EPROTO, "inspect-failed");
-		log_warn("inspector: %s", got == 0 ? "exited without an answer"
-				   : got < 0	   ? strerror(errno)
-						   : "malformed answer");
-		return false;
-	}
-	return true;
+	memcpy(out, buf, sizeof(*out));
+	if (got == (ssize_t)sizeof(*out) && usm_inspect_rep_valid(out, nfuncs))
+		return true;
+	ic->failures++;
+	refuse(out, -EPROTO, "inspect-failed");
+	log_warn("inspector: %s", got <= 0 ? "no answer" : "malformed answer");
+	return false;
 }
 
 /* Offsets are trusted only inside this file's executable segments. */
 static bool offsets_are_code(int fd, const struct usm_inspect_rep *rep)
 {
 	struct exec_segments seg;
-	bool any = false;
-	for (unsigned i = 0; i < rep->nfuncs; i++)
-		any |= rep->funcs[i].found;
-	if (!any)
-		return true;
-	if (elf_exec_segments(fd, &seg) != 0)
-		return false;
-	for (unsigned i = 0; i < rep->nfuncs; i++)
-		if (rep->funcs[i].found && !elf_offset_is_code(&seg, rep->funcs[i].offset))
+	bool read = false;
+	for (unsigned i = 0; i < rep->nfuncs; i++) {
+		if (!rep->funcs[i].found)
+			continue;
+		if (!read && elf_exec_segments(fd, &seg) != 0)
 			return false;
+		read = true;
+		if (!elf_offset_is_code(&seg, rep->funcs[i].offset))
+			return false;
+	}
 	return true;
 }
 
-static void ask_inspector(struct inspect_client *ic, int fd, const char (*names)[USM_INSPECT_NAME_MAX],
-			  uint16_t nfuncs, struct inspect_answer *out)
+static void ask_inspector(struct inspect_client *ic, int fd,
+			  const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
+			  struct usm_inspect_rep *out)
 {
-	struct usm_inspect_req req;
-	static struct usm_inspect_rep rep;
+	struct usm_inspect_req req = {.magic = USM_INSPECT_MAGIC, .kind = USM_INSPECT_ELF_SYMBOLS,
+				      .nfuncs = nfuncs};
+	struct owner_msg m = {.type = OWNER_INSPECT};
 	int sv[2];
-	memset(&req, 0, sizeof(req));
-	req.magic = USM_INSPECT_MAGIC;
-	req.kind = USM_INSPECT_ELF_SYMBOLS;
-	req.nfuncs = nfuncs;
 	for (unsigned i = 0; i < nfuncs; i++)
 		snprintf(req.names[i], sizeof(req.names[i]), "%s", names[i]);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -112,35 +158,26 @@ static void ask_inspector(struct inspect_client *ic, int fd, const char (*names)
 		return;
 	}
 	ic->inspections++;
-	struct owner_msg m = {.type = OWNER_INSPECT};
 	int fds[2] = {fd, sv[1]};
 	int rc = send(sv[0], &req, sizeof(req), MSG_NOSIGNAL) == (ssize_t)sizeof(req) ? 0 : -errno;
 	if (rc == 0)
 		rc = owner_send(ic->channel, &m, fds, 2);
 	close(sv[1]);
-	if (rc != 0)
+	if (rc != 0) {
 		refuse(out, rc, "");
-	else if (receive(ic, sv[0], nfuncs, &rep, out)) {
-		if (!offsets_are_code(fd, &rep)) {
-			ic->failures++;
-			log_warn("inspector answered offsets outside the file's code: refused");
-			refuse(out, -EPROTO, "inspect-failed");
-		} else {
-			memset(out, 0, sizeof(*out));
-			out->error = rep.error;
-			memcpy(out->reason, rep.reason, sizeof(out->reason));
-			if (rep.error && !out->reason[0])
-				snprintf(out->reason, sizeof(out->reason), "inspect-failed");
-			out->nfuncs = rep.nfuncs;
-			memcpy(out->funcs, rep.funcs, sizeof(out->funcs));
-		}
+	} else if (receive(ic, sv[0], nfuncs, out) && !offsets_are_code(fd, out)) {
+		ic->failures++;
+		log_warn("inspector answered offsets outside the file's code: refused");
+		refuse(out, -EPROTO, "inspect-failed");
+	} else if (out->error && !out->reason[0]) {
+		snprintf(out->reason, sizeof(out->reason), "inspect-failed");
 	}
 	close(sv[0]);
 }
 
 void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st, uint8_t set_id,
 		       const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
-		       struct inspect_answer *out)
+		       struct usm_inspect_rep *out)
 {
 	for (uint32_t i = 0; i < ic->cache_count; i++) {
 		if (same_file(&ic->cache[i], st, set_id)) {
@@ -154,17 +191,16 @@ void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
 	 * machine) may pass: not cached, asked again next time. */
 	if ((out->error && !out->reason[0]) || out->error == -ETIMEDOUT)
 		return;
-	struct inspect_cache_entry *e;
-	if (ic->cache_count < ic->cache_max) {
-		e = &ic->cache[ic->cache_count++];
-	} else {
-		e = &ic->cache[ic->cache_next];
-		ic->cache_next = (ic->cache_next + 1) % ic->cache_max;
+	uint32_t slot = ic->cache_count;
+	if (slot < ic->cache_max) {
+		ic->cache_count++;
+	} else { /* full: the oldest goes */
+		slot = ic->cache_next;
+		ic->cache_next = (slot + 1) % ic->cache_max;
 		ic->cache_evictions++;
 	}
-	*e = (struct inspect_cache_entry){.dev = st->st_dev, .ino = st->st_ino,
-					  .size = (uint64_t)st->st_size,
-					  .mtime_sec = st->st_mtim.tv_sec,
-					  .mtime_nsec = st->st_mtim.tv_nsec, .set_id = set_id,
-					  .answer = *out};
+	ic->cache[slot] = (struct inspect_cache_entry){
+		.dev = st->st_dev, .ino = st->st_ino, .size = (uint64_t)st->st_size,
+		.mtime_sec = st->st_mtim.tv_sec, .mtime_nsec = st->st_mtim.tv_nsec,
+		.set_id = set_id, .answer = *out};
 }

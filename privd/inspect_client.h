@@ -1,36 +1,38 @@
-/* The BPF owner's side of file inspection: the offsets of a probe set's
- * functions in a file, found by an unprivileged usm-inspector
- * (common/inspect_proto.h) that the supervisor starts on request, never by
- * parsing the file here.
- *
- * inspect_functions(): on a cache miss, makes a socketpair, queues the
- * request on its end, asks the supervisor (owner channel, OWNER_INSPECT)
- * to start an inspector on [the read-only file, the other end], and waits
- * at most `timeout_ms` for one answer. The answer's shape is checked
- * (usm_inspect_rep_valid) and every offset found must lie in an executable
- * PT_LOAD segment of that same file (elf_segments.h); otherwise the file
- * is refused with reason "inspect-failed" (also: no answer, a short one,
- * the inspector died) or "inspect-timeout". The inspector's own refusals
- * ("not-elf", "no-symbols", "bad-elf"...) are passed on.
- *
- * Answers are cached per (dev, inode, size, mtime, probe set): a file is
- * inspected once however many processes map it or how often it is
- * attached again. The cache holds `max` answers; at the limit the oldest
- * is replaced and counted. */
+/* The BPF owner's side of inspection: a probe set's function offsets in
+ * a file, found by an unprivileged usm-inspector (common/inspect_proto.h)
+ * the supervisor starts, never by parsing the file here. The answer's
+ * shape is checked and every offset must lie in an executable PT_LOAD
+ * segment of that same file (a lying inspector can at worst misplace
+ * probes in that file's code), else "inspect-failed" (also
+ * for no, short or malformed answers); no answer in timeout_ms is
+ * "inspect-timeout". Answers are cached per (dev, inode, size, mtime,
+ * set), at most cache_max, the oldest replaced and counted; timeouts and
+ * our own failures are not cached. */
 #ifndef USM_PRIVD_INSPECT_CLIENT_H
 #define USM_PRIVD_INSPECT_CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 #include "inspect_proto.h"
 
-struct inspect_answer {
-	int error;          /* 0, or -errno: nothing usable */
-	char reason[USM_INSPECT_REASON_MAX]; /* with error: for the blocklist */
-	uint16_t nfuncs;
-	struct usm_inspect_func funcs[USM_INSPECT_MAX_FUNCS];
+/* Where a file's code is: its executable PT_LOAD segments, from the ELF
+ * header and at most ELF_SEGMENTS_MAX_PHDRS program headers (64-bit, this
+ * machine; each segment inside the file), the one thing the BPF owner
+ * reads of a file itself. 0, or -ENOEXEC. */
+#define ELF_SEGMENTS_MAX_PHDRS 64
+#define ELF_SEGMENTS_MAX_EXEC 16
+
+struct exec_segments {
+	unsigned n;
+	struct {
+		uint64_t start, end; /* file offsets [start, end) */
+	} seg[ELF_SEGMENTS_MAX_EXEC];
 };
+
+int elf_exec_segments(int fd, struct exec_segments *out);
+bool elf_offset_is_code(const struct exec_segments *s, uint64_t offset);
 
 struct inspect_cache_entry;
 
@@ -45,9 +47,10 @@ struct inspect_client {
 int inspect_client_init(struct inspect_client *ic, int channel, int timeout_ms, uint32_t cache_max);
 
 /* fd: the file opened read-only; st: its fstat; names[nfuncs]: what to
- * find, with set_id part of the cache key. Always fills *out. */
+ * find, with set_id part of the cache key. Always fills *out: error 0 and
+ * funcs, or error and reason. */
 void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st, uint8_t set_id,
 		       const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
-		       struct inspect_answer *out);
+		       struct usm_inspect_rep *out);
 
 #endif

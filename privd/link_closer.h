@@ -1,11 +1,8 @@
-/* Closing uprobe links off the request path, many at a time.
- *
- * Each closed uprobe link waits for an RCU grace period (tens of ms for a
- * uprobe_multi link, about 0.1 s per classic perf-event uprobe on this
- * kind of machine); concurrent closes share grace periods (DESIGN.md). So
- * DETACH only queues the handles and answers at once; a pool of threads
- * closes them. closer_drain() waits until the queue is empty (shutdown:
- * privd closes everything itself, in parallel, before it exits). */
+/* Closing uprobe links off the request path, many at a time: each close
+ * waits for an RCU grace period and concurrent closes share them
+ * (DESIGN.md). DETACH only queues the handles; a pool of threads closes
+ * them. At shutdown the pool grows to one thread per pending link (up to
+ * CLOSER_MAX_THREADS) and drains before privd exits. */
 #ifndef USM_LINK_CLOSER_H
 #define USM_LINK_CLOSER_H
 

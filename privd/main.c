@@ -1,17 +1,12 @@
-/* usm-privd: the supervisor, which starts privd's BPF owner (owner.c),
- * the collector, apid and the inspectors, and supervises them.
- *
- * Start-up, as root, in this order: read and check the configuration
- * (exit 2 on any error, before anything starts), block the signals it
- * handles (before any thread exists anywhere, so they arrive on the
- * signalfd only), prepare the runtime directory, mount tracefs if nobody
- * did, fork the BPF owner, open the binaries it runs (after the fork: the
- * owner never holds them), wait for the owner to be ready, keep only
- * CAP_SETUID, CAP_SETGID and CAP_KILL, apply policy/privd.policy
- * (compiled at build time), start the children. Then one loop: signals
- * and the owner's requests (inspectors, collector restarts). It runs no
- * thread, holds no BPF object and parses nothing but the owner's
- * fixed-size messages. */
+/* usm-privd, the supervisor. Start-up as root: the configuration (exit
+ * 2 on any error, before anything starts); the signals blocked before
+ * any thread exists anywhere, so they arrive on the signalfd; the runtime
+ * directory; tracefs mounted if nobody did; the BPF owner forked
+ * (owner.c); the binaries opened (after the fork: the owner never holds
+ * them); the owner's READY; only CAP_SETUID, CAP_SETGID and CAP_KILL
+ * kept; policy/privd.policy (compiled at build time); the children. Then
+ * one loop: signals and the owner's requests. It runs no thread, holds no
+ * BPF object, and parses nothing but the owner's fixed-size messages. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

@@ -62,18 +62,10 @@ int owner_recv(int sock, struct owner_msg *m, int *fds, unsigned *nfds)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	if (n == 0)
 		return -EPIPE;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*nfds < OWNER_MAX_FDS)
-				fds[(*nfds)++] = fd;
-			else
-				close(fd);
-		}
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg); /* one SCM_RIGHTS at most: the buffer holds no more */
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		*nfds = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds, CMSG_DATA(c), *nfds * sizeof(int));
 	}
 	int want = n == (ssize_t)sizeof(*m) ? fds_expected(m) : -1;
 	if (want < 0 || (unsigned)want != *nfds || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {

@@ -1,25 +1,12 @@
-/* The channel between privd's two processes (policy/PRIVILEGES.md):
- *
- *   the supervisor   uid 0, CAP_SETUID, CAP_SETGID, CAP_KILL: starts,
- *                    restarts and stops every other process;
- *   the BPF owner    its own uid, CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE:
- *                    owns the kernel side and answers the collector.
- *
- * A SOCK_SEQPACKET socketpair made before the fork. Every message is one
- * struct owner_msg; descriptors travel only with the types that carry
- * them, in the number the type says:
- *
- *   owner -> supervisor
- *     OWNER_READY              once, when the collector may connect; arg =
- *                              number of ring buffer fds that follow (0-2),
- *                              which the supervisor hands to each collector
- *     OWNER_INSPECT            start an inspector on [file fd, socket fd]
- *     OWNER_RESTART_COLLECTOR  the collector broke the protocol: restart it
- *   supervisor -> owner
- *     OWNER_HEALTH             every process's state, whenever it changes
- *
- * A message of another size, an unknown type, or the wrong number of
- * descriptors is refused (-EBADMSG) with every received descriptor closed. */
+/* The socketpair between privd's supervisor and its BPF owner, made
+ * before the fork. Every message is one struct owner_msg; descriptors
+ * travel only with the types that carry them, in the number they say:
+ *   owner -> supervisor: READY (once; arg = ring buffer fds that follow,
+ *     0-2, for the collector), INSPECT (start an inspector on [file,
+ *     socket]), RESTART_COLLECTOR (it broke the protocol);
+ *   supervisor -> owner: HEALTH (every process's state, on each change).
+ * Another size, an unknown type or the wrong number of descriptors is
+ * -EBADMSG, every received descriptor closed. */
 #ifndef USM_PRIVD_OWNER_CHANNEL_H
 #define USM_PRIVD_OWNER_CHANNEL_H
 

@@ -1,13 +1,10 @@
-/* Bounded reads of another process's /proc entries, for the BPF owner's
- * scan and attach checks (CAP_SYS_PTRACE lets it read them for processes
- * of other users).
- *
- * Everything is bounded and a value that does not fit is an error, never
- * data: a link longer than its buffer is -ENAMETOOLONG, a maps line longer
- * than PROC_MAPS_LINE_MAX is -E2BIG (the rest of the file is not read, so
- * a long file name can never be split into a forged second line), and a
- * maps file longer than PROC_MAPS_MAX_BYTES or PROC_MAPS_MAX_LINES is
- * -EFBIG. The caller counts these. */
+/* Bounded reads of another process's /proc entries (CAP_SYS_PTRACE lets
+ * the BPF owner read them for other users' processes). A value that does
+ * not fit is an error, never data: a link longer than its buffer is
+ * -ENAMETOOLONG; a maps line longer than PROC_MAPS_LINE_MAX is -E2BIG and
+ * ends the read (a long file name can never be split into a forged second
+ * line); more than PROC_MAPS_MAX_BYTES or _LINES is -EFBIG; a last line
+ * without its newline, -EIO. */
 #ifndef USM_PRIVD_PROC_READ_H
 #define USM_PRIVD_PROC_READ_H
 

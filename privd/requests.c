@@ -120,7 +120,6 @@ static int handle_scan(void *ctx, const struct usm_msg_view *req, struct usm_ipc
 void owner_protocol_violation(void *ctx, const char *what)
 {
 	struct owner_state *st = ctx;
-	st->protocol_violations++;
 	log_warn("protocol violation from the collector's uid (%s): restarting the collector", what);
 	struct owner_msg m = {.type = OWNER_RESTART_COLLECTOR};
 	int rc = owner_send(st->channel, &m, NULL, 0);
@@ -129,24 +128,19 @@ void owner_protocol_violation(void *ctx, const char *what)
 }
 
 #define ALWAYS (OWNER_KERNEL_UP | OWNER_KERNEL_DOWN)
-#define FIXED(s) sizeof(s), sizeof(s)
-#define EMPTY 0, 0
-#define ROW(req, rep, bounds, when, fn)                                                            \
-	{.request = (req), .reply = (rep), .allowed_states = (when), .handler = (fn),              \
-	 .min_len = ROW_MIN(bounds), .max_len = ROW_MAX(bounds)}
-#define ROW_MIN(...) ROW_FIRST(__VA_ARGS__)
-#define ROW_MAX(...) ROW_SECOND(__VA_ARGS__)
-#define ROW_FIRST(a, b) (a)
-#define ROW_SECOND(a, b) (b)
+/* Every request to privd is fixed-size: one exact length per row. */
+#define ROW(req, rep, len, when, fn)                                                               \
+	{.request = req, .reply = rep, .min_len = len, .max_len = len, .allowed_states = when,     \
+	 .handler = fn}
 
 /* Reviewers: this is the complete list of what the collector can ask. */
 const struct usm_ipc_route owner_routes[] = {
-	/*  request                   reply                     payload bytes                 allowed         handler */
-	ROW(USM_MSG_PRIVD_HEALTH_REQ, USM_MSG_PRIVD_HEALTH_REP, EMPTY,                        ALWAYS,          handle_health),
-	ROW(USM_MSG_PRIVD_STATUS_REQ, USM_MSG_PRIVD_STATUS_REP, EMPTY,                        ALWAYS,          handle_status),
-	ROW(USM_MSG_PRIVD_LIST_REQ,   USM_MSG_PRIVD_LIST_REP,   FIXED(struct usm_page_req),   ALWAYS,          handle_list),
-	ROW(USM_MSG_PRIVD_SCAN_REQ,   USM_MSG_PRIVD_SCAN_REP,   FIXED(struct usm_page_req),   ALWAYS,          handle_scan),
-	ROW(USM_MSG_PRIVD_ATTACH_REQ, USM_MSG_PRIVD_ATTACH_REP, FIXED(struct usm_attach_req), OWNER_KERNEL_UP, handle_attach),
-	ROW(USM_MSG_PRIVD_DETACH_REQ, USM_MSG_PRIVD_DETACH_REP, FIXED(struct usm_detach_req), OWNER_KERNEL_UP, handle_detach),
+	/*  request                   reply                     payload bytes (exact)          allowed          handler */
+	ROW(USM_MSG_PRIVD_HEALTH_REQ, USM_MSG_PRIVD_HEALTH_REP, 0,                             ALWAYS,          handle_health),
+	ROW(USM_MSG_PRIVD_STATUS_REQ, USM_MSG_PRIVD_STATUS_REP, 0,                             ALWAYS,          handle_status),
+	ROW(USM_MSG_PRIVD_LIST_REQ,   USM_MSG_PRIVD_LIST_REP,   sizeof(struct usm_page_req),   ALWAYS,          handle_list),
+	ROW(USM_MSG_PRIVD_SCAN_REQ,   USM_MSG_PRIVD_SCAN_REP,   sizeof(struct usm_page_req),   ALWAYS,          handle_scan),
+	ROW(USM_MSG_PRIVD_ATTACH_REQ, USM_MSG_PRIVD_ATTACH_REP, sizeof(struct usm_attach_req), OWNER_KERNEL_UP, handle_attach),
+	ROW(USM_MSG_PRIVD_DETACH_REQ, USM_MSG_PRIVD_DETACH_REP, sizeof(struct usm_detach_req), OWNER_KERNEL_UP, handle_detach),
 };
 const size_t owner_nroutes = sizeof(owner_routes) / sizeof(owner_routes[0]);

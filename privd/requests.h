@@ -1,13 +1,9 @@
 /* The BPF owner's request table: every request the collector may make,
- * its reply, its payload bounds, when it is allowed, and its handler;
- * nothing else is served (common/ipc_socket.c enforces each column, after
- * the codec's own checks). Handlers re-check meaning: usm's own pids,
- * known probe sets, the program type's switch, known attachments.
- *
- * A message that breaks the protocol (fails decoding, has no row, is out
- * of its state or bounds) is answered with an error, counted, and the
- * collector is restarted through the supervisor: a collector that sends
- * one is not the collector usm started. */
+ * with its reply, payload bounds, allowed states and handler; nothing else
+ * is served (common/ipc_socket.c enforces each column after the codec).
+ * Handlers re-check meaning. A message that breaks the protocol is
+ * answered, counted, and the collector restarted through the supervisor:
+ * a collector that sends one is not the collector usm started. */
 #ifndef USM_PRIVD_REQUESTS_H
 #define USM_PRIVD_REQUESTS_H
 
@@ -32,14 +28,13 @@ struct owner_state {
 	struct usm_health health; /* the supervisor's last word on every process */
 	pid_t self, supervisor;
 	int channel;              /* to the supervisor */
-	uint64_t protocol_violations;
 };
 
 extern const struct usm_ipc_route owner_routes[];
 extern const size_t owner_nroutes;
 
-/* The server's on_violation: counts, and asks the supervisor to restart
- * the collector. */
+/* The server's on_violation (it counts them): asks the supervisor to
+ * restart the collector. */
 void owner_protocol_violation(void *ctx, const char *what);
 
 #endif

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,12 +16,6 @@
 static int remove_subdir(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES) {
-		/* After start-up privd cannot list the collector's directory;
-		 * the collector removed its socket when it stopped, so the
-		 * directory is empty and removing it needs only the parent. */
-		return unlinkat(dirfd, name, AT_REMOVEDIR) == 0 ? 0 : -errno;
-	}
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	DIR *d = fdopendir(fd);
@@ -90,16 +85,17 @@ int runtime_dir_prepare(const char *dir, uid_t bpf_uid, uid_t collector_uid, gid
 
 void runtime_dir_remove(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
+	/* The sockets went with their owners (the BPF owner unlinks its own;
+	 * nng removes the collector's), and the supervisor may no longer
+	 * list their directories: only empty directories are removed here.
+	 * What a crash leaves, the next start cleans. */
 	static const char *const subdirs[] = {"privd", "collector"};
 	for (size_t i = 0; i < 2; i++) {
-		int rc = remove_subdir(fd, subdirs[i]);
-		if (rc != 0)
-			log_warn("cannot remove %s/%s: %s", dir, subdirs[i], strerror(-rc));
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
+		if (rmdir(path) != 0 && errno != ENOENT)
+			log_warn("cannot remove %s: %s", path, strerror(errno));
 	}
-	close(fd);
-	if (rmdir(dir) != 0 && errno != ENOTEMPTY && errno != EBUSY)
+	if (rmdir(dir) != 0 && errno != ENOENT)
 		log_debug("runtime_dir %s kept: %s", dir, strerror(errno));
 }

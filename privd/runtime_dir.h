@@ -1,14 +1,10 @@
-/* The runtime directory and its per-socket subdirectories.
- *
- *   RUNTIME_DIR/             root:root 0755, not writable by anyone else
- *   RUNTIME_DIR/privd/       <bpf uid>:<collector gid> 2750   privd.ipc (0660)
- *   RUNTIME_DIR/collector/   <collector uid>:<api gid> 2750   collector.ipc (0660)
- *
- * So only the collector's group can reach privd's socket and only the api
- * group can reach the collector's; the setgid bit gives each socket its
- * directory's group. The peer-uid check on each socket is the second wall.
- * The BPF owner (bpf_user) owns privd/ to bind its socket there. Must be
- * called while privd still has its start-up capabilities. */
+/* The runtime directory: RUNTIME_DIR/ (root:root 0755, writable by
+ * nobody else), privd/ (<bpf uid>:<collector gid> 2750, privd.ipc 0660)
+ * and collector/ (<collector uid>:<api gid> 2750, collector.ipc 0660):
+ * only the collector's group reaches privd's socket and only apid's
+ * reaches the collector's; each socket's owner binds it in a directory it
+ * owns. The peer-uid checks are the second wall. Prepared while privd
+ * still has its start-up capabilities. */
 #ifndef USM_PRIVD_RUNTIME_DIR_H
 #define USM_PRIVD_RUNTIME_DIR_H
 

@@ -20,57 +20,44 @@
 struct page {
 	struct usm_scan_page *hdr;
 	struct usm_scan_record *rec;
+	const struct attach_policy *policy;
+	uint32_t pid, first; /* the process being scanned, its first record */
 };
 
-static void add(struct page *p, uint32_t pid, uint8_t kind, uint8_t set_id, uint64_t dev,
-		uint64_t ino, const char *path)
+static void add(struct page *p, uint8_t kind, uint8_t set_id, uint64_t dev, uint64_t ino,
+		const char *path)
 {
 	struct usm_scan_record *r = &p->rec[p->hdr->count++];
-	memset(r, 0, sizeof(*r));
-	r->pid = pid;
-	r->kind = kind;
-	r->set_id = set_id;
-	r->dev = dev;
-	r->ino = ino;
+	*r = (struct usm_scan_record){.pid = p->pid, .kind = kind, .set_id = set_id, .dev = dev,
+				      .ino = ino};
 	usm_copy_printable(r->path, sizeof(r->path), path);
 }
 
-static void scan_exe(struct page *p, uint32_t pid)
+/* A kernel thread, a process gone, or a path longer than a message
+ * carries: nothing to report (never a cut path). */
+static void scan_exe(struct page *p)
 {
 	char link[64], path[USM_IPC_PATH_MAX];
 	struct stat st;
-	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
-	/* A kernel thread, a process gone, or a path longer than a message
-	 * carries: nothing to report (never a cut path). */
-	if (proc_read_link(pid, "exe", path, sizeof(path)) != 0 || stat(link, &st) != 0)
-		return;
-	if (path[0] == '/')
-		add(p, pid, USM_SCAN_EXE, 0, st.st_dev, st.st_ino, path);
+	snprintf(link, sizeof(link), "/proc/%u/exe", p->pid);
+	if (proc_read_link(p->pid, "exe", path, sizeof(path)) == 0 && stat(link, &st) == 0 &&
+	    path[0] == '/')
+		add(p, USM_SCAN_EXE, 0, st.st_dev, st.st_ino, path);
 }
-
-struct maps_scan {
-	struct page *page;
-	const struct attach_policy *policy;
-	uint32_t pid;
-	unsigned nseen;
-	uint64_t seen[MAX_RECORDS_PER_PROCESS - 1][2]; /* (dev, inode) reported */
-};
 
 /* A mapped file matching a library rule, each (dev, inode) once. */
 static int on_mapping(const struct proc_mapping *m, void *ctx)
 {
-	struct maps_scan *s = ctx;
-	int set = attach_policy_set_for_library(s->policy, m->path);
+	struct page *p = ctx;
+	int set = attach_policy_set_for_library(p->policy, m->path);
 	if (set < 0 || strlen(m->path) >= USM_IPC_PATH_MAX)
 		return 0;
-	for (unsigned i = 0; i < s->nseen; i++)
-		if (s->seen[i][0] == m->dev && s->seen[i][1] == m->ino)
+	for (uint32_t i = p->first; i < p->hdr->count; i++)
+		if (p->rec[i].kind == USM_SCAN_LIBRARY && p->rec[i].dev == m->dev &&
+		    p->rec[i].ino == m->ino)
 			return 0;
-	s->seen[s->nseen][0] = m->dev;
-	s->seen[s->nseen][1] = m->ino;
-	s->nseen++;
-	add(s->page, s->pid, USM_SCAN_LIBRARY, (uint8_t)set, m->dev, m->ino, m->path);
-	return s->nseen == MAX_RECORDS_PER_PROCESS - 1; /* the page's room for one process */
+	add(p, USM_SCAN_LIBRARY, (uint8_t)set, m->dev, m->ino, m->path);
+	return p->hdr->count - p->first == MAX_RECORDS_PER_PROCESS; /* its room in the page */
 }
 
 /* The PROCESSES_PER_PAGE smallest pids at or after cursor, ascending:
@@ -101,7 +88,8 @@ static size_t next_pids(uint64_t cursor, uint32_t pids[PROCESSES_PER_PAGE])
 size_t scan_page(const struct attach_policy *policy, uint64_t cursor, const pid_t *ignored,
 		 size_t nignored, void *payload)
 {
-	struct page p = {payload, (struct usm_scan_record *)((struct usm_scan_page *)payload + 1)};
+	struct page p = {payload, (struct usm_scan_record *)((struct usm_scan_page *)payload + 1),
+			 policy, 0, 0};
 	memset(p.hdr, 0, sizeof(*p.hdr));
 	uint32_t pids[PROCESSES_PER_PAGE];
 	size_t npids = next_pids(cursor, pids);
@@ -111,9 +99,10 @@ size_t scan_page(const struct attach_policy *policy, uint64_t cursor, const pid_
 			skip |= (pid_t)pids[i] == ignored[j];
 		if (skip)
 			continue;
-		scan_exe(&p, pids[i]);
-		struct maps_scan ms = {.page = &p, .policy = policy, .pid = pids[i]};
-		int rc = proc_maps_foreach(pids[i], on_mapping, &ms);
+		p.pid = pids[i];
+		p.first = p.hdr->count;
+		scan_exe(&p);
+		int rc = proc_maps_foreach(pids[i], on_mapping, &p);
 		if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
 			log_debug("scan: /proc/%u/maps: %s", pids[i], strerror(-rc));
 	}

@@ -1,10 +1,8 @@
-/* The start-up scan: the running processes' executables and the mapped
- * files that match the attach policy's library rules, read from /proc
- * (which only privd can read for every process), a page at a time.
- *
- * The cursor is the next pid to look at (0 or 1 to start); a page never
- * splits one process's records across pages. usm's own processes are
- * left out, and so are kernel threads (no executable). */
+/* The start-up scan: running processes' executables and mapped files
+ * matching the attach policy's library rules (each (dev, inode) once per
+ * process), from /proc, a page at a time. The cursor is the next pid to
+ * look at; a page never splits a process. usm's own processes and kernel
+ * threads are left out. */
 #ifndef USM_PRIVD_SCAN_H
 #define USM_PRIVD_SCAN_H
 

@@ -1,25 +1,15 @@
-/* Spawning and supervising every other usm process: the unprivileged
- * children (collector, apid), privd's BPF owner (forked by owner.c,
- * reaped here), and the short-lived inspectors the owner asks for.
- *
- * Each child is exec'd from a binary privd opened and checked at start-up
- * (regular file, owned by root, writable by nobody else), through
- * execveat(fd) so what was checked is what runs. Between fork and exec the
- * child gets /dev/null on stdin, privd's stderr on stdout/stderr, its
- * passed fds at 3.., every other fd closed, its own uid/gid with no
- * supplementary groups, no capabilities, no_new_privs and a parent-death
- * signal, and an empty environment (sanitizer options excepted).
- *
- * A child that dies is restarted after a backoff that doubles from 250 ms
- * up to 30 s; one that dies more than child_max_restarts times within
- * child_restart_window seconds is marked failed and left down (reported
- * in the health answer). An inspector is started the same way under
- * inspector_user with [file, socket] at fds 3 and 4 and never restarted;
- * it arms its own deadline before it reads anything (the kernel ends it
- * there); at most SUPERVISOR_MAX_INSPECTORS run at once.
- *
- * Every change of a child's state is sent to the BPF owner (OWNER_HEALTH),
- * which answers the collector's HEALTH requests and needs usm's own pids. */
+/* Spawning and supervising every other usm process: the collector and
+ * apid, privd's BPF owner (forked by owner.c, reaped here) and the
+ * inspectors it asks for. Each is exec'd through execveat() of a binary
+ * opened and checked at start (regular, root's, writable by nobody else)
+ * with /dev/null on stdin, privd's stderr, its passed fds at 3.., nothing
+ * else open, its own uid/gid, no groups or capabilities, no_new_privs, a
+ * parent-death signal and no environment but sanitizer options. A dead
+ * child is restarted after a backoff doubling from 250 ms to 30 s, or
+ * left down (failed, in /health) after more than child_max_restarts
+ * deaths within child_restart_window. Inspectors are never restarted;
+ * each ends itself at its deadline; at most SUPERVISOR_MAX_INSPECTORS run
+ * at once. Each change of a child's state goes to the owner (HEALTH). */
 #ifndef USM_PRIVD_SUPERVISOR_H
 #define USM_PRIVD_SUPERVISOR_H
 

@@ -17,7 +17,6 @@
 
 #include <cmocka.h>
 
-#include "elf_segments.h"
 #include "inspect_client.h"
 #include "owner_channel.h"
 
@@ -133,7 +132,7 @@ static int teardown(void **state)
 
 static const char names[2][USM_INSPECT_NAME_MAX] = {"SSL_read", "SSL_write"};
 
-static void ask(struct fixture *f, enum behaviour how, uint8_t set, struct inspect_answer *out)
+static void ask(struct fixture *f, enum behaviour how, uint8_t set, struct usm_inspect_rep *out)
 {
 	f->fake.how = how;
 	inspect_functions(&f->ic, f->file, &f->st, set, names, 2, out);
@@ -142,7 +141,7 @@ static void ask(struct fixture *f, enum behaviour how, uint8_t set, struct inspe
 static void test_an_answer_inside_the_files_code_is_taken_and_cached(void **state)
 {
 	struct fixture *f = *state;
-	struct inspect_answer a;
+	struct usm_inspect_rep a;
 	ask(f, ANSWER_CODE, 0, &a);
 	assert_int_equal(a.error, 0);
 	assert_int_equal(a.funcs[0].found, 1);
@@ -157,7 +156,7 @@ static void test_an_answer_inside_the_files_code_is_taken_and_cached(void **stat
 static void test_an_offset_outside_executable_code_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct inspect_answer a;
+	struct usm_inspect_rep a;
 	ask(f, ANSWER_HEADER, 1, &a);
 	assert_int_equal(a.error, -EPROTO);
 	assert_string_equal(a.reason, "inspect-failed");
@@ -166,7 +165,7 @@ static void test_an_offset_outside_executable_code_is_refused(void **state)
 static void test_the_inspectors_own_refusal_is_passed_on(void **state)
 {
 	struct fixture *f = *state;
-	struct inspect_answer a;
+	struct usm_inspect_rep a;
 	ask(f, ANSWER_REFUSAL, 2, &a);
 	assert_int_equal(a.error, -ENOEXEC);
 	assert_string_equal(a.reason, "not-elf");
@@ -175,7 +174,7 @@ static void test_the_inspectors_own_refusal_is_passed_on(void **state)
 static void test_malformed_answers_are_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct inspect_answer a;
+	struct usm_inspect_rep a;
 	uint64_t before = f->ic.failures;
 	ask(f, ANSWER_SHORT, 3, &a);
 	assert_string_equal(a.reason, "inspect-failed");
@@ -189,7 +188,7 @@ static void test_malformed_answers_are_refused(void **state)
 static void test_no_answer_in_time_is_a_timeout_and_not_cached(void **state)
 {
 	struct fixture *f = *state;
-	struct inspect_answer a;
+	struct usm_inspect_rep a;
 	ask(f, ANSWER_LATE, 6, &a);
 	assert_int_equal(a.error, -ETIMEDOUT);
 	assert_string_equal(a.reason, "inspect-timeout");
@@ -203,7 +202,7 @@ static void test_no_answer_in_time_is_a_timeout_and_not_cached(void **state)
 static void test_the_cache_is_bounded_and_counts_what_it_replaces(void **state)
 {
 	struct fixture *f = *state;
-	struct inspect_answer a;
+	struct usm_inspect_rep a;
 	for (uint8_t set = 0; set < 8; set++)
 		ask(f, ANSWER_CODE, set, &a);
 	assert_int_equal(f->ic.cache_count, 4);
