@@ -57,13 +57,11 @@ static int link_set(struct attachment *a, const struct kernel *k, const struct p
 	for (unsigned i = 0; i < set->nfuncs; i++) {
 		if (!q->funcs[i].found)
 			continue;
-		uint64_t cookie = (uint64_t)set->id * USM_MAX_FUNCS + i;
 		bool want[2] = {set->funcs[i].entry, set->funcs[i].ret};
 		for (int dir = 0; dir < 2; dir++) {
-			if (!want[dir])
-				continue;
 			offsets[dir][n[dir]] = q->funcs[i].offset;
-			cookies[dir][n[dir]++] = cookie;
+			cookies[dir][n[dir]] = (uint64_t)set->id * USM_MAX_FUNCS + i;
+			n[dir] += want[dir];
 		}
 	}
 	int prog[2] = {kernel_tls_prog_fd(k, false), kernel_tls_prog_fd(k, true)};
@@ -240,8 +238,9 @@ static void add_attachment(struct attach_table *t, const struct kernel *k,
 {
 	struct attachment *a = &t->items[t->count];
 	char fd_path[64];
-	memset(a, 0, sizeof(*a));
-	a->multi_fds[0] = a->multi_fds[1] = -1;
+	*a = (struct attachment){.dev = st->st_dev, .ino = st->st_ino, .set_id = req->set_id,
+				 .program_type = req->program_type, .multi_fds = {-1, -1}};
+	usm_copy_printable(a->path, sizeof(a->path), req->path);
 	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
 	int rc = link_set(a, k, set, q, fd_path);
 	if (rc) {
@@ -256,14 +255,8 @@ static void add_attachment(struct attach_table *t, const struct kernel *k,
 			 strerror(-rc));
 		return;
 	}
-	a->id = t->next_id++;
-	a->dev = st->st_dev;
-	a->ino = st->st_ino;
-	a->set_id = req->set_id;
-	a->program_type = req->program_type;
-	usm_copy_printable(a->path, sizeof(a->path), req->path);
+	rep->attachment = a->id = t->next_id++;
 	t->count++;
-	rep->attachment = a->id;
 	rep->created = 1;
 	log_info("attached %s to %s (dev %llu, inode %llu, pid %u): attachment %llu", set->name,
 		 req->path, (unsigned long long)a->dev, (unsigned long long)a->ino, req->pid,
@@ -326,14 +319,10 @@ size_t attach_list_page(const struct attach_table *t, uint64_t cursor, void *pay
 	uint64_t i = cursor;
 	for (; i < t->count && pg->count < USM_PAGE_MAX_RECORDS; i++) {
 		const struct attachment *a = &t->items[i];
-		struct usm_attachment_record *rec = &r[pg->count++];
-		memset(rec, 0, sizeof(*rec));
-		rec->attachment = a->id;
-		rec->dev = a->dev;
-		rec->ino = a->ino;
-		rec->set_id = a->set_id;
-		rec->program_type = a->program_type;
-		memcpy(rec->path, a->path, sizeof(rec->path));
+		r[pg->count] = (struct usm_attachment_record){.attachment = a->id, .dev = a->dev,
+							      .ino = a->ino, .set_id = a->set_id,
+							      .program_type = a->program_type};
+		memcpy(r[pg->count++].path, a->path, sizeof(r->path));
 	}
 	pg->next_cursor = i < t->count ? i : 0;
 	return sizeof(*pg) + pg->count * sizeof(*r);

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "monotonic.h"
 #include "owner_channel.h"
 
 #if defined(__x86_64__)

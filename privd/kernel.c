@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -217,7 +216,4 @@ void kernel_stop(struct kernel *k)
 		process_events_bpf__destroy(k->proc);
 	if (k->capture)
 		http_capture_bpf__destroy(k->capture);
-	k->proc = NULL;
-	k->capture = NULL;
-	k->tls = false;
 }

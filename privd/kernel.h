@@ -19,7 +19,6 @@ struct kernel {
 	bool tls;                        /* capture loaded and TLS probes wanted */
 	bool uprobe_multi;               /* link with BPF_TRACE_UPROBE_MULTI */
 	int start_error;                 /* 0 or -errno */
-	bool socket_filter;              /* the failure was attaching a socket filter */
 	char error[200];
 };
 

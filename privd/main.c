@@ -147,15 +147,11 @@ static int wait_for_owner(struct supervisor *sup)
 	struct pollfd p = {sup->channel, POLLIN, 0};
 	struct owner_msg m;
 	struct child *collector = &sup->children[0];
-	if (poll(&p, 1, -1) < 0)
-		return -errno;
-	int rc = owner_recv(sup->channel, &m, collector->passed_fds, &collector->npassed);
-	if (rc == 0 && m.type != OWNER_READY) {
-		for (unsigned i = 0; i < collector->npassed; i++)
-			close(collector->passed_fds[i]);
-		collector->npassed = 0;
-		rc = -EPROTO;
-	}
+	int rc = poll(&p, 1, -1) < 0 ? -errno
+				     : owner_recv(sup->channel, &m, collector->passed_fds,
+						  &collector->npassed);
+	if (rc == 0 && m.type != OWNER_READY)
+		rc = -EPROTO; /* the process stops: what it received goes with it */
 	if (rc != 0)
 		log_error("usm-privd-bpf did not start (see its messages above)");
 	return rc;

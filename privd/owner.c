@@ -115,6 +115,7 @@ static __attribute__((noreturn)) void run(const struct usm_config *cfg,
 	prctl(PR_SET_NAME, "usm-privd-bpf", 0, 0, 0);
 	usm_log_init("usm-privd-bpf", cfg->log_level);
 	kernel_start(&kernel, cfg, policy, getpid());
+	bool classic = kernel.tls && !kernel.uprobe_multi;
 	int rc = set_fd_limit(cfg, policy, &kernel);
 	if (rc == 0)
 		rc = attach_table_init(&attachments, cfg->max_traced_files);
@@ -122,12 +123,11 @@ static __attribute__((noreturn)) void run(const struct usm_config *cfg,
 		rc = inspect_client_init(&inspector, channel, (int)cfg->inspect_timeout_ms,
 					 cfg->max_traced_files);
 	/* One thread until here: every thread from now on inherits this. */
-	size_t ncaps = sizeof(kept_caps) / sizeof(kept_caps[0]) - !(kernel.tls && !kernel.uprobe_multi);
-	if (ncaps == sizeof(kept_caps) / sizeof(kept_caps[0]))
+	if (classic)
 		log_warn("keeping CAP_SYS_ADMIN: classic uprobes need it (no uprobe_multi)");
 	if (rc == 0)
-		rc = privd_become(cfg->bpf_user.uid, cfg->bpf_user.gid, kept_caps, ncaps, SIGTERM,
-				  supervisor);
+		rc = privd_become(cfg->bpf_user.uid, cfg->bpf_user.gid, kept_caps, 3 + classic,
+				  SIGTERM, supervisor);
 	if (rc == 0) {
 		snprintf(path, sizeof(path), "%s/%s", cfg->runtime_dir, USM_PRIVD_SOCKET);
 		rc = usm_ipc_server_listen(&server, "privd", path, cfg->collector_user.uid, 0660);

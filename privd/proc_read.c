@@ -32,14 +32,8 @@ static bool parse_line(char *line, struct proc_mapping *m)
 		return false;
 	const char *path = line + off;
 	size_t len = strlen(path);
-	static const char deleted[] = " (deleted)";
-	if (path[0] != '/' || ino == 0 ||
-	    (len >= sizeof(deleted) - 1 && strcmp(path + len - (sizeof(deleted) - 1), deleted) == 0))
-		return false;
-	m->dev = makedev(maj, min);
-	m->ino = ino;
-	m->path = path;
-	return true;
+	*m = (struct proc_mapping){makedev(maj, min), ino, path};
+	return path[0] == '/' && ino != 0 && !(len >= 10 && strcmp(path + len - 10, " (deleted)") == 0);
 }
 
 int proc_maps_foreach(uint32_t pid, int (*fn)(const struct proc_mapping *m, void *ctx), void *ctx)
@@ -60,19 +54,14 @@ int proc_maps_read_fd(int fd, int (*fn)(const struct proc_mapping *m, void *ctx)
 	static char buf[PROC_MAPS_LINE_MAX + 1];
 	size_t len = 0, total = 0;
 	unsigned lines = 0;
-	int rc = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		total += (size_t)n;
-		if (total > PROC_MAPS_MAX_BYTES) {
-			rc = -EFBIG;
-			break;
-		}
+		if (n < 0)
+			return -errno;
+		if ((total += (size_t)n) > PROC_MAPS_MAX_BYTES)
+			return -EFBIG;
 		len += (size_t)n;
+		int rc = 0;
 		char *start = buf, *nl;
 		while (rc == 0 && (nl = memchr(start, '\n', len - (size_t)(start - buf))) != NULL) {
 			*nl = '\0';
@@ -86,15 +75,10 @@ int proc_maps_read_fd(int fd, int (*fn)(const struct proc_mapping *m, void *ctx)
 		len -= (size_t)(start - buf);
 		memmove(buf, start, len);
 		if (rc != 0)
-			break;
-		if (n == 0) {
-			rc = len ? -EIO : 0; /* a last line without its newline: cut */
-			break;
-		}
-		if (len == sizeof(buf) - 1) {
-			rc = -E2BIG; /* a line longer than any the kernel writes for a path */
-			break;
-		}
+			return rc;
+		if (n == 0)
+			return len ? -EIO : 0; /* a last line without its newline: cut */
+		if (len == sizeof(buf) - 1)
+			return -E2BIG; /* a line longer than any the kernel writes for a path */
 	}
-	return rc;
 }

@@ -44,7 +44,6 @@ static int handle_status(void *ctx, const struct usm_msg_view *req, struct usm_i
 	s.start_error = st->kernel->start_error;
 	s.process_monitor = st->kernel->proc != NULL;
 	s.uprobe_multi = st->kernel->uprobe_multi;
-	s.socket_filter = st->kernel->socket_filter;
 	usm_copy_printable(s.error, sizeof(s.error), st->kernel->error);
 	kernel_counters(st->kernel, &s);
 	s.attachments = st->attachments->count;

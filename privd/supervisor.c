@@ -120,15 +120,14 @@ static void __attribute__((noreturn)) exec_process(struct supervisor *sup, int e
 	sigset_t none;
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
-		goto fail;
 	/* Passed fds go to 3.. by way of high numbers, so that a source fd
 	 * that is itself in 3.. is never overwritten before it is copied. */
 	int high[SUPERVISOR_MAX_PASSED_FDS];
 	for (unsigned i = 0; i < nfds; i++)
 		if ((high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
 			goto fail;
-	if (dup2(sup->devnull_fd, 0) < 0 || dup2(STDERR_FILENO, 1) < 0)
+	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0 || dup2(sup->devnull_fd, 0) < 0 ||
+	    dup2(STDERR_FILENO, 1) < 0)
 		goto fail;
 	for (unsigned i = 0; i < nfds; i++)
 		if (dup2(high[i], 3 + (int)i) < 0)
@@ -223,17 +222,6 @@ static void on_child_exit(struct supervisor *sup, struct child *c, int status)
 	log_info("restarting %s in %lld ms", c->name, (long long)delay);
 }
 
-static void on_inspector_exit(int status)
-{
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-		log_warn("usm-inspector did not answer within inspect_timeout_ms: its deadline ended it");
-	else if (WIFSIGNALED(status))
-		log_warn("usm-inspector died from signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	else if (WEXITSTATUS(status) != 0)
-		log_warn("usm-inspector exited with status %d", WEXITSTATUS(status));
-}
-
 void supervisor_reap(struct supervisor *sup)
 {
 	int status;
@@ -245,8 +233,9 @@ void supervisor_reap(struct supervisor *sup)
 		}
 		for (unsigned i = 0; i < SUPERVISOR_MAX_INSPECTORS; i++) {
 			if (sup->inspectors[i] == pid) {
-				sup->inspectors[i] = 0;
-				on_inspector_exit(status);
+				sup->inspectors[i] = 0; /* SIGALRM: it reached inspect_timeout_ms */
+				if (status != 0)
+					log_warn("usm-inspector ended: wait status %#x", status);
 			}
 		}
 		for (unsigned i = 0; i < 2; i++) {
