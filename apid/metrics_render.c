@@ -69,6 +69,10 @@ static const struct counter_doc {
 	[USM_CTR_HTTP_STATS_ROWS] = {"Rows in the HTTP statistics table now.", true},
 	[USM_CTR_TRACED_FILES] = {"Files in the registry now.", true},
 	[USM_CTR_BLOCKED_FILES] = {"Files on the blocklist now.", true},
+	[USM_CTR_INSPECTIONS] = {"Files inspected by an unprivileged inspector.", false},
+	[USM_CTR_INSPECT_FAILURES] = {"Inspections that answered nothing usable.", false},
+	[USM_CTR_INSPECT_TIMEOUTS] = {"Inspections that did not answer in time.", false},
+	[USM_CTR_INSPECT_CACHE_HITS] = {"Attaches answered from the inspection cache.", false},
 };
 _Static_assert(sizeof(counter_docs) / sizeof(counter_docs[0]) == USM_CTR_COUNT,
 	       "document every counter");

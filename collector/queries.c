@@ -34,6 +34,10 @@ static int handle_stats(void *ctx, const struct usm_msg_view *req, struct usm_ip
 	s.counters[USM_CTR_PROBE_HITS] = c->kernel.probe_hits;
 	s.counters[USM_CTR_ATTACHMENTS] = c->kernel.attachments;
 	s.counters[USM_CTR_DETACH_PENDING] = c->kernel.detach_pending;
+	s.counters[USM_CTR_INSPECTIONS] = c->kernel.inspections;
+	s.counters[USM_CTR_INSPECT_FAILURES] = c->kernel.inspect_failures;
+	s.counters[USM_CTR_INSPECT_TIMEOUTS] = c->kernel.inspect_timeouts;
+	s.counters[USM_CTR_INSPECT_CACHE_HITS] = c->kernel.inspect_cache_hits;
 	s.attach_latency_count = c->attach_latency.count;
 	s.attach_latency_max_us = c->attach_latency.max;
 	latency_quantiles(&c->attach_latency, &s.attach_latency_p50_us, &s.attach_latency_p99_us);

@@ -455,6 +455,10 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_HTTP_STATS_ROWS] = "http_stats_rows",
 		[USM_CTR_TRACED_FILES] = "traced_files",
 		[USM_CTR_BLOCKED_FILES] = "blocked_files",
+		[USM_CTR_INSPECTIONS] = "inspections",
+		[USM_CTR_INSPECT_FAILURES] = "inspect_failures",
+		[USM_CTR_INSPECT_TIMEOUTS] = "inspect_timeouts",
+		[USM_CTR_INSPECT_CACHE_HITS] = "inspect_cache_hits",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
 	return NAME_OR_UNKNOWN(names, counter);

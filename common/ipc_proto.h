@@ -182,6 +182,10 @@ enum usm_counter {
 	USM_CTR_HTTP_STATS_ROWS,       /* rows in the statistics table now (a gauge) */
 	USM_CTR_TRACED_FILES,          /* files in the registry now (a gauge) */
 	USM_CTR_BLOCKED_FILES,         /* files on the blocklist now (a gauge) */
+	USM_CTR_INSPECTIONS,           /* files inspected by an inspector (privd's STATUS) */
+	USM_CTR_INSPECT_FAILURES,      /* ... that answered nothing usable */
+	USM_CTR_INSPECT_TIMEOUTS,      /* ... that did not answer in time */
+	USM_CTR_INSPECT_CACHE_HITS,    /* attaches answered from privd's inspection cache */
 	USM_CTR_COUNT,
 };
 
@@ -279,6 +283,10 @@ struct usm_privd_status {
 	uint32_t detach_pending; /* links still being closed */
 	uint64_t probe_hits;     /* TLS probe hits since start (all functions) */
 	uint64_t http_events_lost; /* HTTP capture records the ring buffer had no room for */
+	uint64_t inspections;      /* inspectors started (files inspected, cache misses) */
+	uint64_t inspect_failures; /* inspectors that answered nothing usable */
+	uint64_t inspect_timeouts; /* inspectors that did not answer within inspect_timeout_ms */
+	uint64_t inspect_cache_hits; /* attaches answered from the inspection cache */
 };
 
 struct usm_attach_req {

@@ -64,7 +64,8 @@ static int link_set(struct attachment *a, const struct kernel *k, const struct p
 			n[dir] += want[dir];
 		}
 	}
-	int prog[2] = {kernel_tls_prog_fd(k, false), kernel_tls_prog_fd(k, true)};
+	int prog[2] = {bpf_program__fd(k->capture->progs.tls_entry),
+		       bpf_program__fd(k->capture->progs.tls_return)};
 	for (int dir = 0; dir < 2; dir++) {
 		if (n[dir] == 0)
 			continue;

@@ -169,13 +169,6 @@ void kernel_ring_fds(const struct kernel *k, int fds[2])
 	fds[1] = k->capture ? bpf_map__fd(k->capture->maps.http_events) : -1;
 }
 
-int kernel_tls_prog_fd(const struct kernel *k, bool ret)
-{
-	return k->tls ? bpf_program__fd(ret ? k->capture->progs.tls_return
-					    : k->capture->progs.tls_entry)
-		      : -1;
-}
-
 /* Sum of a per-CPU u64 array's slots [0, nslots). */
 static uint64_t sum_percpu(int map_fd, uint32_t nslots)
 {

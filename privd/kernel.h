@@ -28,9 +28,6 @@ void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct a
 /* The discovery and the HTTP capture ring buffers' map fds, or -1. */
 void kernel_ring_fds(const struct kernel *k, int fds[2]);
 
-/* The TLS probe program (entry, or return if ret), or -1 without TLS. */
-int kernel_tls_prog_fd(const struct kernel *k, bool ret);
-
 /* Lost records of both rings and TLS probe hits, into a STATUS answer. */
 void kernel_counters(const struct kernel *k, struct usm_privd_status *s);
 

@@ -48,6 +48,11 @@ static int handle_status(void *ctx, const struct usm_msg_view *req, struct usm_i
 	kernel_counters(st->kernel, &s);
 	s.attachments = st->attachments->count;
 	s.detach_pending = (uint32_t)link_closer_pending();
+	const struct inspect_client *ic = st->attach.inspector;
+	s.inspections = ic->inspections;
+	s.inspect_failures = ic->failures;
+	s.inspect_timeouts = ic->timeouts;
+	s.inspect_cache_hits = ic->cache_hits;
 	usm_ipc_reply_set(rep, USM_MSG_PRIVD_STATUS_REP, &s, sizeof(s));
 	return 0;
 }

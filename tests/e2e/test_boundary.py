@@ -10,14 +10,18 @@ import pwd
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
+from test_foundation import assert_status_matches, privileges_md_row
 from usm_harness import (BUILD, IPC_PROBE, MSG_PRIVD_HEALTH_REQ, Usm, ipc_probe, pid_alive,
-                         proc_status, require_privileges, wait_for)
+                         proc_status, proc_status_path, processes_named, require_privileges,
+                         wait_for)
 
 PRIVD_CLAIMS = os.path.join(BUILD, "tests", "e2e", "privd_claims")
 LIBSSL = "libssl.so.3"
@@ -44,14 +48,15 @@ class BoundaryTestCase(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+            if p.stdout:
+                p.stdout.close()
         self.usm.stop()
         if self._outcome.success is False:
             print(self.usm.log_text())
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def spawn(self, args, **kw):
-        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, **kw)
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, **kw)
         self.procs.append(p)
         return p
 
@@ -178,6 +183,137 @@ class TestAttachChecksMeaning(BoundaryTestCase):
         self.assertNotIn(fifo, paths)
         self.assertNotIn(dev, paths)
         self.assertEqual(stats["counters"]["blocked"], 0)
+
+
+def elf_with_symbols(path, nsyms, self_linked=False):
+    """A minimal ELF64 x86-64 shared object, one executable PT_LOAD over the
+    whole file, whose .dynsym holds nsyms global functions (s0, s1, ...),
+    none of them OpenSSL's; with self_linked, .dynsym names itself as its
+    string table."""
+    names = b"\0" + b"".join(b"s%d\0" % i for i in range(nsyms))
+    shstr = b"\0.dynstr\0.dynsym\0.shstrtab\0"
+    syms, off = bytearray(24), 1
+    for i in range(nsyms):
+        syms += struct.pack("<IBBHQQ", off, 0x12, 0, 1, 0x1000 + i, 1)
+        off += len(b"s%d\0" % i)
+    start = 64 + 56  # ELF header, one program header
+    dynsym_off = start + len(names) + (-(start + len(names))) % 8
+    shstr_off = dynsym_off + len(syms)
+    sh_off = shstr_off + len(shstr) + (-(shstr_off + len(shstr))) % 8
+    size = sh_off + 4 * 64
+
+    def sh(name, typ, offset, length, link, entsize):
+        return struct.pack("<IIQQQQIIQQ", name, typ, 2, offset, offset, length, link, 1, 8,
+                           entsize)
+
+    shdrs = bytes(64) + sh(1, 3, start, len(names), 0, 0) + \
+        sh(9, 11, dynsym_off, len(syms), 2 if self_linked else 1, 24) + \
+        sh(17, 3, shstr_off, len(shstr), 0, 0)
+    ehdr = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) + struct.pack(
+        "<HHIQQQIHHHHHH", 3, 62, 1, 0, 64, sh_off, 0, 64, 56, 1, 64, 4, 3)
+    phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, 0, 0, size, size, 0x1000)
+    data = bytearray(ehdr + phdr) + names
+    data += bytes(dynsym_off - len(data)) + syms + shstr
+    data += bytes(sh_off - len(data)) + shdrs
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def vm_rss_kb(pid):
+    return int(proc_status(pid)["VmRSS"].split()[0])
+
+
+class TestHostileFiles(BoundaryTestCase):
+    """Files named like libssl, mapped by a process, that would hurt a
+    parser: each is blocked with its reason, the BPF owner never reads
+    more than its headers (its memory does not grow) and keeps answering,
+    and the inspectors that read them run as PRIVILEGES.md says."""
+    options = ("api_control=true",)
+
+    def mapped(self, name, write):
+        d = os.path.join(self.tmp, name)
+        os.mkdir(d)
+        os.chmod(d, 0o755)
+        path = os.path.join(d, LIBSSL)
+        write(path)
+        os.chmod(path, 0o644)
+        p = self.spawn([sys.executable, "-c",
+                        "import mmap, os, time; f = os.open(%r, os.O_RDONLY); "
+                        "m = mmap.mmap(f, 0, prot=mmap.PROT_READ); print('ok', flush=True); "
+                        "time.sleep(60)" % path])
+        self.assertEqual(p.stdout.readline().strip(), b"ok")
+        return path, p.pid
+
+    def test_hostile_files_are_blocked_with_their_reason_and_privd_does_not_grow(self):
+        corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz",
+                              "corpus", "elf_symbols")
+
+        def text(path):
+            with open(path, "w") as f:
+                f.write("not an ELF file\n" * 512)
+
+        def sparse(path):
+            with open(path, "wb") as f:
+                f.write(b"\x7fELF")
+                f.truncate(600 << 20)  # past the policy's 512M: refused unread
+
+        cases = {
+            "not-elf": (text, "not-elf"),
+            "cut": (lambda p: shutil.copy(os.path.join(corpus, "cut-half"), p), "bad-elf"),
+            "self-linked": (lambda p: elf_with_symbols(p, 10, self_linked=True), "bad-elf"),
+            "million-symbols": (lambda p: elf_with_symbols(p, 1000000), "no-symbols"),
+            "sparse": (sparse, "too-large"),
+        }
+        files = {name: self.mapped(name, write) for name, (write, _) in cases.items()}
+        owner = self.usm.bpf_owner_pid()
+        rss_before = vm_rss_kb(owner)
+        seen = {}
+        stop = threading.Event()
+        watcher = threading.Thread(target=watch_inspectors, args=(seen, stop))
+        watcher.start()
+        try:
+            for name, (path, pid) in files.items():
+                body = ('{"pid": %d, "type": "shared_libraries"}' % pid).encode()
+                r = self.usm.request("POST", "/debug/usm/attach-pid", body=body, timeout=30)
+                self.assertEqual(r.status, 200, (name, r.body))
+                self.assertEqual(self.usm.get("/health").status, 200, name)
+        finally:
+            stop.set()
+            watcher.join()
+        reasons = {}
+        for group in self.usm.get("/debug/usm/blocked_processes").json():
+            for ident in group["PathIdentifiers"]:
+                reasons[ident["SamplePath"]] = ident["Reason"]
+        for name, (path, _) in files.items():
+            self.assertEqual(reasons.get(path), cases[name][1], name)
+        rss_after = vm_rss_kb(owner)
+        print("usm-privd-bpf VmRSS %d kB before, %d kB after; inspectors audited: %d" %
+              (rss_before, rss_after, len(seen)))
+        self.assertLess(rss_after - rss_before, 2048, "the BPF owner read more than headers")
+        stats = self.counters()
+        self.assertGreaterEqual(stats["inspections"], 4)  # the sparse file is refused unread
+        # Every inspector thread caught alive held exactly its row.
+        row = privileges_md_row("usm-inspector")
+        self.assertTrue(seen, "no inspector was seen running (the million-symbol one takes a while)")
+        for pid, tasks in seen.items():
+            for tid, st in tasks.items():
+                assert_status_matches(self, "usm-inspector", st, row, "%d/%d" % (pid, tid))
+
+
+def watch_inspectors(seen, stop):
+    """Reads every thread's status of each usm-inspector while it runs."""
+    while not stop.is_set():
+        for pid in processes_named("usm-inspector"):
+            try:
+                tasks = {}
+                for tid in os.listdir("/proc/%d/task" % pid):
+                    tasks[int(tid)] = proc_status_path("/proc/%d/task/%s/status" % (pid, tid))
+                if tasks and "Seccomp" in next(iter(tasks.values())) and \
+                        next(iter(tasks.values()))["Seccomp"] == "2":
+                    seen[pid] = tasks
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        time.sleep(0.001)
 
 
 class TestProtocolViolations(BoundaryTestCase):

@@ -55,26 +55,34 @@ def task_statuses(pid):
     return out
 
 
-def assert_matches_row(test, name, pid, row):
-    """Every thread of pid holds exactly what its PRIVILEGES.md row says."""
+def privileges_md_row(name):
+    return privileges_md_processes()[name]
+
+
+def assert_status_matches(test, name, st, row, where):
+    """One thread's status holds exactly what its PRIVILEGES.md row says."""
     pw = pwd.getpwnam(USERS[name])
     want_caps = caps_mask(row["caps"])
     test.assertEqual(row["sets"], "empty / empty / empty", name)
+    where = "%s thread %s" % (name, where)
+    test.assertEqual(st["Uid"].split(), [str(pw.pw_uid)] * 4, where)
+    test.assertEqual(st["Gid"].split(), [str(pw.pw_gid)] * 4, where)
+    if name != "usm-privd":
+        test.assertEqual(st["Groups"], "", where)
+    test.assertEqual(int(st["CapEff"], 16), want_caps, where)
+    test.assertEqual(int(st["CapPrm"], 16), want_caps, where)
+    for cap in ("CapBnd", "CapAmb", "CapInh"):
+        test.assertEqual(int(st[cap], 16), 0, "%s %s" % (where, cap))
+    test.assertEqual(st["NoNewPrivs"], "1" if row["nnp"] == "yes" else "0", where)
+    test.assertEqual(st["Seccomp"], "2" if row["seccomp"].startswith("filter") else "0", where)
+
+
+def assert_matches_row(test, name, pid, row):
+    """Every thread of pid holds exactly what its PRIVILEGES.md row says."""
     tasks = task_statuses(pid)
     test.assertTrue(tasks, name)
     for tid, st in tasks.items():
-        where = "%s thread %d" % (name, tid)
-        test.assertEqual(st["Uid"].split(), [str(pw.pw_uid)] * 4, where)
-        test.assertEqual(st["Gid"].split(), [str(pw.pw_gid)] * 4, where)
-        if name != "usm-privd":
-            test.assertEqual(st["Groups"], "", where)
-        test.assertEqual(int(st["CapEff"], 16), want_caps, where)
-        test.assertEqual(int(st["CapPrm"], 16), want_caps, where)
-        for cap in ("CapBnd", "CapAmb", "CapInh"):
-            test.assertEqual(int(st[cap], 16), 0, "%s %s" % (where, cap))
-        test.assertEqual(st["NoNewPrivs"], "1" if row["nnp"] == "yes" else "0", where)
-        test.assertEqual(st["Seccomp"], "2" if row["seccomp"].startswith("filter") else "0",
-                         where)
+        assert_status_matches(test, name, st, row, tid)
     return len(tasks)
 
 

@@ -89,8 +89,13 @@ def node_tls_server_args(directory, port, cert, key):
 
 def proc_status(pid):
     """/proc/PID/status as a dict of field -> value string."""
+    return proc_status_path("/proc/%d/status" % pid)
+
+
+def proc_status_path(path):
+    """A status file (/proc/PID/status, /proc/PID/task/TID/status) as a dict."""
     fields = {}
-    with open("/proc/%d/status" % pid) as f:
+    with open(path) as f:
         for line in f:
             key, _, value = line.partition(":")
             fields[key] = value.strip()
