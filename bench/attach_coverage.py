@@ -22,6 +22,13 @@ Variants:
                    variant only (restored after): the kernel's uprobe
                    registration waits for an RCU grace period, and this
                    shows how much of the latency that wait is;
+    linger 0, RCU expedited, a new libssl per run
+                   each curl loads its own copy of libssl (LD_LIBRARY_PATH),
+                   a file privd has never seen: every attach pays for an
+                   inspector (usm-inspector parses the file; privd caches
+                   answers per file, so the variant above, one file, pays
+                   it once). The difference between the two is the
+                   inspector's cost;
     classic        uprobe_multi=false (perf-event uprobes), linger 0.
 After each variant, attach_latency (kernel event -> probes live, per newly
 attached file: curl opens libssl and libgnutls) is read from /usm/stats.
@@ -33,7 +40,9 @@ No assertions on timings: it measures and reports.
 """
 import collections
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -102,11 +111,34 @@ class RcuExpedited:
             f.write(self.old)
 
 
-def run_variant(name, options, runs, server, wait_clean, expedite=False):
+SYSTEM_LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
+
+
+def fresh_libssl(tmp, i):
+    """The environment of a curl that loads its own copy of libssl: a new
+    inode privd has never inspected."""
+    d = os.path.join(tmp, "run-%d" % i)
+    os.mkdir(d)
+    os.chmod(d, 0o755)
+    shutil.copy(os.path.realpath(SYSTEM_LIBSSL), os.path.join(d, "libssl.so.3"))
+    os.chmod(os.path.join(d, "libssl.so.3"), 0o644)
+    return dict(os.environ, LD_LIBRARY_PATH=d)
+
+
+def run_variant(name, options, runs, server, wait_clean, expedite=False, fresh=False):
     log("%s: %d curl runs (usm options: %s)" % (name, runs, " ".join(options) or "defaults"))
     if expedite:
         with RcuExpedited():
-            return run_variant(name, options, runs, server, wait_clean)
+            return run_variant(name, options, runs, server, wait_clean, fresh=fresh)
+    tmp = tempfile.mkdtemp(prefix="usm-attach-")
+    os.chmod(tmp, 0o755)
+    try:
+        return measure_variant(name, options, runs, server, wait_clean, fresh, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure_variant(name, options, runs, server, wait_clean, fresh, tmp):
     with benchlib.Usm(*options) as usm:
         others = libssl_pids(usm)  # found by the start-up scan: not ours
         idle_before = idle_hits(usm)
@@ -117,10 +149,11 @@ def run_variant(name, options, runs, server, wait_clean, expedite=False):
             if busy:
                 unclean += 1
                 log("  run %d starts with libssl attached after 10 s: %s" % (i + 1, busy))
+            env = fresh_libssl(tmp, i) if fresh else None
             before = probe_hits(usm)
             start = time.monotonic()
             url = "https://127.0.0.1:%d/run/%d" % (server.port, i)
-            rc = subprocess.run(["curl", "-sk", url, "-o", "/dev/null"]).returncode
+            rc = subprocess.run(["curl", "-sk", url, "-o", "/dev/null"], env=env).returncode
             durations.append((time.monotonic() - start) * 1000)
             if rc != 0:
                 failed += 1
@@ -149,6 +182,8 @@ def run_variant(name, options, runs, server, wait_clean, expedite=False):
         "idle_probe_hits_after": idle_after,
         "libssl_pids_at_start": others,
         "attach_latency_us": stats["attach_latency"],
+        "inspections": stats["counters"]["inspections"],
+        "inspect_cache_hits": stats["counters"]["inspect_cache_hits"],
         "curl_ms": {"p50": round(benchlib.percentile(durations, 50), 1),
                     "p99": round(benchlib.percentile(durations, 99), 1)},
         "counters": stats["counters"],
@@ -175,18 +210,20 @@ def print_table(results, per_curl, others):
         q = [lat[k] if lat["count"] else "-" for k in ("p50_us", "p99_us", "max_us")]
         rows.append([r["variant"], r["runs"], "%d (%s%%)" % (r["counted"], r["counted_pct"]),
                      "%d (%s%%)" % (r["traced"], r["traced_pct"]), "%s%%" % r["calls_seen_pct"],
-                     lat["count"], r["counters"]["hook_failed"],
+                     lat["count"], r["inspections"], r["counters"]["hook_failed"],
                      q[0], q[1], q[2], r["curl_ms"]["p50"],
                      "%d/%d" % (r["idle_probe_hits_before"], r["idle_probe_hits_after"])])
     print("attach_coverage: curl runs traced before they exited, attach latency (event -> probes live)")
-    print(benchlib.table(["variant", "runs", "counted", "traced", "calls seen", "attached", "late",
+    print(benchlib.table(["variant", "runs", "counted", "traced", "calls seen", "attached",
+                          "inspected", "late",
                           "p50 us", "p99 us", "max us", "curl p50 ms", "idle hits"], rows))
     notes = [
         "counted: runs whose request /usm/http_stats counted (its own path); "
         "traced: runs during which probe_hits grew; calls seen: probe hits / (runs x %.1f, "
         "the hits of a whole curl)" % per_curl,
         "attached: files newly attached (curl opens libssl and libgnutls), the latency's "
-        "samples; late: attaches that failed as the process had exited (hook_failed)",
+        "samples; inspected: files an inspector read (the rest came from privd's cache); "
+        "late: attaches that failed as the process had exited (hook_failed)",
         "idle hits: probe_hits gained in 0.5 s without curl, before/after the runs (expected 0/0)",
         "default: libssl and libgnutls resident (attached at start): a curl's open attaches "
         "nothing, its probes are live before it opens the library (no latency samples)",
@@ -225,20 +262,23 @@ def main():
             % " ".join(map(str, others)))
 
     attach_on_open = ["resident_libraries=", "attach_linger_ms=0"]
-    variants = [  # name, usm options, runs, wait for libssl to be detached before each run
-        ("default (resident)", [], runs, False, False),
+    variants = [  # name, usm options, runs, wait for libssl to be detached before each run,
+        # RCU expedited, a new libssl per run
+        ("default (resident)", [], runs, False, False, False),
         ("not resident, linger 2000", ["resident_libraries=", "attach_linger_ms=2000"], runs,
+         False, False, False),
+        ("not resident, linger 0", attach_on_open, runs, True, False, False),
+        ("not resident, linger 0, RCU expedited", attach_on_open, runs, True, True, False),
+        ("same, a new libssl per run (each inspected)", attach_on_open, runs, True, True, True),
+        ("classic uprobes, not resident, linger 0",
+         attach_on_open + ["uprobe_multi=false", "max_traced_files=1024"], classic_runs, True,
          False, False),
-        ("not resident, linger 0", attach_on_open, runs, True, False),
-        ("not resident, linger 0, RCU expedited", attach_on_open, runs, True, True),
-        ("classic uprobes, not resident, linger 0", attach_on_open + ["uprobe_multi=false", "max_traced_files=1024"],
-         classic_runs, True, False),
     ]
     if not os.access(RCU_EXPEDITED, os.W_OK):
         log("attach_coverage: no writable %s: RCU expedited variant skipped" % RCU_EXPEDITED)
         variants = [v for v in variants if not v[4]]
     with benchlib.HttpsServer() as server:
-        results = [run_variant(n, o, r, server, w, e) for n, o, r, w, e in variants]
+        results = [run_variant(n, o, r, server, w, e, f) for n, o, r, w, e, f in variants]
     per_curl = add_calls_seen(results)
     others = sorted(set(others) | set(benchlib.other_usm_instances()))
     benchlib.save_benchmark("attach", args.quick, others, {

@@ -128,8 +128,8 @@ static void emit_policy(FILE *f, const char *source, const struct attach_policy 
 
 int compile_attach(const char *policy_path, const char *out_c)
 {
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	int rc = read_text(policy_path, &text, &len);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", policy_path, strerror(-rc));
