@@ -28,6 +28,9 @@ struct collector {
 	uint64_t counters[USM_CTR_COUNT]; /* those the collector itself counts */
 	struct usm_privd_status kernel;   /* privd's last STATUS answer */
 	struct latency_window attach_latency; /* event -> probes live, new files */
+	int last_attach_rc;               /* privd's answer to the latest ATTACH */
+	struct attach_retry *retries;     /* libraries refused before they were mapped */
+	unsigned nretries;
 };
 
 #include "monotonic.h"

@@ -32,10 +32,10 @@ static void attach_through_privd(void *ctx, uint32_t pid, const char *path,
 		return;
 	}
 	struct usm_attach_rep r;
-	out->rc = privd_attach(c, pid, path, (uint8_t)set, program_type, hint, &r);
+	out->rc = c->last_attach_rc = privd_attach(c, pid, path, (uint8_t)set, program_type, hint, &r);
 	if (out->rc != 0)
 		return;
-	out->rc = r.error;
+	out->rc = c->last_attach_rc = r.error;
 	out->id = (struct path_id){r.dev, r.ino};
 	out->attachment = r.attachment;
 	memcpy(out->reason, r.reason, sizeof(out->reason));
@@ -93,14 +93,57 @@ static void on_executable(struct collector *c, uint32_t pid, const char *path, s
 			       event_ns);
 }
 
+/* A library is opened before it is mapped, and privd attaches only files
+ * a process maps (or executes): an ATTACH sent right after the open event
+ * can race the loader's mmap and be refused (-EPERM, nothing blocked).
+ * Such a refusal is asked again once, RETRY_AFTER_MS later; at most
+ * RETRY_MAX wait at a time (beyond, counted in hook_failed as any
+ * refusal). */
+#define RETRY_AFTER_MS 2
+#define RETRY_MAX 64
+
+struct attach_retry {
+	uint32_t pid;
+	struct path_id id;
+	uint64_t event_ns;
+	int64_t at_ms;
+	char path[USM_IPC_PATH_MAX];
+};
+
+/* retry: this is the one retry, not to be queued again. */
 static void on_library(struct collector *c, uint32_t pid, const char *path, struct path_id id,
-		       uint64_t event_ns)
+		       uint64_t event_ns, bool retry)
 {
-	if (c->cfg.enable_native_tls_monitoring && !own_process(c, pid))
-		record_latency(c,
-			       registry_register(c->registry, pid, path,
-						 USM_PROG_SHARED_LIBRARIES, id, usm_monotonic_ms()),
-			       event_ns);
+	if (!c->cfg.enable_native_tls_monitoring || own_process(c, pid))
+		return;
+	enum registry_result res = registry_register(c->registry, pid, path,
+						     USM_PROG_SHARED_LIBRARIES, id, usm_monotonic_ms());
+	record_latency(c, res, event_ns);
+	if (res != REGISTRY_FAILED || c->last_attach_rc != -EPERM || retry || event_ns == 0)
+		return;
+	if (!c->retries && !(c->retries = calloc(RETRY_MAX, sizeof(*c->retries))))
+		return;
+	if (c->nretries == RETRY_MAX)
+		return;
+	struct attach_retry *r = &c->retries[c->nretries++];
+	*r = (struct attach_retry){pid, id, event_ns, (int64_t)usm_monotonic_ms() + RETRY_AFTER_MS, ""};
+	usm_copy_printable(r->path, sizeof(r->path), path);
+}
+
+int discovery_retry(struct collector *c)
+{
+	int64_t now = (int64_t)usm_monotonic_ms(), next = -1;
+	for (unsigned i = 0; i < c->nretries;) {
+		struct attach_retry r = c->retries[i];
+		if (r.at_ms > now) {
+			next = next < 0 || r.at_ms - now < next ? r.at_ms - now : next;
+			i++;
+			continue;
+		}
+		c->retries[i] = c->retries[--c->nretries];
+		on_library(c, r.pid, r.path, r.id, r.event_ns, true);
+	}
+	return (int)next;
 }
 
 /* ---- start-up: adopt privd's attachments, then scan ---- */
@@ -171,7 +214,7 @@ static int scan(struct collector *c, uint32_t first_pid, uint32_t only_pid, int 
 			} else if (r[i].kind == USM_SCAN_EXE) {
 				on_executable(c, r[i].pid, r[i].path, id, 0);
 			} else {
-				on_library(c, r[i].pid, r[i].path, id, 0);
+				on_library(c, r[i].pid, r[i].path, id, 0, false);
 			}
 		}
 		cursor = page.next_cursor;
@@ -278,7 +321,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		on_executable(c, e->pid, e->path, id, e->ktime_ns);
 		break;
 	case USM_EVENT_LIB_OPEN:
-		on_library(c, e->pid, e->path, id, e->ktime_ns);
+		on_library(c, e->pid, e->path, id, e->ktime_ns, false);
 		break;
 	case USM_EVENT_EXIT:
 		registry_unregister(c->registry, e->pid, usm_monotonic_ms());

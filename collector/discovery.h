@@ -27,6 +27,10 @@ int discovery_open_ring(struct collector *c, int fd);
  * (control endpoint attach-pid). Returns files registered or -errno. */
 int discovery_attach_pid(struct collector *c, uint32_t pid, uint8_t program_type);
 
+/* Asks again for the libraries refused before they were mapped whose time
+ * has come; returns ms until the next, or -1 if none waits. */
+int discovery_retry(struct collector *c);
+
 /* Removes pids that exited without an event we saw (periodic check). */
 unsigned discovery_prune(struct collector *c);
 

@@ -134,6 +134,9 @@ static void run_loop(struct collector *c, int sigfd)
 		int linger = registry_expire(c->registry, usm_monotonic_ms());
 		if (linger >= 0 && linger < wait)
 			wait = linger;
+		int retry = discovery_retry(c);
+		if (retry >= 0 && retry < wait)
+			wait = retry;
 		int64_t expiry = http_monitor_tick(&c->http, usm_monotonic_ms());
 		if (expiry < wait)
 			wait = expiry;

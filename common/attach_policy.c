@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include "ipc_proto.h"
+#include "inspect_proto.h"
+
+_Static_assert(ATTACH_MAX_FUNCS == USM_INSPECT_MAX_FUNCS,
+	       "an inspection answers for one probe set's functions");
 
 const struct probe_set *attach_policy_find_set(const struct attach_policy *p, const char *name)
 {

@@ -207,11 +207,16 @@ static void handle_one(struct usm_ipc_server *srv, nng_msg *msg, const struct us
 	}
 	nng_msg_clear(msg);
 	int rv = nng_msg_append(msg, msg_buf, (size_t)n);
+	/* Never wait for a peer to read: one that stops reading would stop
+	 * this server's loop (and its signals) with it. */
 	if (rv == 0)
-		rv = nng_sendmsg(srv->sock, msg, 0);
+		rv = nng_sendmsg(srv->sock, msg, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
 		log_warn("%s: could not send a reply: %s", srv->name, nng_strerror(rv));
 		nng_msg_free(msg);
+		srv->unsent++;
+		if (!violation)
+			violation = "it does not read its replies";
 	}
 	/* After the answer, so the peer hears why before any consequence. */
 	if (violation && srv->on_violation)

@@ -57,9 +57,11 @@ struct usm_ipc_server {
 	uint64_t decode_errors[USM_DECODE_ERROR_COUNT];
 	uint64_t unroutable;   /* valid message, but not a request this server takes */
 	uint64_t out_of_state; /* a request not allowed in the server's state */
+	uint64_t unsent;       /* replies dropped: the peer did not read them (a violation) */
 	uint32_t state;        /* one bit: the state routes' allowed_states are tested against */
 	/* Called after answering a message that broke the protocol (failed
-	 * decoding, no route, wrong state or length), or NULL. */
+	 * decoding, no route, wrong state or length, its reply left unread
+	 * by the peer), or NULL. */
 	void (*on_violation)(void *ctx, const char *what);
 };
 

@@ -104,26 +104,27 @@ static int is_file(const struct proc_mapping *m, void *st)
 	return m->dev == ((struct stat *)st)->st_dev && m->ino == ((struct stat *)st)->st_ino;
 }
 
-static bool used_by(uint32_t pid, const struct stat *st)
+/* Is the file pid's executable (exe) or, if not exe, a file it maps? */
+static bool used_by(uint32_t pid, const struct stat *st, bool exe)
 {
-	char exe[64];
+	char path[64];
 	struct stat est;
-	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
-	if (stat(exe, &est) == 0 && est.st_dev == st->st_dev && est.st_ino == st->st_ino)
-		return true;
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (stat(path, &est) == 0 && est.st_dev == st->st_dev && est.st_ino == st->st_ino)
+		return exe;
 	int rc = proc_maps_foreach(pid, is_file, (void *)st);
 	if (rc < 0)
 		log_debug("attach: /proc/%u/maps: %s", pid, strerror(-rc));
-	return rc == 1;
+	return !exe && rc == 1;
 }
 
 /* "The file pid sees at path", opened with O_PATH (which reads nothing: a
  * FIFO or device is not opened for I/O) relative to /proc/PID/root, and
- * accepted only if its (dev, inode) is the process's executable or a file
- * it maps. Path resolution needs no trust: whatever the path resolves to
+ * accepted only if its (dev, inode) is the process's executable (exe) or,
+ * for a library, a file it maps. Path resolution needs no trust: whatever the path resolves to
  * must pass that check, which names one file on the host. Every failure,
  * a missing path included, is the same -EPERM; -ESRCH: no such process. */
-static int open_in_process(uint32_t pid, const char *path, struct stat *st)
+static int open_in_process(uint32_t pid, const char *path, struct stat *st, bool exe)
 {
 	char root[64];
 	snprintf(root, sizeof(root), "/proc/%u/root", pid);
@@ -137,7 +138,7 @@ static int open_in_process(uint32_t pid, const char *path, struct stat *st)
 	close(rootfd);
 	if (fd < 0)
 		return -EPERM;
-	if (fstat(fd, st) != 0 || !used_by(pid, st)) {
+	if (fstat(fd, st) != 0 || !used_by(pid, st, exe)) {
 		close(fd);
 		return -EPERM;
 	}
@@ -183,7 +184,8 @@ static int open_checked(const struct attach_context *ctx, const struct usm_attac
 			struct stat *st, struct usm_attach_rep *rep)
 {
 	char reason[64] = "";
-	int fd = req->pid ? open_in_process(req->pid, req->path, st)
+	int fd = req->pid ? open_in_process(req->pid, req->path, st,
+					    req->program_type != USM_PROG_SHARED_LIBRARIES)
 			  : open(req->path, O_PATH | O_CLOEXEC);
 	if (req->pid == 0 && fd >= 0 && fstat(fd, st) != 0) {
 		close(fd);
@@ -216,9 +218,10 @@ static int find_functions(const struct attach_context *ctx, int path_fd, const s
 {
 	char self_path[64], names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX];
 	snprintf(self_path, sizeof(self_path), "/proc/self/fd/%d", path_fd);
-	int fd = open(self_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) /* not readable by bpf_user: see PRIVILEGES.md */
-		return refuse(rep, -errno, "unreadable");
+	/* O_NONBLOCK: a lease its owner holds must not stall privd (45 s). */
+	int fd = open(self_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) /* not readable by bpf_user (see PRIVILEGES.md), or leased: not now */
+		return errno == EWOULDBLOCK ? (rep->error = -EWOULDBLOCK) : refuse(rep, -errno, "unreadable");
 	for (unsigned i = 0; i < set->nfuncs; i++)
 		snprintf(names[i], sizeof(names[i]), "%s", set->funcs[i].name);
 	inspect_functions(ctx->inspector, fd, st, set->id, names, (uint16_t)set->nfuncs, q);
@@ -275,9 +278,11 @@ void attach_file(struct attach_table *t, const struct attach_context *ctx,
 	/* Meaning, before anything is opened; one answer for every refusal,
 	 * so it tells nothing about any file. */
 	struct stat st;
-	int fd = req->set_id < ctx->policy->nsets && allowed(ctx->cfg, req)
-			 ? open_checked(ctx, req, &st, rep)
-			 : (rep->error = -EPERM);
+	bool library = req->program_type == USM_PROG_SHARED_LIBRARIES;
+	int fd = req->set_id < ctx->policy->nsets && allowed(ctx->cfg, req) &&
+			 (!library || attach_policy_set_for_library(ctx->policy, req->path) == req->set_id)
+		 ? open_checked(ctx, req, &st, rep)
+		 : (rep->error = -EPERM);
 	if (fd == -EPERM)
 		log_debug("attach %s (pid %u, type %u): refused", req->path, req->pid,
 			  req->program_type);

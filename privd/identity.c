@@ -56,8 +56,8 @@ int privd_become(uid_t uid, gid_t gid, const cap_value_t *caps, size_t n, int pd
 		rc = privd_drop_for_exec(uid, gid, pdeathsig, parent);
 	if (rc == 0)
 		rc = set_caps(caps, n);
-	if (rc == 0 && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
-		rc = -errno;
+	if (rc == 0 && (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)))
+		rc = -errno; /* non-dumpable whatever fs.suid_dumpable says */
 	if (rc != 0)
 		log_error("cannot become %u:%u: %s", (unsigned)uid, (unsigned)gid, strerror(-rc));
 	return rc;

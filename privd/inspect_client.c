@@ -181,7 +181,9 @@ void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
 	for (uint32_t i = 0; i < ic->cache_count; i++) {
 		if (same_file(&ic->cache[i], st, set_id)) {
 			ic->cache_hits++;
-			*out = ic->cache[i].answer;
+			*out = ic->cache[i].answer; /* the file may have changed under its mtime: */
+			if (!out->error && !offsets_are_code(fd, out))
+				refuse(out, -EPROTO, "inspect-failed");
 			return;
 		}
 	}

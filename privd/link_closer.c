@@ -74,16 +74,11 @@ int link_closer_start(unsigned n)
 static void push(int fd, struct bpf_link *link)
 {
 	struct handle *h = malloc(sizeof(*h));
-	if (!h) {
-		/* Out of memory: close inline rather than leak the probe. */
-		if (fd >= 0)
-			close(fd);
-		else
-			bpf_link__destroy(link);
+	if (!h) { /* out of memory: close inline rather than leak the probe */
+		fd >= 0 ? close(fd) : bpf_link__destroy(link);
 		return;
 	}
-	h->fd = fd;
-	h->link = link;
+	*h = (struct handle){.fd = fd, .link = link};
 	pthread_mutex_lock(&lock);
 	h->next = queue;
 	queue = h;

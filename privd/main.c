@@ -87,7 +87,7 @@ static bool handle_signals(int sigfd, struct supervisor *sup)
  * protocol). */
 static bool handle_owner(struct supervisor *sup)
 {
-	for (;;) {
+	for (unsigned n = 0; n < 16; n++) { /* then signals are heard again */
 		struct owner_msg m;
 		int fds[OWNER_MAX_FDS];
 		unsigned nfds;
@@ -110,6 +110,7 @@ static bool handle_owner(struct supervisor *sup)
 			  rc == -EPIPE ? "is gone (its channel closed)" : "sent an unexpected message");
 		return true;
 	}
+	return false;
 }
 
 static void run_loop(int sigfd, struct supervisor *sup)
@@ -141,15 +142,17 @@ static void ensure_tracefs(void)
 		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
 }
 
-/* Waits for OWNER_READY: its ring buffer fds become the collector's 3 and 4. */
-static int wait_for_owner(struct supervisor *sup)
+/* Waits for OWNER_READY (its ring buffer fds become the collector's 3 and
+ * 4), or a signal: SIGTERM, or SIGCHLD of an owner that died. */
+static int wait_for_owner(struct supervisor *sup, int sigfd)
 {
-	struct pollfd p = {sup->channel, POLLIN, 0};
+	struct pollfd p[2] = {{sup->channel, POLLIN, 0}, {sigfd, POLLIN, 0}};
 	struct owner_msg m;
 	struct child *collector = &sup->children[0];
-	int rc = poll(&p, 1, -1) < 0 ? -errno
-				     : owner_recv(sup->channel, &m, collector->passed_fds,
-						  &collector->npassed);
+	int rc = poll(p, 2, -1) < 0 ? -errno
+	       : !p[0].revents	    ? -EINTR
+				    : owner_recv(sup->channel, &m, collector->passed_fds,
+						 &collector->npassed);
 	if (rc == 0 && m.type != OWNER_READY)
 		rc = -EPROTO; /* the process stops: what it received goes with it */
 	if (rc != 0)
@@ -187,13 +190,14 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = supervisor_open_binaries(&sup);
 	if (rc == 0)
-		rc = wait_for_owner(&sup);
-	if (rc == 0)
 		rc = privd_keep_only_caps(kept_caps, sizeof(kept_caps) / sizeof(kept_caps[0]));
-	/* From here the supervisor runs under its own filter, and so do the
-	 * processes it starts until they install theirs. */
+	/* From here, before it reads anything from the owner, the supervisor
+	 * runs under its own filter, and so do the processes it starts until
+	 * they install theirs. */
 	if (rc == 0)
 		rc = USM_SECCOMP_INSTALL(privd, cfg.seccomp);
+	if (rc == 0)
+		rc = wait_for_owner(&sup, sigfd);
 	if (rc == 0)
 		rc = supervisor_start_all(&sup);
 	if (rc != 0) {

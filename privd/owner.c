@@ -18,6 +18,7 @@
 #include "link_closer.h"
 #include "log.h"
 #include "owner_channel.h"
+#include "privd_bpf_classic_seccomp_filter.h"
 #include "privd_bpf_seccomp_filter.h"
 #include "requests.h"
 #include "runtime_dir.h"
@@ -135,7 +136,8 @@ static __attribute__((noreturn)) void run(const struct usm_config *cfg,
 	if (rc == 0 && link_closer_start(cfg->detach_threads) != 0)
 		rc = -EAGAIN;
 	if (rc == 0)
-		rc = USM_SECCOMP_INSTALL(privd_bpf, cfg->seccomp); /* compiled: no parser here */
+		rc = classic ? USM_SECCOMP_INSTALL(privd_bpf_classic, cfg->seccomp) /* compiled */
+			     : USM_SECCOMP_INSTALL(privd_bpf, cfg->seccomp);
 	int rings[OWNER_MAX_FDS];
 	unsigned nrings = 0;
 	kernel_ring_fds(&kernel, rings);

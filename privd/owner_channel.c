@@ -25,7 +25,7 @@ int owner_send(int sock, const struct owner_msg *m, const int *fds, unsigned nfd
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT); /* never wait on the other */
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)sizeof(*m) ? 0 : -EIO;

@@ -318,24 +318,18 @@ void supervisor_stop_all(struct supervisor *sup, int timeout_ms)
 	stop_pids(sup, owner, 1, OWNER_STOP_TIMEOUT_MS);
 }
 
-void supervisor_health(const struct supervisor *sup, struct usm_health *out)
+void supervisor_publish_health(struct supervisor *sup)
 {
-	memset(out, 0, sizeof(*out));
-	out->proc[USM_ROLE_PRIVD] = (struct usm_proc_health){
+	struct owner_msg m = {.type = OWNER_HEALTH};
+	m.health.proc[USM_ROLE_PRIVD] = (struct usm_proc_health){
 		.pid = (uint32_t)sup->self, .role = USM_ROLE_PRIVD, .state = USM_PROC_RUNNING,
 		.up_since = sup->privd_started, .last_exit = -1};
 	for (unsigned i = 0; i < 2; i++) {
 		const struct child *c = &sup->children[i];
-		out->proc[c->role] = (struct usm_proc_health){
+		m.health.proc[c->role] = (struct usm_proc_health){
 			.pid = (uint32_t)c->pid, .role = (uint8_t)c->role, .state = (uint8_t)c->state,
 			.up_since = c->up_since, .restarts = c->restarts, .last_exit = c->last_exit};
 	}
-}
-
-void supervisor_publish_health(struct supervisor *sup)
-{
-	struct owner_msg m = {.type = OWNER_HEALTH};
-	supervisor_health(sup, &m.health);
 	int rc = sup->channel < 0 ? 0 : owner_send(sup->channel, &m, NULL, 0);
 	if (rc != 0 && rc != -EPIPE)
 		log_warn("cannot tell usm-privd-bpf the processes' state: %s", strerror(-rc));

@@ -87,9 +87,7 @@ int supervisor_next_timeout_ms(const struct supervisor *sup);
  * all reaped. */
 void supervisor_stop_all(struct supervisor *sup, int timeout_ms);
 
-void supervisor_health(const struct supervisor *sup, struct usm_health *out);
-
-/* Sends the health view to the BPF owner. */
+/* Sends every process's state to the BPF owner (OWNER_HEALTH). */
 void supervisor_publish_health(struct supervisor *sup);
 
 /* fds: the file and the inspector's socket end (the caller closes its
