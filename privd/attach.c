@@ -99,23 +99,30 @@ static struct attachment *find(struct attach_table *t, uint64_t dev, uint64_t in
 	return NULL;
 }
 
-static int is_file(const struct proc_mapping *m, void *st)
+struct wanted {
+	const struct stat *st;
+	const char *path;
+};
+
+/* On overlayfs maps name a file by its path and real inode, on another
+ * device than stat's: then the inode and the path must both agree. */
+static int is_file(const struct proc_mapping *m, void *ctx)
 {
-	return m->dev == ((struct stat *)st)->st_dev && m->ino == ((struct stat *)st)->st_ino;
+	const struct wanted *w = ctx;
+	return m->ino == w->st->st_ino && (m->dev == w->st->st_dev || !strcmp(m->path, w->path));
 }
 
-/* Is the file pid's executable (exe) or, if not exe, a file it maps? */
-static bool used_by(uint32_t pid, const struct stat *st, bool exe)
+/* Is the file pid's executable (exe) or, if not exe, a file it maps? A
+ * maps file that cannot be read whole is a refusal. */
+static bool used_by(uint32_t pid, const struct stat *st, const char *path, bool exe)
 {
-	char path[64];
+	char exe_link[64];
 	struct stat est;
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	if (stat(path, &est) == 0 && est.st_dev == st->st_dev && est.st_ino == st->st_ino)
+	struct wanted w = {st, path};
+	snprintf(exe_link, sizeof(exe_link), "/proc/%u/exe", pid);
+	if (stat(exe_link, &est) == 0 && est.st_dev == st->st_dev && est.st_ino == st->st_ino)
 		return exe;
-	int rc = proc_maps_foreach(pid, is_file, (void *)st);
-	if (rc < 0)
-		log_debug("attach: /proc/%u/maps: %s", pid, strerror(-rc));
-	return !exe && rc == 1;
+	return !exe && proc_maps_foreach(pid, is_file, &w) == 1;
 }
 
 /* "The file pid sees at path", opened with O_PATH (which reads nothing: a
@@ -132,13 +139,12 @@ static int open_in_process(uint32_t pid, const char *path, struct stat *st, bool
 	if (rootfd < 0)
 		return errno == ENOENT || errno == ESRCH ? -ESRCH : -EPERM;
 	/* Relative to the process's root; O_PATH opens nothing for I/O. */
-	while (*path == '/')
-		path++;
-	int fd = openat(rootfd, *path ? path : ".", O_PATH | O_CLOEXEC);
+	const char *rel = path + strspn(path, "/");
+	int fd = openat(rootfd, *rel ? rel : ".", O_PATH | O_CLOEXEC);
 	close(rootfd);
 	if (fd < 0)
 		return -EPERM;
-	if (fstat(fd, st) != 0 || !used_by(pid, st, exe)) {
+	if (fstat(fd, st) != 0 || !used_by(pid, st, path, exe)) {
 		close(fd);
 		return -EPERM;
 	}

@@ -43,8 +43,7 @@ static void usage(FILE *out)
 		     "Logs go to stderr; SIGTERM or SIGINT stops everything.\n\n"
 		     "  -c, --config FILE   read `key = value` settings from FILE\n"
 		     "  -o, --option K=V    set one key (after the file; may repeat)\n"
-		     "  -V, --version       print the version and exit\n"
-		     "  -h, --help          print this help and exit\n\n"
+		     "  -V, --version       print the version and exit (-h, --help: this help)\n\n"
 		     "Keys and defaults: see README.md. Exit status 2: bad configuration.\n");
 }
 

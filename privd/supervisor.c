@@ -337,10 +337,8 @@ void supervisor_publish_health(struct supervisor *sup)
 
 void supervisor_restart_collector(struct supervisor *sup)
 {
-	struct child *c = &sup->children[0];
-	if (c->pid > 0) {
-		log_warn("restarting %s (pid %d): it broke the protocol with privd", c->name,
-			 (int)c->pid);
-		kill(c->pid, SIGKILL);
-	}
+	pid_t pid = sup->children[0].pid;
+	log_warn("restarting usm-collector (pid %d): it broke the protocol with privd", (int)pid);
+	if (pid > 0)
+		kill(pid, SIGKILL);
 }

@@ -68,6 +68,11 @@ static int bpf_prog_load(void)
 	memset(&attr, 0, sizeof(attr));
 	return (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
 }
+static int perf_event(void)
+{
+	char attr[128] = {0}; /* any event: the filter decides before the kernel looks */
+	return (int)syscall(SYS_perf_event_open, attr, 0, -1, -1, 0);
+}
 static int bpf_map_create(void)
 {
 	union bpf_attr attr;
@@ -99,6 +104,7 @@ static const struct {
 	{"kill", do_kill},
 	{"bpf-prog-load", bpf_prog_load},
 	{"bpf-map-create", bpf_map_create},
+	{"perf-event-open", perf_event},
 	{"read-maps", read_target_maps},
 	{"read-library", read_a_library},
 };

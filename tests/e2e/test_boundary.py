@@ -96,7 +96,7 @@ class TestBpfOwnerClaims(BoundaryTestCase):
         for act in ("open-write-world-writable", "open-create", "open-mem-rw"):
             self.assertEqual(got[act], "errno EACCES", act)
         for act in ("openat2-write", "setuid-0", "fork", "exec", "ptrace", "kill",
-                    "bpf-map-create"):
+                    "bpf-map-create", "perf-event-open"):
             self.assertEqual(got[act], "killed", act)
         # Allowed calls that still fail: the kernel's own walls.
         self.assertEqual(got["open-mem-ro"], "errno EACCES")  # DAC: not its process
