@@ -126,10 +126,10 @@ def fresh_libssl(tmp, i):
 
 
 def run_variant(name, options, runs, server, wait_clean, expedite=False, fresh=False):
-    log("%s: %d curl runs (usm options: %s)" % (name, runs, " ".join(options) or "defaults"))
     if expedite:
         with RcuExpedited():
             return run_variant(name, options, runs, server, wait_clean, fresh=fresh)
+    log("%s: %d curl runs (usm options: %s)" % (name, runs, " ".join(options) or "defaults"))
     tmp = tempfile.mkdtemp(prefix="usm-attach-")
     os.chmod(tmp, 0o755)
     try:

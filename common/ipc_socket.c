@@ -11,6 +11,10 @@
 
 #include "log.h"
 
+/* How long a server waits for a peer to take its reply. A peer that sends
+ * requests one at a time and reads each answer never waits at all. */
+#define SERVER_SEND_TIMEOUT_MS 200
+
 /* nng error codes are not errnos; map the ones callers act on. */
 static int nng_to_errno(int rv)
 {
@@ -86,6 +90,7 @@ int usm_ipc_server_listen(struct usm_ipc_server *srv, const char *name, const ch
 	 * twice our limit lets the codec see, count and answer a message that
 	 * is merely too long, and keeps the connection. */
 	if ((rv = nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, 2 * USM_IPC_MAX_MSG)) != 0 ||
+	    (rv = nng_socket_set_ms(srv->sock, NNG_OPT_SENDTIMEO, SERVER_SEND_TIMEOUT_MS)) != 0 ||
 	    (rv = nng_pipe_notify(srv->sock, NNG_PIPE_EV_ADD_PRE, check_peer, srv)) != 0 ||
 	    (rv = nng_listener_create(&listener, srv->sock, url)) != 0 ||
 	    (rv = nng_listener_set_int(listener, NNG_OPT_IPC_PERMISSIONS, (int)perms)) != 0 ||
@@ -207,10 +212,11 @@ static void handle_one(struct usm_ipc_server *srv, nng_msg *msg, const struct us
 	}
 	nng_msg_clear(msg);
 	int rv = nng_msg_append(msg, msg_buf, (size_t)n);
-	/* Never wait for a peer to read: one that stops reading would stop
-	 * this server's loop (and its signals) with it. */
+	/* Wait for a peer to read at most SERVER_SEND_TIMEOUT_MS (set on the
+	 * socket): one that stops reading must not stop this server's loop
+	 * (and its signals) with it. */
 	if (rv == 0)
-		rv = nng_sendmsg(srv->sock, msg, NNG_FLAG_NONBLOCK);
+		rv = nng_sendmsg(srv->sock, msg, 0);
 	if (rv != 0) {
 		log_warn("%s: could not send a reply: %s", srv->name, nng_strerror(rv));
 		nng_msg_free(msg);
