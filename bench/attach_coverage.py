@@ -32,6 +32,11 @@ Variants:
     classic        uprobe_multi=false (perf-event uprobes), linger 0.
 After each variant, attach_latency (kernel event -> probes live, per newly
 attached file: curl opens libssl and libgnutls) is read from /usm/stats.
+Then, alone: what one inspection costs privd's attach path, measured
+directly: the real usm-inspector started as privd starts it (its own
+user, no privilege, the file at fd 3 and a socketpair at fd 4), asked for
+the openssl set's functions in the system libssl, until its answer; p50
+and p99 over --inspections runs (default 200).
 
 Run as root: bench/run builds and runs it; alone:
   python3 bench/attach_coverage.py [--quick] [--runs N] [--classic-runs N]
@@ -190,6 +195,92 @@ def measure_variant(name, options, runs, server, wait_clean, fresh, tmp):
     }
 
 
+INSPECTOR = os.path.join(benchlib.BUILD, "inspector", "usm-inspector")
+OPENSSL_FUNCS = [b"SSL_read", b"SSL_write", b"SSL_read_ex", b"SSL_write_ex", b"SSL_set_fd",
+                 b"SSL_shutdown", b"SSL_free"]
+
+
+def spawn_ms(pw):
+    """The floor of inspection_ms: the same fork and exec of /bin/true."""
+    start = time.monotonic()
+    subprocess.run(["/bin/true"], stdin=subprocess.DEVNULL, user=pw.pw_uid, group=pw.pw_gid,
+                   extra_groups=[], check=True)
+    return (time.monotonic() - start) * 1000
+
+
+def inspection_ms(pw):
+    """One inspection as privd runs it: the inspector exec'd under its own
+    user with the file at fd 3 and a socketpair at fd 4, one request, one
+    answer. Runs in a process that already holds what privd's children
+    inherit (no bounding set, no_new_privs)."""
+    import socket
+    import struct
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    req = struct.pack("<IHH", 0x31534e49, 1, len(OPENSSL_FUNCS))
+    req += b"".join(n.ljust(64, b"\0") for n in OPENSSL_FUNCS) + bytes(64 * (16 - len(OPENSSL_FUNCS)))
+    ours.send(req)
+    lib = os.open(os.path.realpath(SYSTEM_LIBSSL), os.O_RDONLY)
+    high = [os.dup2(lib, 100), os.dup2(theirs.fileno(), 101)]
+    os.dup2(high[0], 3)
+    os.dup2(high[1], 4)
+    start = time.monotonic()
+    p = subprocess.Popen([INSPECTOR], stdin=subprocess.DEVNULL, pass_fds=(3, 4), user=pw.pw_uid,
+                         group=pw.pw_gid, extra_groups=[])
+    ours.settimeout(10)
+    answer = ours.recv(4096)
+    elapsed = (time.monotonic() - start) * 1000
+    p.wait()
+    for fd in high + [lib]:  # 3 and 4 stay held, replaced next time
+        os.close(fd)
+    ours.close()
+    theirs.close()
+    if p.returncode != 0 or struct.unpack("<i", answer[4:8])[0] != 0:
+        raise RuntimeError("usm-inspector failed (status %s)" % p.returncode)
+    return elapsed
+
+
+def inspector_cost(runs):
+    import ctypes
+    import json
+    import pwd
+    log("inspector: %d inspections of %s" % (runs, SYSTEM_LIBSSL))
+    pipe = os.pipe()  # moved out of the way of fds 3 and 4
+    r, w = os.dup2(pipe[0], 200, inheritable=False), os.dup2(pipe[1], 201, inheritable=False)
+    os.close(pipe[0])
+    os.close(pipe[1])
+    pid = os.fork()
+    if pid == 0:  # what privd's children inherit: no bounding set, no_new_privs
+        code = 1
+        try:
+            prctl = ctypes.CDLL(None).prctl
+            for cap in range(64):
+                prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP
+            prctl(38, 1, 0, 0, 0)        # PR_SET_NO_NEW_PRIVS
+            pw = pwd.getpwnam("usm-inspect")
+            for fd in (3, 4):  # held, so the sockets and the file get other numbers
+                os.dup2(os.open(os.devnull, os.O_RDONLY), fd)
+            pairs = [(inspection_ms(pw), spawn_ms(pw)) for _ in range(runs)]  # side by side
+            os.write(w, json.dumps(pairs).encode())
+            code = 0
+        except Exception as e:  # said in the parent's error too
+            log("inspector: %r" % e)
+        finally:
+            os._exit(code)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    pairs = json.loads(data)
+    times, floor = [p[0] for p in pairs], [p[1] for p in pairs]
+    return {"runs": runs, "p50_ms": round(benchlib.percentile(times, 50), 2),
+            "p99_ms": round(benchlib.percentile(times, 99), 2),
+            "max_ms": round(max(times), 2),
+            "spawn_floor_p50_ms": round(benchlib.percentile(floor, 50), 2),
+            "spawn_floor_p99_ms": round(benchlib.percentile(floor, 99), 2)}
+
+
 def add_calls_seen(results):
     """calls_seen_pct: a variant's probe hits over what whole curls make.
     A whole curl's hits: the mean over the traced runs of the default
@@ -223,7 +314,9 @@ def print_table(results, per_curl, others):
         "the hits of a whole curl)" % per_curl,
         "attached: files newly attached (curl opens libssl and libgnutls), the latency's "
         "samples; inspected: files an inspector read (the rest came from privd's cache); "
-        "late: attaches that failed as the process had exited (hook_failed)",
+        "late: attaches refused or failed through no fault of the file (hook_failed): the "
+        "process had exited, or had opened the library but not mapped it yet (asked again "
+        "2 ms later)",
         "idle hits: probe_hits gained in 0.5 s without curl, before/after the runs (expected 0/0)",
         "default: libssl and libgnutls resident (attached at start): a curl's open attaches "
         "nothing, its probes are live before it opens the library (no latency samples)",
@@ -247,6 +340,7 @@ def main():
     ap = benchlib.arguments(__doc__, "smoke run: 20 curls per variant")
     ap.add_argument("--runs", type=int, help="curls per linger variant (default 200)")
     ap.add_argument("--classic-runs", type=int, help="curls with classic uprobes (default 50)")
+    ap.add_argument("--inspections", type=int, help="inspections timed alone (default 200)")
     args = ap.parse_args()
     runs = args.runs or (20 if args.quick else 200)
     classic_runs = args.classic_runs or (20 if args.quick else 50)
@@ -279,13 +373,20 @@ def main():
         variants = [v for v in variants if not v[4]]
     with benchlib.HttpsServer() as server:
         results = [run_variant(n, o, r, server, w, e, f) for n, o, r, w, e, f in variants]
+    inspector = inspector_cost(args.inspections or (20 if args.quick else 200))
     per_curl = add_calls_seen(results)
     others = sorted(set(others) | set(benchlib.other_usm_instances()))
     benchlib.save_benchmark("attach", args.quick, others, {
         "hits_per_whole_curl": round(per_curl, 2),
         "variants": results,
+        "inspector": inspector,
     }, args.results)
     print_table(results, per_curl, others)
+    print("inspector: one inspection of libssl as privd runs it (spawn, parse, answer): "
+          "p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d; the same spawn of /bin/true from "
+          "this harness (its share, not privd's): p50 %.2f ms, p99 %.2f ms" % (
+              inspector["p50_ms"], inspector["p99_ms"], inspector["max_ms"], inspector["runs"],
+              inspector["spawn_floor_p50_ms"], inspector["spawn_floor_p99_ms"]))
 
 
 if __name__ == "__main__":
