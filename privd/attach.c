@@ -175,7 +175,7 @@ static bool allowed(const struct usm_config *cfg, const struct usm_attach_req *r
 	if (req->pid != 0)
 		return true;
 	size_t len = strlen(req->path);
-	for (const char *p = cfg->resident_libraries; *p && req->program_type == 0;) {
+	for (const char *p = cfg->resident_libraries; *p && req->program_type == USM_PROG_SHARED_LIBRARIES;) {
 		const char *end = strchrnul(p, ':');
 		if ((size_t)(end - p) == len && memcmp(p, req->path, len) == 0)
 			return true;
