@@ -87,8 +87,9 @@ int usm_policy_build(const struct usm_policy *policy, uint32_t default_action,
 /* Builds and loads the filter for the calling process, all threads. */
 int usm_policy_apply(const struct usm_policy *policy, enum usm_seccomp_mode mode);
 
-/* Parse an embedded policy text and apply it; logs and returns -errno on
- * any failure (a daemon must then exit: it never runs unconfined). */
+/* Parse a policy text and apply it; logs and returns -errno on any
+ * failure. The daemons install the filters compiled at build time
+ * (seccomp_install.h); this run-time path serves the tests and the tools. */
 int usm_policy_apply_text(const char *text, size_t len, const char *origin,
 			  enum usm_seccomp_mode mode);
 
