@@ -11,6 +11,11 @@
  * - write: emitted at entry (the data and its length are the arguments),
  *   so a write costs one probe hit, not two (DESIGN.md: hits are the cost).
  * - set_fd: binds the session to its socket; close: the session ends.
+ * - Go's crypto/tls (go_read, go_write, go_close; go_tls below): the
+ *   same, with Go's register ABI, the call state keyed by goroutine, a
+ *   Read's count read on each of its RET instructions (no return probes:
+ *   they break Go's moving stacks), and the socket read from the
+ *   tls.Conn itself at the offsets the probe's cookie carries.
  *
  * The connection tuple is read in the kernel from the session's socket.
  * A session learns its socket from set_fd, or, for libraries used with
@@ -244,14 +249,119 @@ static __always_inline bool bind_session(__u64 session, struct sock *sk, struct 
 	return true;
 }
 
+/* ---- Go's crypto/tls (register ABI; amd64 only) ---- */
+#if defined(__TARGET_ARCH_x86)
+/* A goroutine's Read in progress: keyed by goroutine, never by thread
+ * (goroutines move between threads between entry and return). */
+struct go_call_key {
+	__u64 goid;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct go_read {
+	__u64 conn;
+	__u64 buf;
+};
+
+/* LRU: a Read whose RET was never seen (a panic unwinding through it)
+ * ages out. Idle keep-alive connections each hold one entry while their
+ * goroutine waits in Read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct go_call_key);
+	__type(value, struct go_read);
+} go_reads SEC(".maps");
+
+/* Not in vmlinux.h. */
+#define USM_INT_MAX 0x7fffffff
+
+/* The running goroutine's id: R14 holds its g (Go's register ABI). */
+static __always_inline struct go_call_key go_key(struct pt_regs *ctx, __u64 cookie)
+{
+	struct go_call_key k = {.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
+	if (bpf_probe_read_user(&k.goid, sizeof(k.goid),
+				(const void *)(ctx->r14 + USM_GO_COOKIE_GOID(cookie))) != 0)
+		k.goid = 0;
+	return k;
+}
+
+/* A *tls.Conn's tuple: known already, or learned from its socket through
+ * tls.Conn.conn's data word (*net.TCPConn) -> *net.netFD, whose family
+ * and sotype must say "IPv4/6 stream" before its Sysfd is trusted (a
+ * tls.Conn over some other net.Conn reads as anything else: no tuple). */
+static __always_inline struct usm_conn_tuple *go_tuple(__u64 conn, __u64 cookie,
+							struct usm_conn_tuple *scratch)
+{
+	struct usm_conn_tuple *t = session_tuple(conn);
+	if (t)
+		return t;
+	__u64 data = 0, netfd = 0;
+	__s64 kind[2] = {0, 0}, sysfd = -1; /* family, sotype */
+	if (bpf_probe_read_user(&data, 8, (const void *)(conn + USM_GO_COOKIE_CONN(cookie) + 8)) ||
+	    bpf_probe_read_user(&netfd, 8, (const void *)(data + USM_GO_COOKIE_NETFD(cookie))) ||
+	    bpf_probe_read_user(kind, 16, (const void *)(netfd + USM_GO_COOKIE_FAMILY(cookie))) ||
+	    bpf_probe_read_user(&sysfd, 8, (const void *)(netfd + USM_GO_COOKIE_SYSFD(cookie))))
+		return NULL;
+	if ((kind[0] != USM_AF_INET && kind[0] != USM_AF_INET6) || kind[1] != USM_SOCK_STREAM ||
+	    sysfd < 0 || sysfd > USM_INT_MAX)
+		return NULL;
+	return bind_session(conn, fd_to_sock((int)sysfd), scratch) ? scratch : NULL;
+}
+
+/* (*Conn).Read, Write, Close: RAX the *Conn, RBX and RCX the buffer and
+ * its length at entry; RAX the count on a RET of Read. */
+static __always_inline void go_tls(struct pt_regs *ctx, __u64 cookie, __u8 role)
+{
+	struct usm_conn_tuple scratch = {};
+	__u64 conn = ctx->ax;
+	if (role == USM_TLS_ROLE_GO_READ && (cookie & USM_GO_COOKIE_RET)) {
+		struct go_call_key k = go_key(ctx, cookie);
+		struct go_read *r = bpf_map_lookup_elem(&go_reads, &k);
+		if (!r)
+			return;
+		struct go_read call = *r;
+		__s64 n = (__s64)ctx->ax; /* a count with io.EOF is data too */
+		bpf_map_delete_elem(&go_reads, &k);
+		if (n > 0)
+			emit(USM_EVENT_DATA, USM_DIR_READ, 1, call.conn, (__u64)n, call.buf, (__u64)n,
+			     go_tuple(call.conn, cookie, &scratch));
+	} else if (role == USM_TLS_ROLE_GO_READ) {
+		struct go_call_key k = go_key(ctx, cookie);
+		struct go_read call = {.conn = conn, .buf = ctx->bx};
+		/* Bound before Read's own socket reads: they are not clear text. */
+		go_tuple(conn, cookie, &scratch);
+		bpf_map_update_elem(&go_reads, &k, &call, BPF_ANY);
+	} else if (role == USM_TLS_ROLE_GO_WRITE) {
+		__s64 len = (__s64)ctx->cx;
+		if (len > 0)
+			emit(USM_EVENT_DATA, USM_DIR_WRITE, 1, conn, (__u64)len, ctx->bx, (__u64)len,
+			     go_tuple(conn, cookie, &scratch));
+	} else if (role == USM_TLS_ROLE_GO_CLOSE) {
+		struct session_key k = {.session = conn,
+					.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
+		emit(USM_EVENT_CONN_CLOSE, 0, 1, conn, 0, 0, 0, bpf_map_lookup_elem(&tls_sessions, &k));
+		bpf_map_delete_elem(&tls_sessions, &k);
+	}
+}
+#endif
+
 SEC("uprobe")
 int tls_entry(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-	count_hit(cookie, 0);
+	/* a probe on a RET instruction counts as a return hit */
+	count_hit(cookie, (cookie & USM_GO_COOKIE_RET) != 0);
 	__u8 role = tls_role[cookie % (USM_MAX_SETS * USM_MAX_FUNCS)];
 	__u64 session = PT_REGS_PARM1(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
+#if defined(__TARGET_ARCH_x86)
+	if (role >= USM_TLS_ROLE_GO_READ) {
+		go_tls(ctx, cookie, role);
+		return 0;
+	}
+#endif
 	if (role == USM_TLS_ROLE_READ || role == USM_TLS_ROLE_READ_EX) {
 		struct thread_calls *tc = calls(true);
 		if (!tc)

@@ -63,8 +63,30 @@ enum usm_tls_role {
 	USM_TLS_ROLE_WRITE,    /* (session, buf, num): captured at entry */
 	USM_TLS_ROLE_SET_FD,   /* (session, fd, ...): the session's socket */
 	USM_TLS_ROLE_CLOSE,    /* (session): the session ends */
+	/* Go's crypto/tls.(*Conn) methods, register ABI (amd64: RAX the
+	 * *Conn, RBX the buffer, RCX its length; R14 the goroutine). */
+	USM_TLS_ROLE_GO_READ,  /* Read: entry saves (conn, buf) per goroutine; a probe on each
+				* RET instruction reads the count (RAX) and the bytes */
+	USM_TLS_ROLE_GO_WRITE, /* Write: captured at entry */
+	USM_TLS_ROLE_GO_CLOSE, /* Close: the connection ends */
 	USM_TLS_ROLE_COUNT,
 };
+
+/* A Go probe's cookie: its slot (set_id * USM_MAX_FUNCS + function index,
+ * as every cookie), whether it sits on a RET instruction rather than the
+ * entry, and the binary's offsets (common/inspect_proto.h, struct
+ * usm_inspect_go) the programs need, which differ per Go version:
+ *   bits 0-6 slot, 7 on a RET, 8-19 goid, 20-31 conn, 32-43 netfd,
+ *   44-55 sysfd, 56-63 family / 8. Other sets' cookies are the slot alone. */
+#define USM_GO_COOKIE_RET (1ull << 7)
+#define USM_GO_COOKIE(goid, conn, netfd, sysfd, family)                                          \
+	(((__u64)(goid) << 8) | ((__u64)(conn) << 20) | ((__u64)(netfd) << 32) |                    \
+	 ((__u64)(sysfd) << 44) | ((__u64)(family) / 8 << 56))
+#define USM_GO_COOKIE_GOID(c) (((c) >> 8) & 0xfff)
+#define USM_GO_COOKIE_CONN(c) (((c) >> 20) & 0xfff)
+#define USM_GO_COOKIE_NETFD(c) (((c) >> 32) & 0xfff)
+#define USM_GO_COOKIE_SYSFD(c) (((c) >> 44) & 0xfff)
+#define USM_GO_COOKIE_FAMILY(c) (((c) >> 56) * 8)
 
 enum usm_http_event_type {
 	USM_EVENT_DATA = 16,       /* bytes read or written, with a prefix */

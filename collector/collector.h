@@ -25,6 +25,7 @@ struct collector {
 	struct http_monitor http;
 	uint32_t self_pid, privd_pid;     /* usm's own processes, never traced */
 	int openssl_set;                  /* probe set for istio/nodejs executables, -1 none */
+	int gotls_set;                    /* probe set for Go executables, -1 none */
 	uint64_t counters[USM_CTR_COUNT]; /* those the collector itself counts */
 	struct usm_privd_status kernel;   /* privd's last STATUS answer */
 	struct latency_window attach_latency; /* event -> probes live, new files */

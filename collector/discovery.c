@@ -23,10 +23,11 @@ static void attach_through_privd(void *ctx, uint32_t pid, const char *path,
 {
 	struct collector *c = ctx;
 	memset(out, 0, sizeof(*out));
-	/* The set: the library rule's, or openssl for executables. */
+	/* The set: the library rule's, gotls for Go, openssl for the others. */
 	int set = program_type == USM_PROG_SHARED_LIBRARIES
 			  ? attach_policy_set_for_library(&c->policy, path)
-			  : c->openssl_set;
+		  : program_type == USM_PROG_GO_TLS ? c->gotls_set
+						    : c->openssl_set;
 	if (set < 0) {
 		out->rc = -ENOENT;
 		return;
@@ -58,14 +59,19 @@ static bool own_process(const struct collector *c, uint32_t pid)
 	return pid == c->self_pid || pid == c->privd_pid;
 }
 
-/* The program type for an executable, or -1 when it is not traced. */
+/* The program type for an executable, or -1 when it is not traced. With
+ * Go TLS on, any other executable may be a Go program: only reading it
+ * tells, which the inspector does (privd's ATTACH); one that is not is
+ * blocked once per file ("not-go"), as a library without symbols is. */
 static int executable_type(const struct collector *c, const char *path)
 {
 	size_t n = strlen(path);
 	if (c->cfg.enable_nodejs_monitoring && n >= 5 && strcmp(path + n - 5, "/node") == 0)
-		return USM_PROG_NODEJS;
+		return c->openssl_set >= 0 ? USM_PROG_NODEJS : -1;
 	if (c->cfg.enable_istio_monitoring && strcmp(path, c->cfg.envoy_path) == 0)
-		return USM_PROG_ISTIO;
+		return c->openssl_set >= 0 ? USM_PROG_ISTIO : -1;
+	if (c->cfg.enable_go_tls_support && c->gotls_set >= 0)
+		return USM_PROG_GO_TLS;
 	return -1;
 }
 
@@ -86,7 +92,7 @@ static void on_executable(struct collector *c, uint32_t pid, const char *path, s
 			  uint64_t event_ns)
 {
 	int type = executable_type(c, path);
-	if (type >= 0 && c->openssl_set >= 0 && !own_process(c, pid))
+	if (type >= 0 && !own_process(c, pid))
 		record_latency(c,
 			       registry_register(c->registry, pid, path, (uint8_t)type, id,
 						 usm_monotonic_ms()),
@@ -256,7 +262,9 @@ static void register_resident_libraries(struct collector *c)
 int discovery_start(struct collector *c)
 {
 	const struct probe_set *ssl = attach_policy_find_set(&c->policy, "openssl");
+	const struct probe_set *go = attach_policy_find_set(&c->policy, "gotls");
 	c->openssl_set = ssl ? ssl->id : -1;
+	c->gotls_set = go ? go->id : -1;
 	int rc = adopt_attachments(c);
 	if (rc == 0)
 		rc = scan(c, 1, 0, 0);
@@ -270,13 +278,11 @@ int discovery_start(struct collector *c)
 
 int discovery_attach_pid(struct collector *c, uint32_t pid, uint8_t program_type)
 {
-	if (program_type == USM_PROG_GO_TLS)
-		return -EOPNOTSUPP;
-	if (program_type == USM_PROG_NODEJS || program_type == USM_PROG_ISTIO) {
-		/* The executable, whatever its name: the operator asked. */
-		if (c->openssl_set < 0)
-			return -ENOENT;
-	}
+	/* The executable, whatever its name: the operator asked. */
+	if ((program_type == USM_PROG_NODEJS || program_type == USM_PROG_ISTIO) && c->openssl_set < 0)
+		return -ENOENT;
+	if (program_type == USM_PROG_GO_TLS && c->gotls_set < 0)
+		return -ENOENT;
 	int n = scan(c, pid, pid, program_type);
 	if (n == 0 && program_type != USM_PROG_SHARED_LIBRARIES) {
 		/* executable_type() did not recognise it: register the exe as asked. */

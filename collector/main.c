@@ -106,12 +106,6 @@ static void start_monitoring(struct collector *c, bool ring_ok)
 		monitor_start_failed(&c->monitor, -EBADF, 0, "opening the discovery ring buffer");
 		return;
 	}
-	/* Accepted so that system-probe configurations load, but Go binaries
-	 * need their symbol table and register ABI read first: say so once
-	 * rather than leave the operator believing they are traced. */
-	if (c->cfg.enable_go_tls_support)
-		log_warn("enable_go_tls_support: Go's crypto/tls is not traced yet; Go binaries are "
-			 "not attached (their clear-text traffic is still captured)");
 	int rc = discovery_start(c);
 	if (rc != 0)
 		monitor_start_failed(&c->monitor, rc, 0, "the start-up scan");

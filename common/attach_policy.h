@@ -26,6 +26,7 @@ struct attach_func {
 	char name[64];
 	bool entry;
 	bool ret;
+	bool ret_insns; /* an entry probe on each RET instruction (Go: no return probes) */
 	bool required;
 	uint8_t role; /* enum usm_tls_role */
 };
@@ -35,6 +36,7 @@ struct probe_set {
 	uint8_t id;               /* index in attach_policy.sets */
 	uint32_t targets;         /* bit (1 << enum usm_program_type) per allowed type */
 	uint64_t max_file_size;
+	uint8_t max_returns;      /* RET instructions probed per function, at most */
 	unsigned nfuncs;
 	struct attach_func funcs[ATTACH_MAX_FUNCS];
 };

@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ipc_codec.h"
+#include "inspect_proto.h"
 #include "ipc_proto.h"
 #include "usm_events.h"
 
@@ -72,17 +74,16 @@ static bool is_name(const char *s)
 	return true;
 }
 
-static bool is_c_identifier(const char *s)
+/* A C identifier or a Go qualified name ("crypto/tls.(*Conn).Read"): the
+ * characters the inspector's protocol carries (usm_symbol_char). */
+static bool is_function_name(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > FUNC_MAX_LEN || (s[0] >= '0' && s[0] <= '9'))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_'))
+	for (size_t i = 0; i < n; i++)
+		if (!usm_symbol_char((unsigned char)s[i]))
 			return false;
-	}
 	return true;
 }
 
@@ -174,8 +175,8 @@ static int parse_targets(struct parser *ps, const char *list, uint32_t *out)
 	return 0;
 }
 
-/* set NAME targets=TYPE[,TYPE...] max_size=SIZE (keywords in any order,
- * each exactly once). */
+/* set NAME targets=TYPE[,TYPE...] max_size=SIZE [max_returns=N] (keywords
+ * in any order, each at most once, the first two required). */
 static int parse_set(struct parser *ps, char **w, unsigned nw)
 {
 	struct attach_policy *p = ps->out;
@@ -205,8 +206,17 @@ static int parse_set(struct parser *ps, char **w, unsigned nw)
 			if (parse_size(w[i] + 9, &s.max_file_size) < 0)
 				return fail(ps, "bad size '%s' (bytes, optionally with K, M or G)", w[i] + 9);
 			have_size = true;
+		} else if (strncmp(w[i], "max_returns=", 12) == 0) {
+			char *end;
+			unsigned long n = strtoul(w[i] + 12, &end, 10);
+			if (s.max_returns || w[i][12] < '1' || w[i][12] > '9' || *end ||
+			    n > USM_INSPECT_MAX_RETURNS)
+				return fail(ps, "bad or repeated max_returns '%s' (1 to %d, once)",
+					    w[i] + 12, USM_INSPECT_MAX_RETURNS);
+			s.max_returns = (uint8_t)n;
 		} else {
-			return fail(ps, "unknown keyword '%s' (want targets=... max_size=...)", w[i]);
+			return fail(ps, "unknown keyword '%s' (want targets=... max_size=... "
+					"max_returns=...)", w[i]);
 		}
 	}
 	if (!have_targets)
@@ -223,6 +233,8 @@ static const char *const role_names[USM_TLS_ROLE_COUNT] = {
 	[USM_TLS_ROLE_NONE] = "none",       [USM_TLS_ROLE_READ] = "read",
 	[USM_TLS_ROLE_READ_EX] = "read_ex", [USM_TLS_ROLE_WRITE] = "write",
 	[USM_TLS_ROLE_SET_FD] = "set_fd",   [USM_TLS_ROLE_CLOSE] = "close",
+	[USM_TLS_ROLE_GO_READ] = "go_read", [USM_TLS_ROLE_GO_WRITE] = "go_write",
+	[USM_TLS_ROLE_GO_CLOSE] = "go_close",
 };
 
 const char *attach_policy_role_name(unsigned role)
@@ -238,7 +250,7 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 	struct probe_set *s = find_set(ps->out, w[1]);
 	if (!s)
 		return fail(ps, "unknown set '%s'", w[1]);
-	if (!is_c_identifier(w[2]))
+	if (!is_function_name(w[2]))
 		return fail(ps, "bad function name '%s'", w[2]);
 
 	struct attach_func f = { { 0 } };
@@ -249,8 +261,11 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 		f.ret = true;
 	else if (strcmp(w[3], "entry,return") == 0)
 		f.entry = f.ret = true;
+	else if (strcmp(w[3], "entry,ret-insns") == 0)
+		f.entry = f.ret_insns = true;
 	else
-		return fail(ps, "bad probe kind '%s' (entry, return or entry,return)", w[3]);
+		return fail(ps, "bad probe kind '%s' (entry, return, entry,return or "
+				"entry,ret-insns)", w[3]);
 	bool have_role = false;
 	for (unsigned i = 4; i < nw; i++) {
 		if (strcmp(w[i], "required") == 0 && !f.required) {
@@ -262,7 +277,7 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 				r++;
 			if (r == USM_TLS_ROLE_COUNT)
 				return fail(ps, "unknown role '%s' (none, read, read_ex, write, "
-						"set_fd, close)", w[i] + 5);
+						"set_fd, close, go_read, go_write, go_close)", w[i] + 5);
 			f.role = (uint8_t)r;
 		} else {
 			return fail(ps, "unexpected '%s' (role=ROLE and required may follow the "
@@ -275,6 +290,14 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 		return fail(ps, "role=%s needs entry,return probes", role_names[f.role]);
 	if (f.role >= USM_TLS_ROLE_WRITE && !f.entry)
 		return fail(ps, "role=%s needs an entry probe", role_names[f.role]);
+	/* Go's functions: return probes would corrupt goroutine stacks, a
+	 * read's count is read on its RET instructions instead. */
+	if ((f.role == USM_TLS_ROLE_GO_READ) != f.ret_insns)
+		return fail(ps, "role=go_read goes with entry,ret-insns probes, and only it");
+	if (f.role >= USM_TLS_ROLE_GO_READ && f.ret)
+		return fail(ps, "role=%s cannot have a return probe", role_names[f.role]);
+	if (f.ret_insns && s->max_returns == 0)
+		return fail(ps, "ret-insns probes need max_returns= on set '%s'", s->name);
 
 	for (unsigned i = 0; i < s->nfuncs; i++)
 		if (strcmp(s->funcs[i].name, f.name) == 0)

@@ -6,17 +6,23 @@
  *
  * File syntax, one statement a line, '#' starts a comment:
  *
- *     set NAME targets=TYPE[,TYPE...] max_size=SIZE
+ *     set NAME targets=TYPE[,TYPE...] max_size=SIZE [max_returns=N]
  *     func SET FUNCTION PROBES [role=ROLE] [required]
  *     library PREFIX SET
  *
  *   NAME, SET    [a-z0-9_]{1,31}; a `set` line must come before its funcs.
  *   TYPE         shared_libraries | istio | nodejs | go-tls
  *   SIZE         bytes, optionally with K, M or G (powers of 1024)
- *   FUNCTION     a C identifier, at most 63 characters
- *   PROBES       entry | return | entry,return
+ *   N            1..USM_INSPECT_MAX_RETURNS: RET instructions probed per
+ *                function at most (a file with more is refused)
+ *   FUNCTION     a C identifier or a Go qualified name
+ *                ([A-Za-z0-9_./()*], not starting with a digit), at most 63
+ *   PROBES       entry | return | entry,return | entry,ret-insns (an entry
+ *                probe on the function and on each of its RET
+ *                instructions: Go, whose moving stacks a return probe breaks)
  *   ROLE         what the capture programs do with it (enum usm_tls_role):
  *                read | read_ex (entry,return) | write | set_fd | close
+ *                (entry) | go_read (entry,ret-insns) | go_write | go_close
  *                (entry) | none (the default: hits counted only)
  *   required     the file must export it, or the set is refused for that
  *                file ("no-symbols"); other functions are probed if present

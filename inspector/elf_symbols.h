@@ -29,8 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ELF_MAX_FILE_SIZE (1ULL << 30) /* 1 GiB */
-#define ELF_MAX_SECTIONS 4096
+#include "elf_file.h" /* ELF_MAX_FILE_SIZE, ELF_MAX_SECTIONS */
+
 #define ELF_MAX_SYMBOLS 2000000
 #define ELF_MAX_STRTAB (256ULL << 20) /* 256 MiB */
 

@@ -16,15 +16,16 @@
 #include "http_capture.skel.h"
 #include "usm_events.h"
 
-#define MAX_LINKS (ATTACH_MAX_FUNCS * 2)
+/* Entry probes of a set: each function's entry and, for Go, its RETs. */
+#define MAX_OFFSETS (ATTACH_MAX_FUNCS * (USM_INSPECT_MAX_RETURNS + 1))
 
 struct attachment {
 	uint64_t id;
 	uint64_t dev, ino;
 	uint8_t set_id, program_type;
 	char path[USM_IPC_PATH_MAX];
-	int multi_fds[2];              /* uprobe_multi links: entry, return; -1 unused */
-	struct bpf_link *links[MAX_LINKS]; /* classic uprobes */
+	int multi_fds[2];       /* uprobe_multi links: entry, return; -1 unused */
+	struct bpf_link **links; /* classic uprobes: nlinks of them */
 	unsigned nlinks;
 };
 
@@ -44,26 +45,36 @@ static void release(struct attachment *a)
 			link_closer_push_fd(a->multi_fds[i]);
 	for (unsigned i = 0; i < a->nlinks; i++)
 		link_closer_push_link(a->links[i]);
+	free(a->links);
+	a->links = NULL;
 	a->nlinks = 0;
 	a->multi_fds[0] = a->multi_fds[1] = -1;
 }
 
-/* Links every resolved function of the set; all or nothing. */
+/* Links every resolved function of the set (Go's: also each RET it asks
+ * for, with the binary's offsets in the cookies); all or nothing. */
 static int link_set(struct attachment *a, const struct kernel *k, const struct probe_set *set,
 		    const struct usm_inspect_rep *q, const char *fd_path)
 {
-	uint64_t offsets[2][ATTACH_MAX_FUNCS], cookies[2][ATTACH_MAX_FUNCS];
+	static uint64_t offsets[2][MAX_OFFSETS], cookies[2][MAX_OFFSETS];
 	uint32_t n[2] = {0, 0};
+	const struct usm_inspect_go *g = &q->go; /* all 0 but for Go: usm_inspect_rep_valid */
+	uint64_t go = USM_GO_COOKIE(g->goid, g->conn, g->netfd, g->sysfd, g->family);
 	for (unsigned i = 0; i < set->nfuncs; i++) {
-		if (!q->funcs[i].found)
-			continue;
-		bool want[2] = {set->funcs[i].entry, set->funcs[i].ret};
+		const struct usm_inspect_func *f = &q->funcs[i];
+		bool want[2] = {set->funcs[i].entry && f->found, set->funcs[i].ret && f->found};
 		for (int dir = 0; dir < 2; dir++) {
-			offsets[dir][n[dir]] = q->funcs[i].offset;
-			cookies[dir][n[dir]] = (uint64_t)set->id * USM_MAX_FUNCS + i;
+			offsets[dir][n[dir]] = f->offset;
+			cookies[dir][n[dir]] = ((uint64_t)set->id * USM_MAX_FUNCS + i) | go;
 			n[dir] += want[dir];
 		}
+		for (unsigned r = 0; set->funcs[i].ret_insns && r < f->nreturns; r++, n[0]++) {
+			offsets[0][n[0]] = f->returns[r];
+			cookies[0][n[0]] = ((uint64_t)set->id * USM_MAX_FUNCS + i) | go | USM_GO_COOKIE_RET;
+		}
 	}
+	if (!k->uprobe_multi && !(a->links = calloc(n[0] + n[1], sizeof(*a->links))))
+		return -ENOMEM;
 	int prog[2] = {bpf_program__fd(k->capture->progs.tls_entry),
 		       bpf_program__fd(k->capture->progs.tls_return)};
 	for (int dir = 0; dir < 2; dir++) {
@@ -219,7 +230,7 @@ static int open_checked(const struct attach_context *ctx, const struct usm_attac
 /* The set's functions in the file, found by an inspector (never parsed
  * here) in a read-only reopening. 0, or -errno with rep filled. */
 static int find_functions(const struct attach_context *ctx, int path_fd, const struct stat *st,
-			  const struct probe_set *set, struct usm_inspect_rep *q,
+			  const struct probe_set *set, uint16_t kind, struct usm_inspect_rep *q,
 			  struct usm_attach_rep *rep)
 {
 	char self_path[64], names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX];
@@ -230,13 +241,16 @@ static int find_functions(const struct attach_context *ctx, int path_fd, const s
 		return errno == EWOULDBLOCK ? (rep->error = -EWOULDBLOCK) : refuse(rep, -errno, "unreadable");
 	for (unsigned i = 0; i < set->nfuncs; i++)
 		snprintf(names[i], sizeof(names[i]), "%s", set->funcs[i].name);
-	inspect_functions(ctx->inspector, fd, st, set->id, names, (uint16_t)set->nfuncs, q);
+	inspect_functions(ctx->inspector, fd, st, set->id, kind, names, (uint16_t)set->nfuncs, q);
 	close(fd);
 	if (q->error)
 		return refuse(rep, q->error, q->reason);
 	for (unsigned i = 0; i < set->nfuncs; i++)
 		if (set->funcs[i].required && !q->funcs[i].found)
 			return refuse(rep, -ENOENT, "no-symbols");
+		else if (q->funcs[i].nreturns > set->max_returns ||
+			 (set->funcs[i].ret_insns && q->funcs[i].found && !q->funcs[i].nreturns))
+			return refuse(rep, -E2BIG, q->funcs[i].nreturns ? "too-many-returns" : "no-returns");
 	return 0;
 }
 
@@ -301,7 +315,10 @@ void attach_file(struct attach_table *t, const struct attach_context *ctx,
 		rep->attachment = a->id;
 	} else if (t->count == t->max) {
 		rep->error = -ENOSPC; /* our limit, not the file's fault */
-	} else if (find_functions(ctx, fd, &st, set, &q, rep) == 0) {
+	} else if (find_functions(ctx, fd, &st, set,
+				  req->program_type == USM_PROG_GO_TLS ? USM_INSPECT_GO_TLS
+									: USM_INSPECT_ELF_SYMBOLS,
+				  &q, rep) == 0) {
 		add_attachment(t, ctx->kernel, set, &q, fd, &st, req, rep);
 	} else {
 		log_info("%s (pid %u): not attaching %s: %s", req->path, req->pid, set->name,

@@ -104,7 +104,7 @@ static void refuse(struct usm_inspect_rep *out, int error, const char *reason)
 /* Waits for the one answer, checks its shape; false (reason set) when
  * there is none. The owner's signals are blocked (its signalfd), so poll
  * is not interrupted. */
-static bool receive(struct inspect_client *ic, int sock, uint16_t nfuncs,
+static bool receive(struct inspect_client *ic, int sock, const struct usm_inspect_req *req,
 		    struct usm_inspect_rep *out)
 {
 	struct pollfd p = {sock, POLLIN, 0};
@@ -117,7 +117,7 @@ static bool receive(struct inspect_client *ic, int sock, uint16_t nfuncs,
 	static unsigned char buf[sizeof(struct usm_inspect_rep) + 1];
 	ssize_t got = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
 	memcpy(out, buf, sizeof(*out));
-	if (got == (ssize_t)sizeof(*out) && usm_inspect_rep_valid(out, nfuncs))
+	if (got == (ssize_t)sizeof(*out) && usm_inspect_rep_valid(out, req->nfuncs, req->kind))
 		return true;
 	ic->failures++;
 	refuse(out, -EPROTO, "inspect-failed");
@@ -136,18 +136,20 @@ static bool offsets_are_code(int fd, const struct usm_inspect_rep *rep)
 		if (!read && elf_exec_segments(fd, &seg) != 0)
 			return false;
 		read = true;
+		for (unsigned r = 0; r < rep->funcs[i].nreturns; r++) /* <= MAX: rep_valid */
+			if (!elf_offset_is_code(&seg, rep->funcs[i].returns[r]))
+				return false;
 		if (!elf_offset_is_code(&seg, rep->funcs[i].offset))
 			return false;
 	}
 	return true;
 }
 
-static void ask_inspector(struct inspect_client *ic, int fd,
+static void ask_inspector(struct inspect_client *ic, int fd, uint16_t kind,
 			  const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
 			  struct usm_inspect_rep *out)
 {
-	struct usm_inspect_req req = {.magic = USM_INSPECT_MAGIC, .kind = USM_INSPECT_ELF_SYMBOLS,
-				      .nfuncs = nfuncs};
+	struct usm_inspect_req req = {.magic = USM_INSPECT_MAGIC, .kind = kind, .nfuncs = nfuncs};
 	struct owner_msg m = {.type = OWNER_INSPECT};
 	int sv[2];
 	for (unsigned i = 0; i < nfuncs; i++)
@@ -164,7 +166,7 @@ static void ask_inspector(struct inspect_client *ic, int fd,
 	close(sv[1]);
 	if (rc != 0) {
 		refuse(out, rc, "");
-	} else if (receive(ic, sv[0], nfuncs, out) && !offsets_are_code(fd, out)) {
+	} else if (receive(ic, sv[0], &req, out) && !offsets_are_code(fd, out)) {
 		ic->failures++;
 		log_warn("inspector answered offsets outside the file's code: refused");
 		refuse(out, -EPROTO, "inspect-failed");
@@ -175,7 +177,7 @@ static void ask_inspector(struct inspect_client *ic, int fd,
 }
 
 void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st, uint8_t set_id,
-		       const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
+		       uint16_t kind, const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
 		       struct usm_inspect_rep *out)
 {
 	for (uint32_t i = 0; i < ic->cache_count; i++) {
@@ -187,7 +189,7 @@ void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
 			return;
 		}
 	}
-	ask_inspector(ic, fd, names, nfuncs, out);
+	ask_inspector(ic, fd, kind, names, nfuncs, out);
 	/* Our own trouble (no socket, no supervisor) and timeouts (a busy
 	 * machine) may pass: not cached, asked again next time. */
 	if ((out->error && !out->reason[0]) || out->error == -ETIMEDOUT)

@@ -36,16 +36,17 @@ static const cap_value_t kept_caps[] = {
 };
 
 /* Each traced file holds two uprobe_multi links, or one classic link per
- * probe of its set: the limit follows max_traced_files, set while still
+ * probe of its set (at most): the limit follows max_traced_files, set while still
  * privileged (raising the hard limit needs CAP_SYS_RESOURCE). */
 static int set_fd_limit(const struct usm_config *cfg, const struct attach_policy *policy,
 			const struct kernel *k)
 {
 	unsigned long long per_file = 0;
 	for (unsigned i = 0; k->tls && i < policy->nsets; i++) {
+		const struct probe_set *s = &policy->sets[i];
 		unsigned n = 0;
-		for (unsigned f = 0; f < policy->sets[i].nfuncs; f++)
-			n += policy->sets[i].funcs[f].entry + policy->sets[i].funcs[f].ret;
+		for (unsigned f = 0; f < s->nfuncs; f++) /* Go's: a probe per RET too */
+			n += s->funcs[f].entry + s->funcs[f].ret + s->funcs[f].ret_insns * s->max_returns;
 		if (n > per_file)
 			per_file = k->uprobe_multi ? 2 : n;
 	}

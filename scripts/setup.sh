@@ -21,11 +21,12 @@ fi
 packages=(
 	meson ninja-build pkg-config gcc clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev libseccomp-dev libcap-dev
-	libnng-dev libjson-c-dev libcmocka-dev
+	libnng-dev libjson-c-dev libcmocka-dev libcapstone-dev libdw-dev
 	python3 util-linux curl binutils openssl nodejs libclang-rt-14-dev
 )
 if [ "$kind" = test ]; then
 	packages+=(prometheus) # promtool, which checks GET /metrics in the unit and e2e tests
+	packages+=(golang-go)  # builds the Go HTTPS peers of the Go TLS tests
 fi
 missing=()
 for p in "${packages[@]}"; do

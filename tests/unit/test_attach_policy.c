@@ -90,7 +90,7 @@ static void test_shipped_policy_parses(void **state)
 	if (rc != 0)
 		fail_msg("%s", err.msg);
 
-	assert_int_equal(policy.nsets, 2);
+	assert_int_equal(policy.nsets, 3);
 	const struct probe_set *ssl = attach_policy_find_set(&policy, "openssl");
 	assert_non_null(ssl);
 	assert_int_equal(ssl->id, 0);
@@ -119,6 +119,18 @@ static void test_shipped_policy_parses(void **state)
 	assert_func(gnutls, "gnutls_transport_set_int2", true, false, false, USM_TLS_ROLE_SET_FD);
 	assert_func(gnutls, "gnutls_transport_set_ptr", true, false, false, USM_TLS_ROLE_SET_FD);
 	assert_func(gnutls, "gnutls_deinit", true, false, false, USM_TLS_ROLE_CLOSE);
+
+	/* Go: the executable itself; Read's count on each RET instruction */
+	const struct probe_set *go = attach_policy_find_set(&policy, "gotls");
+	assert_non_null(go);
+	assert_int_equal(go->targets, BIT(USM_PROG_GO_TLS));
+	assert_int_equal(go->max_returns, 16);
+	assert_int_equal(go->nfuncs, 3);
+	assert_func(go, "crypto/tls.(*Conn).Read", true, false, true, USM_TLS_ROLE_GO_READ);
+	assert_true(find_func(go, "crypto/tls.(*Conn).Read")->ret_insns);
+	assert_func(go, "crypto/tls.(*Conn).Write", true, false, true, USM_TLS_ROLE_GO_WRITE);
+	assert_func(go, "crypto/tls.(*Conn).Close", true, false, false, USM_TLS_ROLE_GO_CLOSE);
+	assert_false(find_func(go, "crypto/tls.(*Conn).Write")->ret_insns);
 
 	assert_int_equal(policy.nlibraries, 2);
 	assert_int_equal(attach_policy_set_for_library(&policy, "/usr/lib/x86_64-linux-gnu/libssl.so.3"),
@@ -183,9 +195,9 @@ static void test_parse_errors_name_their_line(void **state)
 	/* unknown statement or keyword */
 	assert_rejected("# x\nprobe a\n", 2, "unknown statement 'probe'");
 	assert_rejected("set a targets=istio max=1M\n", 1,
-			"unknown keyword 'max=1M' (want targets=... max_size=...)");
+			"unknown keyword 'max=1M' (want targets=... max_size=... max_returns=...)");
 	assert_rejected("set a targets = istio max_size=1M\n", 1,
-			"unknown keyword 'targets' (want targets=... max_size=...)");
+			"unknown keyword 'targets' (want targets=... max_size=... max_returns=...)");
 	assert_rejected("set a targets=istio max_size=1M targets=istio\n", 1,
 			"duplicate keyword 'targets'");
 	assert_rejected("set a max_size=1 targets=istio max_size=1M\n", 1,
@@ -202,7 +214,27 @@ static void test_parse_errors_name_their_line(void **state)
 			"once each)");
 	snprintf(text, sizeof(text), "%s\nfunc a f entry role=peek\n", set_a);
 	assert_rejected(text, 3,
-			"unknown role 'peek' (none, read, read_ex, write, set_fd, close)");
+			"unknown role 'peek' (none, read, read_ex, write, set_fd, close, go_read, "
+			"go_write, go_close)");
+	/* Go: a read's count on its RET instructions, never a return probe */
+	snprintf(text, sizeof(text), "%s\nfunc a f entry,return role=go_read\n", set_a);
+	assert_rejected(text, 3, "role=go_read goes with entry,ret-insns probes, and only it");
+	snprintf(text, sizeof(text), "%s\nfunc a f entry,ret-insns role=read\n", set_a);
+	assert_rejected(text, 3, "role=read needs entry,return probes");
+	snprintf(text, sizeof(text), "%s\nfunc a f entry,ret-insns role=go_write\n", set_a);
+	assert_rejected(text, 3, "role=go_read goes with entry,ret-insns probes, and only it");
+	snprintf(text, sizeof(text), "%s\nfunc a f entry,return role=go_write\n", set_a);
+	assert_rejected(text, 3, "role=go_write cannot have a return probe");
+	snprintf(text, sizeof(text), "%s\nfunc a f entry,ret-insns role=go_read\n", set_a);
+	assert_rejected(text, 3, "ret-insns probes need max_returns= on set 'a'");
+	assert_rejected("set a targets=go-tls max_size=1 max_returns=0\n", 1,
+			"bad or repeated max_returns '0' (1 to 16, once)");
+	assert_rejected("set a targets=go-tls max_size=1 max_returns=17\n", 1,
+			"bad or repeated max_returns '17' (1 to 16, once)");
+	assert_rejected("set a targets=go-tls max_size=1 max_returns=4 max_returns=4\n", 1,
+			"bad or repeated max_returns '4' (1 to 16, once)");
+	assert_rejected("set a targets=go-tls max_size=1 max_returns=4x\n", 1,
+			"bad or repeated max_returns '4x' (1 to 16, once)");
 	/* a read's bytes exist at return, a write's at entry */
 	snprintf(text, sizeof(text), "%s\nfunc a f entry role=read\n", set_a);
 	assert_rejected(text, 3, "role=read needs entry,return probes");
@@ -228,6 +260,8 @@ static void test_parse_errors_name_their_line(void **state)
 	assert_rejected(text, 2, "bad function name '9lives'");
 	snprintf(text, sizeof(text), "%sfunc a SSL-read entry required\n", set_a);
 	assert_rejected(text, 2, "bad function name 'SSL-read'");
+	snprintf(text, sizeof(text), "%sfunc a crypto/tls.(*Conn).Read[0] entry required\n", set_a);
+	assert_rejected(text, 2, "bad function name 'crypto/tls.(*Conn).Read[0]'");
 	snprintf(text, sizeof(text),
 		 "%sfunc a F234567890123456789012345678901234567890123456789012345678901234 entry\n",
 		 set_a);
@@ -305,14 +339,22 @@ static void test_parse_errors_name_their_line(void **state)
 		 &policy);
 	assert_int_equal(policy.sets[0].max_file_size, UINT64_MAX);
 	assert_int_equal(policy.sets[1].max_file_size, 17179869183ull << 30);
+	parse_ok("set g max_returns=3 targets=go-tls max_size=1M\n"
+		 "func g pkg/x.(*T).Read entry,ret-insns role=go_read required\n",
+		 &policy);
+	assert_int_equal(policy.sets[0].max_returns, 3);
+	assert_true(policy.sets[0].funcs[0].ret_insns && policy.sets[0].funcs[0].entry);
+	assert_false(policy.sets[0].funcs[0].ret);
+	assert_string_equal(policy.sets[0].funcs[0].name, "pkg/x.(*T).Read");
 
 	/* bad probe kind */
-	const char *bad_kinds[] = { "Entry", "exit", "return,entry", "entry,", "entry,entry", "," };
+	const char *bad_kinds[] = { "Entry", "exit", "return,entry", "entry,", "entry,entry", ",",
+				    "ret-insns", "entry,return,ret-insns" };
 	for (size_t i = 0; i < sizeof(bad_kinds) / sizeof(bad_kinds[0]); i++) {
 		char want[128];
 		snprintf(text, sizeof(text), "%sfunc a f %s required\n", set_a, bad_kinds[i]);
-		snprintf(want, sizeof(want), "bad probe kind '%s' (entry, return or entry,return)",
-			 bad_kinds[i]);
+		snprintf(want, sizeof(want), "bad probe kind '%s' (entry, return, entry,return or "
+			 "entry,ret-insns)", bad_kinds[i]);
 		assert_rejected(text, 2, want);
 	}
 

@@ -135,7 +135,7 @@ static const char names[2][USM_INSPECT_NAME_MAX] = {"SSL_read", "SSL_write"};
 static void ask(struct fixture *f, enum behaviour how, uint8_t set, struct usm_inspect_rep *out)
 {
 	f->fake.how = how;
-	inspect_functions(&f->ic, f->file, &f->st, set, names, 2, out);
+	inspect_functions(&f->ic, f->file, &f->st, set, USM_INSPECT_ELF_SYMBOLS, names, 2, out);
 }
 
 static void test_an_answer_inside_the_files_code_is_taken_and_cached(void **state)

@@ -197,7 +197,7 @@ static void assert_answered(const struct outcome *o, uint16_t n)
 {
 	assert_exit(o, 0);
 	assert_int_equal(o->answer_len, sizeof(struct usm_inspect_rep));
-	assert_true(usm_inspect_rep_valid(&o->rep, n));
+	assert_true(usm_inspect_rep_valid(&o->rep, n, USM_INSPECT_ELF_SYMBOLS));
 }
 
 /* No answer, exit 2, and exactly one line on stderr saying it refused. */
@@ -356,7 +356,7 @@ static void test_malformed_requests_get_no_answer(void **state)
 	for (int i = 0; i < 6; i++)
 		bad[i] = good;
 	bad[0].magic ^= 1;
-	bad[1].kind = 2;
+	bad[1].kind = 3;
 	bad[2].nfuncs = 0;
 	bad[3].nfuncs = USM_INSPECT_MAX_FUNCS + 1;
 	strcpy(bad[4].names[1], "SSL-write");                      /* not an identifier */

@@ -82,8 +82,8 @@ static void emit_func(FILE *f, unsigned i, const struct attach_func *fn)
 	const char *role = attach_policy_role_name(fn->role);
 	fprintf(f, "\t\t\t\t[%u] = { .name = ", i);
 	emit_string(f, fn->name);
-	fprintf(f, ", .entry = %s, .ret = %s, .required = %s, .role = %u /* %s */ },\n",
-		fn->entry ? "true" : "false", fn->ret ? "true" : "false",
+	fprintf(f, ", .entry = %s, .ret = %s, .ret_insns = %s, .required = %s, .role = %u /* %s */ },\n",
+		fn->entry ? "true" : "false", fn->ret ? "true" : "false", fn->ret_insns ? "true" : "false",
 		fn->required ? "true" : "false", (unsigned)fn->role, role ? role : "?");
 }
 
@@ -97,6 +97,7 @@ static void emit_set(FILE *f, unsigned i, const struct probe_set *s)
 	emit_targets(f, s->targets);
 	fprintf(f, "\t\t\t.max_file_size = UINT64_C(%" PRIu64 "), /* %s */\n", s->max_file_size,
 		size);
+	fprintf(f, "\t\t\t.max_returns = %u,\n", (unsigned)s->max_returns);
 	fprintf(f, "\t\t\t.nfuncs = %u,\n\t\t\t.funcs = {\n", s->nfuncs);
 	for (unsigned j = 0; j < s->nfuncs; j++)
 		emit_func(f, j, &s->funcs[j]);

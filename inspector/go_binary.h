@@ -1,0 +1,44 @@
+/* A Go program's crypto/tls, found for the capture programs without
+ * running or trusting it: what usm-inspector answers to a GO_TLS request
+ * (common/inspect_proto.h). Only the unprivileged inspector runs it.
+ *
+ *   1. The Go version, from .go.buildinfo (Go 1.18+ writes it inline):
+ *      no such section is "not-go"; a version older than go1.18 (no
+ *      register ABI with this function table layout), or one whose struct
+ *      offsets are neither in the binary's DWARF nor in the table of
+ *      verified versions (go_offsets.c), is "unsupported-go-version".
+ *   2. Each asked function's entry and end from .gopclntab, the function
+ *      table every Go binary keeps, stripped (-s -w) ones included (Go
+ *      1.18+ layout, magic 0xfffffff0 or 0xfffffff1); none: "no-symbols".
+ *   3. Each function's RET instructions, decoded with Capstone
+ *      (ret_insns.c); more than USM_INSPECT_MAX_RETURNS is
+ *      "too-many-returns", code that does not decode "bad-code".
+ *   4. The struct offsets of struct usm_inspect_go (go_offsets.c).
+ * Only amd64 (the register ABI the capture programs read) is accepted:
+ * other machines are "unsupported-arch".
+ *
+ * Bounds: the function table section at most GO_MAX_PCLNTAB bytes and
+ * GO_MAX_FUNCS functions; every offset, count and name read from it is
+ * checked against the section before use; a function's code at most
+ * GO_MAX_FUNC_BYTES. */
+#ifndef USM_INSPECTOR_GO_BINARY_H
+#define USM_INSPECTOR_GO_BINARY_H
+
+#include <stddef.h>
+
+#include "inspect_proto.h"
+
+#define GO_MAX_PCLNTAB (256u << 20)
+#define GO_MAX_FUNCS 4000000u
+#define GO_MAX_FUNC_BYTES (1u << 20)
+
+/* Answers req (kind GO_TLS, valid) for the file at fd into rep (zeroed by
+ * the caller, magic and nfuncs set): error 0 with go and funcs filled, or
+ * error < 0 with reason. Functions not found are found = 0. */
+void go_binary_answer(int fd, const struct usm_inspect_req *req, struct usm_inspect_rep *rep);
+
+/* "go1.19.8" -> 19 (the minor version of Go 1), or -1 if s is not a Go 1
+ * release or pre-release version ("go1.21rc2" is 21). */
+int go_minor_version(const char *s);
+
+#endif
