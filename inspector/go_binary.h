@@ -7,7 +7,7 @@
  *      register ABI with this function table layout), or one whose struct
  *      offsets are neither in the binary's DWARF nor in the table of
  *      verified versions (go_offsets.c), is "unsupported-go-version".
- *   2. Each asked function's entry and end from .gopclntab, the function
+ *   2. Each asked function's entry and end from .gopclntab (go_tables.c), the function
  *      table every Go binary keeps, stripped (-s -w) ones included (Go
  *      1.18+ layout, magic 0xfffffff0 or 0xfffffff1); none: "no-symbols".
  *   3. Each function's RET instructions, decoded with Capstone
@@ -29,16 +29,11 @@
 #include "inspect_proto.h"
 
 #define GO_MAX_PCLNTAB (256u << 20)
-#define GO_MAX_FUNCS 4000000u
-#define GO_MAX_FUNC_BYTES (1u << 20)
+#define GO_MAX_FUNC_BYTES (1u << 20) /* GO_MAX_FUNCS: go_tables.h */
 
 /* Answers req (kind GO_TLS, valid) for the file at fd into rep (zeroed by
  * the caller, magic and nfuncs set): error 0 with go and funcs filled, or
  * error < 0 with reason. Functions not found are found = 0. */
 void go_binary_answer(int fd, const struct usm_inspect_req *req, struct usm_inspect_rep *rep);
-
-/* "go1.19.8" -> 19 (the minor version of Go 1), or -1 if s is not a Go 1
- * release or pre-release version ("go1.21rc2" is 21). */
-int go_minor_version(const char *s);
 
 #endif

@@ -28,6 +28,11 @@ enum behaviour {
 	ANSWER_BAD_PAD, /* right size, padding set */
 	ANSWER_NOTHING, /* exits without a word */
 	ANSWER_LATE,    /* past the deadline */
+	GO_CODE,        /* Go: entry and two RETs in code, offsets in bounds */
+	GO_RET_HEADER,  /* Go: a RET at offset 0 (the ELF header) */
+	GO_BIG_OFFSET,  /* Go: a struct offset that does not fit the cookie */
+	GO_TOO_MANY,    /* Go: more RETs than the protocol holds */
+	GO_STRAY_RET,   /* Go: a RET offset past nreturns */
 };
 
 struct fake {
@@ -77,6 +82,20 @@ static void *fake_supervisor(void *arg)
 			break;
 		case ANSWER_BAD_PAD:
 			rep.pad[2] = 1;
+			break;
+		case GO_CODE:
+		case GO_RET_HEADER:
+		case GO_BIG_OFFSET:
+		case GO_TOO_MANY:
+		case GO_STRAY_RET:
+			rep.go = (struct usm_inspect_go){.goid = 152, .sysfd = 16, .family = 56,
+							 .version = "go1.19.8"};
+			rep.funcs[0].nreturns = 2;
+			rep.funcs[0].returns[0] = f->code_offset + 8;
+			rep.funcs[0].returns[1] = f->how == GO_RET_HEADER ? 0 : f->code_offset + 12;
+			rep.go.goid = f->how == GO_BIG_OFFSET ? 4096 : 152;
+			rep.funcs[0].nreturns = f->how == GO_TOO_MANY ? USM_INSPECT_MAX_RETURNS + 1 : 2;
+			rep.funcs[0].returns[5] = f->how == GO_STRAY_RET ? f->code_offset : 0;
 			break;
 		default:
 			break;
@@ -132,10 +151,16 @@ static int teardown(void **state)
 
 static const char names[2][USM_INSPECT_NAME_MAX] = {"SSL_read", "SSL_write"};
 
-static void ask(struct fixture *f, enum behaviour how, uint8_t set, struct usm_inspect_rep *out)
+static void ask_kind(struct fixture *f, enum behaviour how, uint8_t set, uint16_t kind,
+		     struct usm_inspect_rep *out)
 {
 	f->fake.how = how;
-	inspect_functions(&f->ic, f->file, &f->st, set, USM_INSPECT_ELF_SYMBOLS, names, 2, out);
+	inspect_functions(&f->ic, f->file, &f->st, set, kind, names, 2, out);
+}
+
+static void ask(struct fixture *f, enum behaviour how, uint8_t set, struct usm_inspect_rep *out)
+{
+	ask_kind(f, how, set, USM_INSPECT_ELF_SYMBOLS, out);
 }
 
 static void test_an_answer_inside_the_files_code_is_taken_and_cached(void **state)
@@ -185,6 +210,29 @@ static void test_malformed_answers_are_refused(void **state)
 	assert_int_equal(f->ic.failures, before + 3);
 }
 
+/* A Go answer: RETs are offsets like any other, checked to be code; the
+ * struct offsets must fit the cookies; an ELF answer carries none. */
+static void test_go_answers_are_checked_like_offsets(void **state)
+{
+	struct fixture *f = *state;
+	struct usm_inspect_rep a;
+	ask_kind(f, GO_CODE, 7, USM_INSPECT_GO_TLS, &a);
+	assert_int_equal(a.error, 0);
+	assert_int_equal(a.funcs[0].nreturns, 2);
+	assert_int_equal(a.go.goid, 152);
+	uint64_t before = f->ic.failures;
+	const enum behaviour bad[] = {GO_RET_HEADER, GO_BIG_OFFSET, GO_TOO_MANY, GO_STRAY_RET};
+	for (unsigned i = 0; i < 4; i++) {
+		ask_kind(f, bad[i], (uint8_t)(8 + i), USM_INSPECT_GO_TLS, &a);
+		assert_int_equal(a.error, -EPROTO);
+		assert_string_equal(a.reason, "inspect-failed");
+	}
+	/* Go's fields in an answer to an ELF question */
+	ask_kind(f, GO_CODE, 12, USM_INSPECT_ELF_SYMBOLS, &a);
+	assert_string_equal(a.reason, "inspect-failed");
+	assert_int_equal(f->ic.failures, before + 5);
+}
+
 static void test_no_answer_in_time_is_a_timeout_and_not_cached(void **state)
 {
 	struct fixture *f = *state;
@@ -216,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_an_offset_outside_executable_code_is_refused),
 		cmocka_unit_test(test_the_inspectors_own_refusal_is_passed_on),
 		cmocka_unit_test(test_malformed_answers_are_refused),
+		cmocka_unit_test(test_go_answers_are_checked_like_offsets),
 		cmocka_unit_test(test_no_answer_in_time_is_a_timeout_and_not_cached),
 		cmocka_unit_test(test_the_cache_is_bounded_and_counts_what_it_replaces),
 	};
