@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "usm_events.h" /* USM_GO_COOKIE */
+
 #define USM_INSPECT_MAGIC 0x32534e49u /* "INS2" in memory order */
 #define USM_INSPECT_FILE_FD 3
 #define USM_INSPECT_SOCKET_FD 4
@@ -126,6 +128,13 @@ static inline bool usm_inspect_go_valid(const struct usm_inspect_go *g, uint16_t
 	return g->goid < 4096 && g->conn < 4096 && g->netfd < 4096 && g->sysfd < 4096 &&
 	       g->family < 2048 && g->family % 8 == 0 && !g->pad[0] && !g->pad[1] && !g->pad[2] &&
 	       usm_inspect_string_ok(g->version, sizeof(g->version), false);
+}
+
+/* The part of a probe's BPF cookie that carries the Go offsets (0 for
+ * an ELF_SYMBOLS answer, whose go is all zero). */
+static inline uint64_t usm_inspect_go_cookie(const struct usm_inspect_go *g)
+{
+	return USM_GO_COOKIE(g->goid, g->conn, g->netfd, g->sysfd, g->family);
 }
 
 /* privd's check of the answer's shape (offsets are checked against the

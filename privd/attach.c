@@ -58,42 +58,36 @@ static int link_set(struct attachment *a, const struct kernel *k, const struct p
 {
 	static uint64_t offsets[2][MAX_OFFSETS], cookies[2][MAX_OFFSETS];
 	uint32_t n[2] = {0, 0};
-	const struct usm_inspect_go *g = &q->go; /* all 0 but for Go: usm_inspect_rep_valid */
-	uint64_t go = USM_GO_COOKIE(g->goid, g->conn, g->netfd, g->sysfd, g->family);
 	for (unsigned i = 0; i < set->nfuncs; i++) {
 		const struct usm_inspect_func *f = &q->funcs[i];
+		uint64_t cookie = ((uint64_t)set->id * USM_MAX_FUNCS + i) | usm_inspect_go_cookie(&q->go);
 		bool want[2] = {set->funcs[i].entry && f->found, set->funcs[i].ret && f->found};
 		for (int dir = 0; dir < 2; dir++) {
 			offsets[dir][n[dir]] = f->offset;
-			cookies[dir][n[dir]] = ((uint64_t)set->id * USM_MAX_FUNCS + i) | go;
+			cookies[dir][n[dir]] = cookie;
 			n[dir] += want[dir];
 		}
 		for (unsigned r = 0; set->funcs[i].ret_insns && r < f->nreturns; r++, n[0]++) {
 			offsets[0][n[0]] = f->returns[r];
-			cookies[0][n[0]] = ((uint64_t)set->id * USM_MAX_FUNCS + i) | go | USM_GO_COOKIE_RET;
+			cookies[0][n[0]] = cookie | USM_GO_COOKIE_RET;
 		}
 	}
+	struct bpf_program *progs[2] = {k->capture->progs.tls_entry, k->capture->progs.tls_return};
 	if (!k->uprobe_multi && !(a->links = calloc(n[0] + n[1], sizeof(*a->links))))
 		return -ENOMEM;
-	int prog[2] = {bpf_program__fd(k->capture->progs.tls_entry),
-		       bpf_program__fd(k->capture->progs.tls_return)};
 	for (int dir = 0; dir < 2; dir++) {
-		if (n[dir] == 0)
-			continue;
-		if (k->uprobe_multi) {
-			int fd = bpf_link_uprobe_multi(prog[dir], fd_path, offsets[dir], cookies[dir], n[dir],
-						   dir == 1);
+		if (n[dir] && k->uprobe_multi) {
+			int fd = bpf_link_uprobe_multi(bpf_program__fd(progs[dir]), fd_path, offsets[dir],
+						   cookies[dir], n[dir], dir == 1);
 			if (fd < 0)
 				return fd;
 			a->multi_fds[dir] = fd;
-			continue;
 		}
-		struct bpf_program *p = dir ? k->capture->progs.tls_return : k->capture->progs.tls_entry;
-		for (uint32_t i = 0; i < n[dir]; i++) {
+		for (uint32_t i = 0; !k->uprobe_multi && i < n[dir]; i++) {
 			LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = dir == 1,
 				    .bpf_cookie = cookies[dir][i]);
-			struct bpf_link *l =
-				bpf_program__attach_uprobe_opts(p, -1, fd_path, offsets[dir][i], &opts);
+			struct bpf_link *l = bpf_program__attach_uprobe_opts(progs[dir], -1, fd_path,
+									     offsets[dir][i], &opts);
 			if (!l)
 				return -errno;
 			a->links[a->nlinks++] = l;
@@ -230,7 +224,7 @@ static int open_checked(const struct attach_context *ctx, const struct usm_attac
 /* The set's functions in the file, found by an inspector (never parsed
  * here) in a read-only reopening. 0, or -errno with rep filled. */
 static int find_functions(const struct attach_context *ctx, int path_fd, const struct stat *st,
-			  const struct probe_set *set, uint16_t kind, struct usm_inspect_rep *q,
+			  const struct probe_set *set, uint8_t type, struct usm_inspect_rep *q,
 			  struct usm_attach_rep *rep)
 {
 	char self_path[64], names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX];
@@ -241,6 +235,7 @@ static int find_functions(const struct attach_context *ctx, int path_fd, const s
 		return errno == EWOULDBLOCK ? (rep->error = -EWOULDBLOCK) : refuse(rep, -errno, "unreadable");
 	for (unsigned i = 0; i < set->nfuncs; i++)
 		snprintf(names[i], sizeof(names[i]), "%s", set->funcs[i].name);
+	uint16_t kind = type == USM_PROG_GO_TLS ? USM_INSPECT_GO_TLS : USM_INSPECT_ELF_SYMBOLS;
 	inspect_functions(ctx->inspector, fd, st, set->id, kind, names, (uint16_t)set->nfuncs, q);
 	close(fd);
 	if (q->error)
@@ -304,8 +299,7 @@ void attach_file(struct attach_table *t, const struct attach_context *ctx,
 		 ? open_checked(ctx, req, &st, rep)
 		 : (rep->error = -EPERM);
 	if (fd == -EPERM)
-		log_debug("attach %s (pid %u, type %u): refused", req->path, req->pid,
-			  req->program_type);
+		log_debug("attach %s (pid %u, type %u): refused", req->path, req->pid, req->program_type);
 	if (fd < 0)
 		return;
 	const struct probe_set *set = &ctx->policy->sets[req->set_id];
@@ -315,10 +309,7 @@ void attach_file(struct attach_table *t, const struct attach_context *ctx,
 		rep->attachment = a->id;
 	} else if (t->count == t->max) {
 		rep->error = -ENOSPC; /* our limit, not the file's fault */
-	} else if (find_functions(ctx, fd, &st, set,
-				  req->program_type == USM_PROG_GO_TLS ? USM_INSPECT_GO_TLS
-									: USM_INSPECT_ELF_SYMBOLS,
-				  &q, rep) == 0) {
+	} else if (find_functions(ctx, fd, &st, set, req->program_type, &q, rep) == 0) {
 		add_attachment(t, ctx->kernel, set, &q, fd, &st, req, rep);
 	} else {
 		log_info("%s (pid %u): not attaching %s: %s", req->path, req->pid, set->name,

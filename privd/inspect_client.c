@@ -136,11 +136,10 @@ static bool offsets_are_code(int fd, const struct usm_inspect_rep *rep)
 		if (!read && elf_exec_segments(fd, &seg) != 0)
 			return false;
 		read = true;
-		for (unsigned r = 0; r < rep->funcs[i].nreturns; r++) /* <= MAX: rep_valid */
-			if (!elf_offset_is_code(&seg, rep->funcs[i].returns[r]))
+		const struct usm_inspect_func *f = &rep->funcs[i]; /* its entry, then its RETs */
+		for (unsigned r = 0; r <= f->nreturns; r++) /* nreturns <= MAX: rep_valid */
+			if (!elf_offset_is_code(&seg, r ? f->returns[r - 1] : f->offset))
 				return false;
-		if (!elf_offset_is_code(&seg, rep->funcs[i].offset))
-			return false;
 	}
 	return true;
 }

@@ -46,10 +46,9 @@ struct inspect_client {
 
 int inspect_client_init(struct inspect_client *ic, int channel, int timeout_ms, uint32_t cache_max);
 
-/* fd: the file, read-only; st: its fstat; kind: enum usm_inspect_kind;
- * names[nfuncs]: what to find (set_id: part of the cache key). Always fills
- * *out: error 0 and funcs (entries and, for Go, RET instructions, all
- * checked to be code), or error and reason. */
+/* fd: the file, read-only; st: its fstat; kind: enum usm_inspect_kind; names[nfuncs]:
+ * what to find (set_id: part of the cache key). Always fills *out: error 0 and funcs
+ * (entries and Go's RETs, all checked to be code), or error and reason. */
 void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st, uint8_t set_id,
 		       uint16_t kind, const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
 		       struct usm_inspect_rep *out);

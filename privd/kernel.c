@@ -163,10 +163,11 @@ void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct a
 		load_capture(k, cfg, policy, self);
 }
 
-void kernel_ring_fds(const struct kernel *k, int fds[2])
+unsigned kernel_ring_fds(const struct kernel *k, int fds[2])
 {
 	fds[0] = k->proc ? bpf_map__fd(k->proc->maps.proc_events) : -1;
 	fds[1] = k->capture ? bpf_map__fd(k->capture->maps.http_events) : -1;
+	return (fds[0] >= 0) + (fds[0] >= 0 && fds[1] >= 0);
 }
 
 /* Sum of a per-CPU u64 array's slots [0, nslots). */

@@ -25,8 +25,8 @@ struct kernel {
 void kernel_start(struct kernel *k, const struct usm_config *cfg, const struct attach_policy *policy,
 		  pid_t self);
 
-/* The discovery and the HTTP capture ring buffers' map fds, or -1. */
-void kernel_ring_fds(const struct kernel *k, int fds[2]);
+/* The discovery and HTTP capture rings' map fds (-1: none); how many lead. */
+unsigned kernel_ring_fds(const struct kernel *k, int fds[2]);
 
 /* Lost records of both rings and TLS probe hits, into a STATUS answer. */
 void kernel_counters(const struct kernel *k, struct usm_privd_status *s);

@@ -93,21 +93,18 @@ static bool handle_owner(struct supervisor *sup)
 		int rc = owner_recv(sup->channel, &m, fds, &nfds);
 		if (rc == -EAGAIN)
 			return false;
-		if (rc == 0 && m.type == OWNER_RESTART_COLLECTOR) {
+		bool known = rc == 0 && (m.type == OWNER_RESTART_COLLECTOR || m.type == OWNER_INSPECT);
+		if (known && m.type == OWNER_RESTART_COLLECTOR)
 			supervisor_restart_collector(sup);
-			continue;
-		}
-		if (rc == 0 && m.type == OWNER_INSPECT) {
-			supervisor_spawn_inspector(sup, fds);
-			close(fds[0]);
-			close(fds[1]);
-			continue;
-		}
-		for (unsigned i = 0; i < nfds; i++)
+		else if (known)
+			supervisor_spawn_inspector(sup, fds); /* it got its own copies of fds */
+		for (unsigned i = 0; i < nfds; i++)       /* 0 but for INSPECT's 2 */
 			close(fds[i]);
-		log_error("usm-privd-bpf %s: stopping",
-			  rc == -EPIPE ? "is gone (its channel closed)" : "sent an unexpected message");
-		return true;
+		if (!known) {
+			log_error("usm-privd-bpf %s: stopping", rc == -EPIPE ? "is gone (its channel closed)"
+									      : "sent an unexpected message");
+			return true;
+		}
 	}
 	return false;
 }

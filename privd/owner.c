@@ -140,10 +140,7 @@ static __attribute__((noreturn)) void run(const struct usm_config *cfg,
 		rc = classic ? USM_SECCOMP_INSTALL(privd_bpf_classic, cfg->seccomp) /* compiled */
 			     : USM_SECCOMP_INSTALL(privd_bpf, cfg->seccomp);
 	int rings[OWNER_MAX_FDS];
-	unsigned nrings = 0;
-	kernel_ring_fds(&kernel, rings);
-	while (nrings < OWNER_MAX_FDS && rings[nrings] >= 0)
-		nrings++;
+	unsigned nrings = kernel_ring_fds(&kernel, rings);
 	struct owner_msg ready = {.type = OWNER_READY, .arg = (int32_t)nrings};
 	if (rc == 0)
 		rc = owner_send(channel, &ready, rings, nrings);

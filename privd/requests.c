@@ -65,12 +65,11 @@ static int handle_attach(void *ctx, const struct usm_msg_view *req, struct usm_i
 	struct usm_attach_rep r;
 	pid_t own[4];
 	size_t nown = own_pids(st, own);
-	for (size_t i = 0; i < nown; i++) {
+	for (size_t i = 0; i < nown; i++)
 		if ((pid_t)a->pid == own[i]) {
 			usm_ipc_reply_error(rep, -EPERM, "pid %u is usm's own process", a->pid);
 			return -EPERM;
 		}
-	}
 	attach_file(st->attachments, &st->attach, a, &r);
 	usm_ipc_reply_set(rep, USM_MSG_PRIVD_ATTACH_REP, &r, sizeof(r));
 	return 0;

@@ -50,16 +50,13 @@ static int make_subdir(int dirfd, const char *name, uid_t uid, gid_t gid)
 int runtime_dir_prepare(const char *dir, uid_t bpf_uid, uid_t collector_uid, gid_t collector_gid,
 			gid_t api_gid)
 {
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		int e = errno;
-		log_error("cannot create runtime_dir %s: %s", dir, strerror(e));
-		return -e;
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = mkdir(dir, 0755) != 0 && errno != EEXIST
+			 ? -1
+			 : open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		log_error("cannot open runtime_dir %s (a symlink or not a directory?): %s", dir,
-			  strerror(e));
+		log_error("cannot create or open runtime_dir %s (a symlink or not a directory?): %s",
+			  dir, strerror(e));
 		return -e;
 	}
 	struct stat st;

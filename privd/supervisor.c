@@ -178,13 +178,12 @@ void supervisor_spawn_inspector(struct supervisor *sup, const int fds[2])
 
 int supervisor_start_all(struct supervisor *sup)
 {
-	for (unsigned i = 0; i < 2; i++) {
-		int rc = spawn(sup, &sup->children[i]);
-		if (rc)
-			return rc;
-	}
-	supervisor_publish_health(sup);
-	return 0;
+	int rc = 0;
+	for (unsigned i = 0; i < 2 && rc == 0; i++)
+		rc = spawn(sup, &sup->children[i]);
+	if (rc == 0)
+		supervisor_publish_health(sup);
+	return rc;
 }
 
 static void on_child_exit(struct supervisor *sup, struct child *c, int status)
@@ -278,8 +277,7 @@ int supervisor_next_timeout_ms(const struct supervisor *sup)
 
 /* Sends sig to each running pid of *pids and waits up to ms for all to be
  * reaped (supervisor_reap zeroes the pids it reaps); true if they were. */
-static bool signal_and_wait(struct supervisor *sup, pid_t *const *pids, unsigned n, int sig,
-			    int ms)
+static bool signal_and_wait(struct supervisor *sup, pid_t *const *pids, unsigned n, int sig, int ms)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (*pids[i] > 0)
