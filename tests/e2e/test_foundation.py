@@ -441,16 +441,6 @@ class TestConfigurationErrors(unittest.TestCase):
     def test_java_tls_is_refused(self):
         self.assertRefused(self.privd("-o", "enable_java_tls_support=true"), "Java TLS")
 
-    def test_go_tls_is_accepted_but_says_it_traces_nothing(self):
-        usm = Usm("enable_go_tls_support=true").start()
-        try:
-            wait_for(lambda: usm.get("/usm/stats").json().get("state") == "Running",
-                     what="the monitor to run")
-            wait_for(lambda: "Go's crypto/tls is not traced yet" in usm.log_text(),
-                     what="the collector's warning about Go TLS")
-        finally:
-            self.assertEqual(usm.stop(), 0)
-
     def test_missing_user_is_refused(self):
         self.assertRefused(self.privd("-o", "collector_user=no-such-user-usm"),
                            "no such user 'no-such-user-usm'")
