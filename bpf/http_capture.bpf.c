@@ -277,14 +277,14 @@ struct {
 /* Not in vmlinux.h. */
 #define USM_INT_MAX 0x7fffffff
 
-/* The running goroutine's id: R14 holds its g (Go's register ABI). */
-static __always_inline struct go_call_key go_key(struct pt_regs *ctx, __u64 cookie)
+/* The running goroutine's id: R14 holds its g (Go's register ABI).
+ * False if it cannot be read: the call is then not tracked at all, rather
+ * than keyed under an id other goroutines would share. */
+static __always_inline bool go_key(struct pt_regs *ctx, __u64 cookie, struct go_call_key *k)
 {
-	struct go_call_key k = {.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
-	if (bpf_probe_read_user(&k.goid, sizeof(k.goid),
-				(const void *)(ctx->r14 + USM_GO_COOKIE_GOID(cookie))) != 0)
-		k.goid = 0;
-	return k;
+	*k = (struct go_call_key){.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
+	return bpf_probe_read_user(&k->goid, sizeof(k->goid),
+				   (const void *)(ctx->r14 + USM_GO_COOKIE_GOID(cookie))) == 0;
 }
 
 /* A *tls.Conn's tuple: known already, or learned from its socket through
@@ -316,9 +316,9 @@ static __always_inline void go_tls(struct pt_regs *ctx, __u64 cookie, __u8 role)
 {
 	struct usm_conn_tuple scratch = {};
 	__u64 conn = ctx->ax;
+	struct go_call_key k;
 	if (role == USM_TLS_ROLE_GO_READ && (cookie & USM_GO_COOKIE_RET)) {
-		struct go_call_key k = go_key(ctx, cookie);
-		struct go_read *r = bpf_map_lookup_elem(&go_reads, &k);
+		struct go_read *r = go_key(ctx, cookie, &k) ? bpf_map_lookup_elem(&go_reads, &k) : NULL;
 		if (!r)
 			return;
 		struct go_read call = *r;
@@ -328,11 +328,11 @@ static __always_inline void go_tls(struct pt_regs *ctx, __u64 cookie, __u8 role)
 			emit(USM_EVENT_DATA, USM_DIR_READ, 1, call.conn, (__u64)n, call.buf, (__u64)n,
 			     go_tuple(call.conn, cookie, &scratch));
 	} else if (role == USM_TLS_ROLE_GO_READ) {
-		struct go_call_key k = go_key(ctx, cookie);
 		struct go_read call = {.conn = conn, .buf = ctx->bx};
 		/* Bound before Read's own socket reads: they are not clear text. */
 		go_tuple(conn, cookie, &scratch);
-		bpf_map_update_elem(&go_reads, &k, &call, BPF_ANY);
+		if (go_key(ctx, cookie, &k))
+			bpf_map_update_elem(&go_reads, &k, &call, BPF_ANY);
 	} else if (role == USM_TLS_ROLE_GO_WRITE) {
 		__s64 len = (__s64)ctx->cx;
 		if (len > 0)
