@@ -50,6 +50,9 @@ struct usm_proc_event {
 #define USM_MAX_SETS 8
 #define USM_MAX_FUNCS 16
 #define USM_PROBE_SLOTS (USM_MAX_SETS * USM_MAX_FUNCS * 2)
+/* A cookie's slot is its low 7 bits (cookie % 128); bit 7 and above are
+ * Go's (USM_GO_COOKIE below). */
+_Static_assert(USM_MAX_SETS * USM_MAX_FUNCS == 128, "the cookie's slot is its low 7 bits");
 
 /* ---- HTTP capture (bpf/http_capture.bpf.c -> collector) ---- */
 

@@ -223,6 +223,10 @@ static int parse_set(struct parser *ps, char **w, unsigned nw)
 		return fail(ps, "set '%s' needs targets=", s.name);
 	if (!have_size)
 		return fail(ps, "set '%s' needs max_size=", s.name);
+	/* Go programs are read and probed their own way (register ABI, no
+	 * return probes): a set is for them alone or not at all. */
+	if ((s.targets & (1u << USM_PROG_GO_TLS)) && s.targets != (1u << USM_PROG_GO_TLS))
+		return fail(ps, "set '%s': go-tls cannot share a set with other targets", s.name);
 	ps->set_line[p->nsets] = ps->line;
 	p->sets[p->nsets++] = s;
 	return 0;
@@ -298,6 +302,13 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 		return fail(ps, "role=%s cannot have a return probe", role_names[f.role]);
 	if (f.ret_insns && s->max_returns == 0)
 		return fail(ps, "ret-insns probes need max_returns= on set '%s'", s->name);
+	bool go_set = s->targets == (1u << USM_PROG_GO_TLS);
+	bool go_role = f.role >= USM_TLS_ROLE_GO_READ;
+	if (go_set && (f.ret || (f.role != USM_TLS_ROLE_NONE && !go_role)))
+		return fail(ps, "set '%s' targets Go: no return probes, go_* roles only", s->name);
+	if (!go_set && (go_role || f.ret_insns))
+		return fail(ps, "role=%s and ret-insns probes are for go-tls sets only",
+			    role_names[f.role]);
 
 	for (unsigned i = 0; i < s->nfuncs; i++)
 		if (strcmp(s->funcs[i].name, f.name) == 0)

@@ -143,7 +143,8 @@ static inline bool usm_inspect_rep_valid(const struct usm_inspect_rep *r, uint16
 					 uint16_t kind)
 {
 	static const uint8_t zero[sizeof(r->funcs[0].returns)];
-	if (r->magic != USM_INSPECT_MAGIC || r->error > 0 || r->nfuncs != nfuncs ||
+	if (r->magic != USM_INSPECT_MAGIC || r->error > 0 || r->error < -4095 /* an errno */ ||
+	    r->nfuncs != nfuncs ||
 	    memcmp(r->pad, zero, sizeof(r->pad)) != 0 ||
 	    !usm_inspect_string_ok(r->reason, sizeof(r->reason), false) ||
 	    !usm_inspect_go_valid(&r->go, r->error ? 0 : kind))

@@ -113,7 +113,7 @@ void go_binary_answer(int fd, const struct usm_inspect_req *req, struct usm_insp
 			 gelf_getclass(f.elf) != ELFCLASS64
 		 ? fail(rep, -ENOTSUP, "unsupported-arch")
 		 : read_version(&f, rep);
-	if (rc == 0 && go_offsets_from_dwarf(f.elf, &rep->go) != 0 &&
+	if (rc == 0 && go_offsets_from_dwarf(&f, &rep->go) != 0 &&
 	    go_offsets_from_table(go_minor_version(rep->go.version), &rep->go) != 0)
 		rc = fail(rep, -ENOTSUP, "unsupported-go-version");
 	if (rc == 0)

@@ -13,6 +13,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
+#include <gelf.h>
 #include <string.h>
 
 /* Go 1.minor -> offsets, verified with that version's DWARF. */
@@ -74,17 +75,59 @@ static void read_members(Dwarf_Die *st, int type, long *found)
 	} while (dwarf_siblingof(&m, &m) == 0);
 }
 
-int go_offsets_from_dwarf(Elf *elf, struct usm_inspect_go *out)
+/* What libdw will hold once it has decompressed every debug section (it
+ * does so in dwarf_begin_elf, up to ~1000x the stored size, and does not
+ * survive a failed allocation later): above GO_MAX_DWARF bytes in all,
+ * DWARF is not read. Sizes come from the compression headers, ELF's
+ * (SHF_COMPRESSED) or the older ".zdebug_" form ("ZLIB" and a big-endian
+ * 64-bit size). */
+static bool dwarf_fits(const struct elf_file *f)
 {
-	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	size_t shstrndx;
+	uint64_t total = 0;
+	Elf_Scn *scn = NULL;
+	if (elf_getshdrstrndx(f->elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(f->elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		const char *n;
+		if (!gelf_getshdr(scn, &sh) || !(n = elf_strptr(f->elf, shstrndx, sh.sh_name)))
+			return false;
+		if (strncmp(n, ".debug_", 7) != 0 && strncmp(n, ".zdebug_", 8) != 0)
+			continue;
+		uint64_t size = sh.sh_size;
+		Elf64_Chdr ch;
+		unsigned char z[12];
+		if ((sh.sh_flags & SHF_COMPRESSED) &&
+		    elf_file_read(f, &ch, sizeof(ch), sh.sh_offset) == 0) {
+			size = ch.ch_size;
+		} else if (n[1] == 'z' && elf_file_read(f, z, sizeof(z), sh.sh_offset) == 0 &&
+			   memcmp(z, "ZLIB", 4) == 0) {
+			memcpy(&size, z + 4, sizeof(size));
+			size = __builtin_bswap64(size);
+		}
+		if (size > GO_MAX_DWARF || (total += size) > GO_MAX_DWARF)
+			return false;
+	}
+	return true;
+}
+
+int go_offsets_from_dwarf(const struct elf_file *f, struct usm_inspect_go *out)
+{
+	if (!dwarf_fits(f))
+		return -ENOENT;
+	Dwarf *dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
 	if (!dw)
 		return -ENOENT;
+	/* Never a supplementary file: "alt" forms (.gnu_debugaltlink) read
+	 * this one, so libdw opens nothing (the inspector may not). */
+	dwarf_setalt(dw, dw);
 	long found[NWANTED];
 	bool seen[T_COUNT] = {false};
 	for (size_t i = 0; i < NWANTED; i++)
 		found[i] = -1;
 	Dwarf_Off off = 0, next;
-	size_t header_size, dies = 0;
+	size_t header_size, dies = 0, cus = 0;
 	unsigned nseen = 0;
 	while (nseen < T_COUNT && dwarf_nextcu(dw, off, &next, &header_size, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, die;
@@ -101,7 +144,7 @@ int go_offsets_from_dwarf(Elf *elf, struct usm_inspect_go *out)
 				}
 			} while (++dies < GO_DWARF_MAX_DIES && dwarf_siblingof(&die, &die) == 0);
 		}
-		if (dies >= GO_DWARF_MAX_DIES)
+		if (dies >= GO_DWARF_MAX_DIES || ++cus >= GO_DWARF_MAX_CUS)
 			break;
 		off = next;
 	}

@@ -58,7 +58,9 @@
 #define NAME "usm-inspector"
 #define MAX_FDS 8             /* 0-4, and Landlock's ruleset fd while it is built */
 #define CPU_SECONDS 5         /* reading a 1 GiB file's tables takes well under one */
-#define MEMORY_BYTES (512ULL << 20) /* 48 MiB of symbols + 256 MiB of names, at most */
+#define MEMORY_BYTES (512ULL << 20) /* ELF: 48 MiB of symbols + 256 MiB of names
+				     * at most; Go: DWARF (192 MiB, kept to the
+				     * end) and a function table (256 MiB) */
 
 static void read_options(int argc, char **argv, struct usm_config *cfg)
 {

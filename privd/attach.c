@@ -243,8 +243,8 @@ static int find_functions(const struct attach_context *ctx, int path_fd, const s
 	for (unsigned i = 0; i < set->nfuncs; i++)
 		if (set->funcs[i].required && !q->funcs[i].found)
 			return refuse(rep, -ENOENT, "no-symbols");
-		else if (q->funcs[i].nreturns > set->max_returns ||
-			 (set->funcs[i].ret_insns && q->funcs[i].found && !q->funcs[i].nreturns))
+		else if (set->funcs[i].ret_insns && q->funcs[i].found &&
+			 (q->funcs[i].nreturns > set->max_returns || !q->funcs[i].nreturns))
 			return refuse(rep, -E2BIG, q->funcs[i].nreturns ? "too-many-returns" : "no-returns");
 	return 0;
 }

@@ -72,7 +72,7 @@ bool elf_offset_is_code(const struct exec_segments *s, uint64_t offset)
 
 struct inspect_cache_entry {
 	uint64_t dev, ino, size;
-	int64_t mtime_sec, mtime_nsec;
+	int64_t ctime_sec, ctime_nsec; /* not mtime: a file's owner sets that at will */
 	uint8_t set_id;
 	struct usm_inspect_rep answer;
 };
@@ -90,7 +90,7 @@ int inspect_client_init(struct inspect_client *ic, int channel, int timeout_ms, 
 static bool same_file(const struct inspect_cache_entry *e, const struct stat *st, uint8_t set_id)
 {
 	return e->dev == st->st_dev && e->ino == st->st_ino && e->size == (uint64_t)st->st_size &&
-	       e->mtime_sec == st->st_mtim.tv_sec && e->mtime_nsec == st->st_mtim.tv_nsec &&
+	       e->ctime_sec == st->st_ctim.tv_sec && e->ctime_nsec == st->st_ctim.tv_nsec &&
 	       e->set_id == set_id;
 }
 
@@ -182,7 +182,7 @@ void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
 	for (uint32_t i = 0; i < ic->cache_count; i++) {
 		if (same_file(&ic->cache[i], st, set_id)) {
 			ic->cache_hits++;
-			*out = ic->cache[i].answer; /* the file may have changed under its mtime: */
+			*out = ic->cache[i].answer; /* and, as a second wall, checked again: */
 			if (!out->error && !offsets_are_code(fd, out))
 				refuse(out, -EPROTO, "inspect-failed");
 			return;
@@ -203,6 +203,6 @@ void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
 	}
 	ic->cache[slot] = (struct inspect_cache_entry){
 		.dev = st->st_dev, .ino = st->st_ino, .size = (uint64_t)st->st_size,
-		.mtime_sec = st->st_mtim.tv_sec, .mtime_nsec = st->st_mtim.tv_nsec,
+		.ctime_sec = st->st_ctim.tv_sec, .ctime_nsec = st->st_ctim.tv_nsec,
 		.set_id = set_id, .answer = *out};
 }

@@ -3,11 +3,11 @@
  * the supervisor starts, never by parsing the file here. The answer's
  * shape is checked and every offset must lie in an executable PT_LOAD
  * segment of that same file (a lying inspector can at worst misplace
- * probes in that file's code), else "inspect-failed" (also
- * for no, short or malformed answers); no answer in timeout_ms is
- * "inspect-timeout". Answers are cached per (dev, inode, size, mtime,
- * set), at most cache_max, the oldest replaced and counted; timeouts and
- * our own failures are not cached. */
+ * probes in that file's code), else "inspect-failed" (also for no, short
+ * or malformed answers); no answer in timeout_ms is "inspect-timeout".
+ * Answers are cached per (dev, inode, size, ctime (only the kernel sets
+ * it), set), at most cache_max, the oldest replaced and counted;
+ * timeouts and our own failures are not cached. */
 #ifndef USM_PRIVD_INSPECT_CLIENT_H
 #define USM_PRIVD_INSPECT_CLIENT_H
 

@@ -149,7 +149,7 @@ static void test_syntax_details_parse(void **state)
 	parse_ok("# comment\n"
 		 "\n"
 		 "  \t \n"
-		 "set a_1 max_size=1 targets=go-tls,istio # keywords in any order\r\n"
+		 "set a_1 max_size=1 targets=nodejs,istio # keywords in any order\r\n"
 		 "set b targets=nodejs max_size=2K\n"
 		 "set c targets=shared_libraries max_size=3G\n"
 		 "func a_1 f1 return required\n"
@@ -160,7 +160,7 @@ static void test_syntax_details_parse(void **state)
 		 "library libbar.so.3x c", /* no final newline */
 		 &policy);
 	assert_int_equal(policy.nsets, 3);
-	assert_int_equal(policy.sets[0].targets, BIT(USM_PROG_GO_TLS) | BIT(USM_PROG_ISTIO));
+	assert_int_equal(policy.sets[0].targets, BIT(USM_PROG_NODEJS) | BIT(USM_PROG_ISTIO));
 	assert_int_equal(policy.sets[0].max_file_size, 1);
 	assert_int_equal(policy.sets[1].max_file_size, 2048);
 	assert_int_equal(policy.sets[2].max_file_size, 3ull << 30);
@@ -235,6 +235,20 @@ static void test_parse_errors_name_their_line(void **state)
 			"bad or repeated max_returns '4' (1 to 16, once)");
 	assert_rejected("set a targets=go-tls max_size=1 max_returns=4x\n", 1,
 			"bad or repeated max_returns '4x' (1 to 16, once)");
+	/* Go's sets are Go's alone: no return probes, no other roles, and
+	 * Go's roles and RET probes nowhere else */
+	assert_rejected("set g targets=go-tls,istio max_size=1\n", 1,
+			"set 'g': go-tls cannot share a set with other targets");
+	const char *set_g = "set g targets=go-tls max_size=1M max_returns=4\n";
+	snprintf(text, sizeof(text), "%sfunc g f entry,return\n", set_g);
+	assert_rejected(text, 2, "set 'g' targets Go: no return probes, go_* roles only");
+	snprintf(text, sizeof(text), "%sfunc g f entry role=write\n", set_g);
+	assert_rejected(text, 2, "set 'g' targets Go: no return probes, go_* roles only");
+	snprintf(text, sizeof(text), "%sfunc a f entry role=go_close\n", set_a);
+	assert_rejected(text, 2, "role=go_close and ret-insns probes are for go-tls sets only");
+	snprintf(text, sizeof(text), "set a targets=istio max_size=1M max_returns=2\n"
+				     "func a f entry,ret-insns role=go_read\n");
+	assert_rejected(text, 2, "role=go_read and ret-insns probes are for go-tls sets only");
 	/* a read's bytes exist at return, a write's at entry */
 	snprintf(text, sizeof(text), "%s\nfunc a f entry role=read\n", set_a);
 	assert_rejected(text, 3, "role=read needs entry,return probes");

@@ -173,7 +173,7 @@ static void test_dwarf_offsets_equal_the_verified_table(void **state)
 	struct usm_inspect_go dwarf = {.version = "go1.19"}, table = {.version = "go1.19"};
 	int fd = open(builds[0], O_RDONLY | O_CLOEXEC);
 	assert_int_equal(elf_file_open(&f, fd, reason, sizeof(reason)), 0);
-	assert_int_equal(go_offsets_from_dwarf(f.elf, &dwarf), 0);
+	assert_int_equal(go_offsets_from_dwarf(&f, &dwarf), 0);
 	elf_file_close(&f);
 	close(fd);
 	assert_int_equal(go_offsets_from_table(19, &table), 0);
@@ -182,7 +182,7 @@ static void test_dwarf_offsets_equal_the_verified_table(void **state)
 	/* a stripped build has no DWARF: the table answers */
 	fd = open(builds[1], O_RDONLY | O_CLOEXEC);
 	assert_int_equal(elf_file_open(&f, fd, reason, sizeof(reason)), 0);
-	assert_int_equal(go_offsets_from_dwarf(f.elf, &dwarf), -ENOENT);
+	assert_int_equal(go_offsets_from_dwarf(&f, &dwarf), -ENOENT);
 	elf_file_close(&f);
 	close(fd);
 	/* versions nobody verified here are not guessed */
