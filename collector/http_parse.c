@@ -50,6 +50,8 @@ enum flag {
 	F_CLOSE = 1u << 9,       /* Connection: close */
 	F_KEEP_ALIVE = 1u << 10, /* Connection: keep-alive */
 	F_PATH_CUT = 1u << 11,
+	F_EXT_METHOD = 1u << 12, /* a method outside the nine known: reported once its
+				  * request line ends with HTTP/1.x */
 };
 
 /* How the body of a message whose head was read is framed. */
@@ -68,8 +70,10 @@ struct feed {
 	uint64_t ts_ns;
 };
 
-/* "HTTP/1.1", the longest first token of a start line. */
+/* "HTTP/1.1": a status line's first token, and the request line's last. */
 #define TOKEN_MAX 8
+/* An extension method's length ("BASELINE-CONTROL" is 16). */
+#define EXT_METHOD_MAX 20
 /* Hex digits of a chunk size: keeps the size below 2^60. */
 #define CHUNK_SIZE_DIGITS_MAX 15
 /* Decimal digits of a Content-Length: keeps it below 10^18. */
@@ -144,6 +148,20 @@ static bool accepts_responses(const struct http_stream *s)
 
 /* Whether the first token read so far can still become a valid one: lets
  * garbage be refused at its first bytes rather than at a space. */
+/* An extension method (PURGE, PROPFIND, MKCOL, M-SEARCH...): the token
+ * grammar narrowed to what registered methods use, upper-case letters,
+ * '-' and '_', so that binary data and other text protocols do not pass
+ * for requests; its request line must still end with HTTP/1.x. */
+static bool ext_method_prefix(const char *t, size_t n)
+{
+	if (n > EXT_METHOD_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (i > 0 && (t[i] == '-' || t[i] == '_'))))
+			return false;
+	return true;
+}
+
 static bool token_prefix_ok(const struct http_stream *s)
 {
 	size_t n = s->line_len;
@@ -151,6 +169,8 @@ static bool token_prefix_ok(const struct http_stream *s)
 		return true;
 	if (!accepts_requests(s))
 		return false;
+	if (ext_method_prefix(s->line, n))
+		return true;
 	for (uint8_t m = USM_HTTP_METHOD_GET; m < USM_HTTP_METHOD_COUNT; m++) {
 		const char *name = usm_http_method_name(m);
 		if (strlen(name) >= n && memcmp(name, s->line, n) == 0)
@@ -522,10 +542,13 @@ static void token_done(struct http_stream *s)
 	enum usm_http_method m = USM_HTTP_METHOD_UNKNOWN;
 	if (accepts_requests(s))
 		m = method_of(s->line, s->line_len);
-	if (m != USM_HTTP_METHOD_UNKNOWN) {
+	bool ext = m == USM_HTTP_METHOD_UNKNOWN && accepts_requests(s) && s->line_len >= 3 &&
+		   ext_method_prefix(s->line, s->line_len) &&
+		   !http_version_prefix(s->line, s->line_len);
+	if (m != USM_HTTP_METHOD_UNKNOWN || ext) {
 		s->msg_kind = HTTP_MESSAGE_REQUEST;
 		s->method = (uint8_t)m;
-		s->flags |= F_KNOWN;
+		s->flags |= ext ? F_EXT_METHOD : F_KNOWN;
 		s->path_len = 0;
 		s->state = S_TARGET;
 		return;
@@ -567,7 +590,7 @@ static void on_byte(struct http_stream *s, uint8_t b, struct feed *f)
 			s->state = S_TLS_MAYBE;
 		} else if (b == ' ') {
 			token_done(s);
-		} else if (s->line_len == TOKEN_MAX) {
+		} else if (s->line_len == EXT_METHOD_MAX) {
 			garbage(s);
 		} else {
 			s->line[s->line_len++] = (char)b;
@@ -616,6 +639,7 @@ static void on_byte(struct http_stream *s, uint8_t b, struct feed *f)
 			s->line_len++; /* CR seen */
 		} else if (b == '\n') {
 			s->version_minor = (uint8_t)(s->line[7] - '0');
+			s->flags |= F_KNOWN; /* an extension method's request line is now whole */
 			line_reset(s);
 			s->state = S_HEADER;
 		} else {

@@ -299,7 +299,7 @@ static void test_garbage_then_valid_request_resyncs_and_counts_garbage_once(void
 	start(HTTP_STREAM_REQUESTS, 64);
 	feed("\x01\x02 binary junk", 0);
 	feed("more junk", 0);
-	feed("GETX / HTTP/1.1\r\n\r\n", 0); /* looks like a method, is not */
+	feed("G3T / HTTP/1.1\r\n\r\n", 0);  /* no method has a digit */
 	feed("get / HTTP/1.1\r\n\r\n", 0);  /* methods are case-sensitive */
 	assert_int_equal(stream.counters.garbage, 1);
 	assert_int_equal(rec.nheads, 0);
@@ -682,10 +682,54 @@ static void test_every_named_method_is_read_as_its_enum_value(void **state)
 		assert_int_equal(rec.nheads, 1);
 		assert_int_equal(rec.heads[0].m.method, m);
 	}
+}
+
+/* Methods outside the nine (WebDAV's, PURGE, SSDP's M-SEARCH...) are
+ * requests of an unknown method, once their request line ends with
+ * HTTP/1.x; anything else shaped like one is garbage, and a head cut
+ * before its version is not reported (it may not be HTTP at all). */
+static void test_extension_methods_are_requests_of_unknown_method(void **state)
+{
+	(void)state;
+	static const char *const ok[] = {"PURGE", "PROPFIND", "MKCOL", "M-SEARCH", "BREW",
+					 "BASELINE-CONTROL", "GETX"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char req[96];
+		snprintf(req, sizeof(req), "%s /p HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", ok[i]);
+		start(HTTP_STREAM_REQUESTS, 64);
+		assert_int_equal(feed(req, 0), HTTP_FEED_OK);
+		assert_int_equal(rec.nheads, 1);
+		assert_int_equal(rec.heads[0].m.method, USM_HTTP_METHOD_UNKNOWN);
+		assert_int_equal(rec.nends, 1); /* its body framed like any request's */
+		assert_string_equal(rec.ends[0].path, "/p");
+		assert_int_equal(stream.counters.garbage, 0);
+	}
+	static const char *const bad[] = {
+		"BR3W /pot HTTP/1.1\r\n\r\n",  /* a digit */
+		"Brew /pot HTTP/1.1\r\n\r\n",  /* lower case */
+		"-BREW /pot HTTP/1.1\r\n\r\n", /* starts with '-' */
+		"AB /pot HTTP/1.1\r\n\r\n",    /* shorter than any method */
+		"BREW /pot\r\n\r\n",           /* no version */
+		"BREW /pot HTTP/2.0\r\n\r\n",
+		"ABCDEFGHIJKLMNOPQRSTU /pot HTTP/1.1\r\n\r\n", /* 21 letters */
+		"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		start(HTTP_STREAM_REQUESTS, 64);
+		feed(bad[i], 0);
+		if (rec.nheads != 0 || stream.counters.garbage != 1)
+			fail_msg("%s: heads %u garbage %llu", bad[i], rec.nheads,
+				 (unsigned long long)stream.counters.garbage);
+	}
+	/* cut before its version: nothing reported */
 	start(HTTP_STREAM_REQUESTS, 64);
-	feed("BREW /pot HTTP/1.1\r\n\r\n", 0);
+	feed("PURGE /a/very/long", 300); /* 300 bytes written, these captured */
+	http_stream_finish(&stream, &rec_sink, &rec);
 	assert_int_equal(rec.nheads, 0);
-	assert_int_equal(stream.counters.garbage, 1);
+	/* a response stream takes none */
+	start(HTTP_STREAM_RESPONSES, 64);
+	feed("PURGE /p HTTP/1.1\r\n\r\n", 0);
+	assert_int_equal(rec.nheads, 0);
 }
 
 int main(void)
@@ -703,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_query_string_and_fragment_are_stripped_from_the_path),
 		cmocka_unit_test(test_long_path_is_cut_at_max_path_len),
 		cmocka_unit_test(test_garbage_then_valid_request_resyncs_and_counts_garbage_once),
+		cmocka_unit_test(test_extension_methods_are_requests_of_unknown_method),
 		cmocka_unit_test(test_http09_and_malformed_request_lines_are_garbage),
 		cmocka_unit_test(test_status_600_and_abc_are_rejected_as_garbage),
 		cmocka_unit_test(test_requests_are_refused_by_a_response_stream),
