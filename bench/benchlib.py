@@ -63,16 +63,27 @@ def check_no_tls_library_loaded():
 OWN_PRIVD = set()
 
 
+def parent_pid(pid):
+    """PPid of a process (None if it is gone)."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def other_usm_instances():
     """PIDs of usm-privd processes running on the host that this benchmark
-    did not start. Each one reacts to every TLS library open too, and its
-    privd's own opens of the library (to attach it) are library opens a
-    benchmark's usm sees."""
+    did not start (nor its privd: the BPF owner, usm-privd-bpf, is a child
+    of privd running the same executable). Each one reacts to every TLS
+    library open too, and its privd's own opens of the library (to attach
+    it) are library opens a benchmark's usm sees."""
     pids = []
     for entry in os.listdir("/proc"):
         try:
             if (entry.isdigit() and int(entry) not in OWN_PRIVD
-                    and os.path.basename(os.readlink("/proc/%s/exe" % entry)) == "usm-privd"):
+                    and os.path.basename(os.readlink("/proc/%s/exe" % entry)) == "usm-privd"
+                    and parent_pid(entry) not in OWN_PRIVD):
                 pids.append(int(entry))
         except OSError:
             pass

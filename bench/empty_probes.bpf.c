@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
-/* The floor of the HTTPS overhead benchmark: uprobe programs that do no
+/* The floor of the overhead benchmarks: uprobe programs that do no
  * work but count themselves, so that what a hit costs the traced process
  * (the trap, the kernel's uprobe machinery, the return trampoline) can be
  * measured apart from anything usm does in its programs.
