@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* go-tls-offsets: where usm probes a Go program's crypto/tls, found by
  * the inspector's own code (inspector/go_binary.c, go_offsets.c,
- * ret_insns.c, elf_file.c, linked in unchanged), so that the floor of
+ * go_code.c, elf_file.c, linked in unchanged), so that the floor of
  * go_tls_overhead probes exactly the places usm-privd does.
  *
  *   go-tls-offsets FILE FUNCTION...

@@ -310,12 +310,21 @@ static __always_inline struct usm_conn_tuple *go_tuple(__u64 conn, __u64 cookie,
 	return bind_session(conn, fd_to_sock((int)sysfd), scratch) ? scratch : NULL;
 }
 
+/* EFLAGS' carry and zero flags: a JBE is taken if either is set. */
+#define USM_X86_CF 0x0001
+#define USM_X86_ZF 0x0040
+
 /* (*Conn).Read, Write, Close: RAX the *Conn, RBX and RCX the buffer and
- * its length at entry; RAX the count on a RET of Read. */
+ * its length at entry; RAX the count on a RET of Read. The "entry" probe
+ * sits on the stack check's JBE (inspector/go_code.h): when it is taken,
+ * Go grows the stack and runs the function again from its start, so that
+ * pass is skipped (a Write would be captured twice). */
 static __always_inline void go_tls(struct pt_regs *ctx, __u64 cookie, __u8 role)
 {
 	struct usm_conn_tuple scratch = {};
 	__u64 conn = ctx->ax;
+	if (!(cookie & USM_GO_COOKIE_RET) && (ctx->flags & (USM_X86_CF | USM_X86_ZF)))
+		return;
 	struct go_call_key k;
 	if (role == USM_TLS_ROLE_GO_READ && (cookie & USM_GO_COOKIE_RET)) {
 		struct go_read *r = go_key(ctx, cookie, &k) ? bpf_map_lookup_elem(&go_reads, &k) : NULL;

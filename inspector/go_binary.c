@@ -1,6 +1,6 @@
 /* A Go program's crypto/tls for the capture programs. The contract and
  * the bounds are in go_binary.h: this file finds and bounds the sections
- * and the code; go_tables.c reads the tables, ret_insns.c the code,
+ * and the code; go_tables.c reads the tables, go_code.c the code,
  * go_offsets.c the struct offsets. */
 #include "go_binary.h"
 
@@ -13,7 +13,7 @@
 #include "elf_file.h"
 #include "go_offsets.h"
 #include "go_tables.h"
-#include "ret_insns.h"
+#include "go_code.h"
 
 static int fail(struct usm_inspect_rep *rep, int error, const char *reason)
 {
@@ -78,7 +78,8 @@ static int find_functions(const struct elf_file *f, const struct usm_inspect_req
 	return rc ? fail(rep, rc, "bad-gopclntab") : 0;
 }
 
-/* The function's file offset and its RET instructions'. */
+/* Where the function's entry probe goes (its stack check's jump) and its
+ * RET instructions, as file offsets. */
 static int decode(const struct elf_file *f, unsigned k, uint64_t entry, uint64_t end,
 		  struct usm_inspect_rep *rep)
 {
@@ -93,11 +94,14 @@ static int decode(const struct elf_file *f, unsigned k, uint64_t entry, uint64_t
 		return fail(rep, -ENOMEM, "no-memory");
 	int n = elf_file_read(f, code, len, off);
 	if (n == 0)
-		n = ret_insns_find(code, len, off, fn->returns, USM_INSPECT_MAX_RETURNS);
+		n = go_code_rets(code, len, off, fn->returns, USM_INSPECT_MAX_RETURNS);
+	int check = n < 0 ? 0 : go_code_stack_check(code, len, off, &fn->offset);
 	free(code);
 	if (n < 0)
 		return fail(rep, n, n == -E2BIG ? "too-many-returns" : n == -EILSEQ ? "bad-code" : "read");
-	fn->offset = off;
+	if (check != 0)
+		return fail(rep, check == -ENOENT ? -ENOTSUP : check,
+			    check == -ENOENT ? "unexpected-prologue" : "no-memory");
 	fn->nreturns = (uint8_t)n;
 	return 0;
 }

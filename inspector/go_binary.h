@@ -10,9 +10,11 @@
  *   2. Each asked function's entry and end from .gopclntab (go_tables.c), the function
  *      table every Go binary keeps, stripped (-s -w) ones included (Go
  *      1.18+ layout, magic 0xfffffff0 or 0xfffffff1); none: "no-symbols".
- *   3. Each function's RET instructions, decoded with Capstone
- *      (ret_insns.c); more than USM_INSPECT_MAX_RETURNS is
- *      "too-many-returns", code that does not decode "bad-code".
+ *   3. Each function's RET instructions and the jump of its stack check
+ *      (where its entry probe goes: funcs[k].offset), decoded with
+ *      Capstone (go_code.c); more than USM_INSPECT_MAX_RETURNS RETs is
+ *      "too-many-returns", code that does not decode "bad-code", no
+ *      stack check where Go puts it "unexpected-prologue".
  *   4. The struct offsets of struct usm_inspect_go (go_offsets.c).
  * Only amd64 (the register ABI the capture programs read) is accepted:
  * other machines are "unsupported-arch".

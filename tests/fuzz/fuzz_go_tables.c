@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "go_tables.h"
-#include "ret_insns.h"
+#include "go_code.h"
 
 static const char names[3][USM_INSPECT_NAME_MAX] = {
 	"crypto/tls.(*Conn).Read", "crypto/tls.(*Conn).Write", "crypto/tls.(*Conn).Close"};
@@ -37,10 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	default: {
 		uint64_t out[USM_INSPECT_MAX_RETURNS];
-		int k = ret_insns_find(b, n, 0x1000, out, USM_INSPECT_MAX_RETURNS);
+		int k = go_code_rets(b, n, 0x1000, out, USM_INSPECT_MAX_RETURNS);
 		for (int i = 0; i < k; i++)
 			if (out[i] < 0x1000 || out[i] >= 0x1000 + n || b[out[i] - 0x1000] == 0)
 				__builtin_trap(); /* a RET is inside the code, and starts with its opcode */
+		uint64_t jbe;
+		if (go_code_stack_check(b, n, 0x1000, &jbe) == 0 &&
+		    (jbe < 0x1004 || jbe >= 0x1000 + n || (b[jbe - 0x1000] != 0x0f && b[jbe - 0x1000] != 0x76)))
+			__builtin_trap(); /* a JBE after a CMP, inside the code */
 		break;
 	}
 	}

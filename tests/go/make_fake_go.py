@@ -3,8 +3,8 @@
 inspector, for the tests of what a hostile "Go" file can do to it
 (tests/unit/test_inspector.c, run by meson at build time):
 
-    make_fake_go.py plain OUT   .text (Read, Write, Close: NOPs ending in
-                                one RET each), .gopclntab (Go 1.18 layout),
+    make_fake_go.py plain OUT   .text (Read, Write, Close: Go's stack
+                                check, NOPs, one RET each), .gopclntab (Go 1.18 layout),
                                 .go.buildinfo (go1.19.8); no DWARF
     make_fake_go.py bomb OUT    the same, with a .debug_info whose
                                 SHF_COMPRESSED header promises 1 GiB and
@@ -82,7 +82,10 @@ def elf(sections):
 
 def main():
     kind, path = sys.argv[1], sys.argv[2]
-    code = (b"\x90" * (FUNC_BYTES - 1) + b"\xc3") * len(NAMES)
+    # Go's prologue: cmp rsp, [r14 + 16]; jbe (back to the start, as to
+    # morestack); then NOPs and one RET
+    prologue = b"\x49\x3b\x66\x10" + b"\x0f\x86" + struct.pack("<i", -10)
+    code = (prologue + b"\x90" * (FUNC_BYTES - len(prologue) - 1) + b"\xc3") * len(NAMES)
     sections = [(".text", code, SHF_ALLOC | SHF_EXECINSTR),
                 (".gopclntab", pclntab(BASE + 0x1000), SHF_ALLOC),
                 (".go.buildinfo", buildinfo(), SHF_ALLOC)]

@@ -7,6 +7,7 @@
  * (not-go, unsupported-go-version, bad-gopclntab, no such function). */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +25,7 @@
 #include "go_binary.h"
 #include "go_offsets.h"
 #include "go_tables.h"
-#include "ret_insns.h"
+#include "go_code.h"
 
 #define PEER(name) USM_GO_PEERS_DIR "/" name
 static const char *const builds[] = {
@@ -130,10 +131,20 @@ static void test_pclntab_agrees_with_the_symbol_table(void **state)
 		int fd = open(builds[b], O_RDONLY | O_CLOEXEC);
 		assert_int_equal(elf_resolve_functions(fd, q, 3, reason, sizeof(reason)), 0);
 		close(fd);
+		/* the entry probe sits on the stack check's JBE: 4 bytes in
+		 * (cmp rsp, [r14+16]), or 9 (lea r12 first, Write's frame is big) */
+		size_t len;
+		unsigned char *file = slurp(builds[b], &len);
 		for (unsigned i = 0; i < 3; i++) {
 			assert_true(q[i].found);
-			assert_int_equal(q[i].offset, rep.funcs[i].offset);
+			uint64_t in = rep.funcs[i].offset - q[i].offset;
+			if (in != 4 && in != 9)
+				fail_msg("%s: %s's probe %" PRIu64 " bytes in", builds[b], funcs[i], in);
+			assert_int_equal(file[rep.funcs[i].offset], 0x0f); /* jbe rel32 */
+			assert_int_equal(file[rep.funcs[i].offset + 1], 0x86);
+			assert_true((file[q[i].offset + in - 4] | 4) == 0x4d); /* cmp rsp|r12, [r14...] */
 		}
+		free(file);
 	}
 }
 
@@ -296,19 +307,44 @@ static void test_ret_instructions(void **state)
 	uint64_t out[16];
 	/* push rbp; ret; int3 padding; ret imm16 */
 	static const uint8_t code[] = {0x55, 0xc3, 0xcc, 0xcc, 0xc2, 0x08, 0x00};
-	assert_int_equal(ret_insns_find(code, sizeof(code), 1000, out, 16), 2);
+	assert_int_equal(go_code_rets(code, sizeof(code), 1000, out, 16), 2);
 	assert_int_equal(out[0], 1001);
 	assert_int_equal(out[1], 1004);
 	/* 0xc3 inside another instruction is not a RET: mov eax, 0xc3c3c3c3 */
 	static const uint8_t inside[] = {0xb8, 0xc3, 0xc3, 0xc3, 0xc3};
-	assert_int_equal(ret_insns_find(inside, sizeof(inside), 0, out, 16), 0);
+	assert_int_equal(go_code_rets(inside, sizeof(inside), 0, out, 16), 0);
 	uint8_t many[20];
 	memset(many, 0xc3, sizeof(many));
-	assert_int_equal(ret_insns_find(many, sizeof(many), 0, out, 16), -E2BIG);
+	assert_int_equal(go_code_rets(many, sizeof(many), 0, out, 16), -E2BIG);
 	static const uint8_t bad[] = {0x06}; /* push es: no such instruction in 64-bit mode */
-	assert_int_equal(ret_insns_find(bad, sizeof(bad), 0, out, 16), -EILSEQ);
+	assert_int_equal(go_code_rets(bad, sizeof(bad), 0, out, 16), -EILSEQ);
 	static const uint8_t cut[] = {0xb8, 0x01}; /* mov eax, imm32, cut short */
-	assert_int_equal(ret_insns_find(cut, sizeof(cut), 0, out, 16), -EILSEQ);
+	assert_int_equal(go_code_rets(cut, sizeof(cut), 0, out, 16), -EILSEQ);
+}
+
+static void test_stack_check(void **state)
+{
+	(void)state;
+	uint64_t at = 0;
+	/* cmp rsp, [r14 + 0x10]; jbe rel32; sub rsp, 0x68 */
+	static const uint8_t small[] = {0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0xc2, 0x03, 0x00, 0x00,
+					0x48, 0x83, 0xec, 0x68};
+	assert_int_equal(go_code_stack_check(small, sizeof(small), 100, &at), 0);
+	assert_int_equal(at, 104);
+	/* lea r12, [rsp - 0x68]; cmp r12, [r14 + 0x10]; jbe rel8 */
+	static const uint8_t big[] = {0x4c, 0x8d, 0x64, 0x24, 0x98, 0x4d, 0x3b, 0x66, 0x10, 0x76, 0x05};
+	assert_int_equal(go_code_stack_check(big, sizeof(big), 0, &at), 0);
+	assert_int_equal(at, 9);
+	/* not a stack check: another displacement, another base, no jbe, nothing */
+	static const uint8_t disp[] = {0x49, 0x3b, 0x66, 0x18, 0x0f, 0x86, 0, 0, 0, 0};
+	static const uint8_t other[] = {0x49, 0x3b, 0x67, 0x10, 0x0f, 0x86, 0, 0, 0, 0};
+	static const uint8_t jb[] = {0x49, 0x3b, 0x66, 0x10, 0x0f, 0x82, 0, 0, 0, 0};
+	static const uint8_t nops[] = {0x90, 0x90, 0x90, 0xc3};
+	assert_int_equal(go_code_stack_check(disp, sizeof(disp), 0, &at), -ENOENT);
+	assert_int_equal(go_code_stack_check(other, sizeof(other), 0, &at), -ENOENT);
+	assert_int_equal(go_code_stack_check(jb, sizeof(jb), 0, &at), -ENOENT);
+	assert_int_equal(go_code_stack_check(nops, sizeof(nops), 0, &at), -ENOENT);
+	assert_int_equal(go_code_stack_check(small, 7, 0, &at), -ENOENT); /* cut in the jbe */
 }
 
 static void test_go_minor_version(void **state)
@@ -337,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_a_damaged_function_table_is_refused),
 		cmocka_unit_test(test_a_missing_function_is_not_found),
 		cmocka_unit_test(test_ret_instructions),
+		cmocka_unit_test(test_stack_check),
 		cmocka_unit_test(test_go_minor_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
