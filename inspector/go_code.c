@@ -78,7 +78,10 @@ int go_code_stack_check(const uint8_t *code, size_t len, uint64_t base, uint64_t
 			continue;
 		if (!is_stack_check(insn))
 			break;
-		if (cs_disasm_iter(cs, &p, &left, &addr, insn) && insn->id == X86_INS_JBE) {
+		/* exactly Go's: `jbe rel32` or `jbe rel8`, no prefix */
+		if (cs_disasm_iter(cs, &p, &left, &addr, insn) && insn->id == X86_INS_JBE &&
+		    ((insn->size == 6 && insn->bytes[0] == 0x0f) ||
+		     (insn->size == 2 && insn->bytes[0] == 0x76))) {
 			*jbe = insn->address;
 			rc = 0;
 		}

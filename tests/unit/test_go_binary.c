@@ -340,6 +340,8 @@ static void test_stack_check(void **state)
 	static const uint8_t other[] = {0x49, 0x3b, 0x67, 0x10, 0x0f, 0x86, 0, 0, 0, 0};
 	static const uint8_t jb[] = {0x49, 0x3b, 0x66, 0x10, 0x0f, 0x82, 0, 0, 0, 0};
 	static const uint8_t nops[] = {0x90, 0x90, 0x90, 0xc3};
+	static const uint8_t prefixed[] = {0x49, 0x3b, 0x66, 0x10, 0x2e, 0x0f, 0x86, 0, 0, 0, 0};
+	assert_int_equal(go_code_stack_check(prefixed, sizeof(prefixed), 0, &at), -ENOENT);
 	assert_int_equal(go_code_stack_check(disp, sizeof(disp), 0, &at), -ENOENT);
 	assert_int_equal(go_code_stack_check(other, sizeof(other), 0, &at), -ENOENT);
 	assert_int_equal(go_code_stack_check(jb, sizeof(jb), 0, &at), -ENOENT);
