@@ -381,3 +381,33 @@ def save_result(key, value, path=RESULTS):
         json.dump(results, f, indent=2, sort_keys=True)
         f.write("\n")
     os.replace(tmp, path)
+
+
+# ---- overhead benchmarks (https_overhead, go_tls_overhead) ----
+
+class Probe:
+    """What a variant can tell about itself around one wrk run: probe hits,
+    and for usm the requests it counted and its counters."""
+
+    def __init__(self, name, ctx, port):
+        self.name, self.ctx, self.port = name, ctx, port
+
+    def snapshot(self, path):
+        if self.name == "off":
+            return {}
+        if self.name == "floor":
+            return {"hits": self.ctx.total()}
+        stats = self.ctx.stats()
+        return {"hits": stats["counters"]["probe_hits"], "counters": stats["counters"],
+                "counted": self.ctx.counted(path, self.port)}
+
+
+def delta(before, after, requests):
+    out = {}
+    if "hits" in before:
+        out["hits_per_request"] = round((after["hits"] - before["hits"]) / requests, 3) if requests else None
+    if "counters" in before:
+        out["counters_delta"] = {k: v - before["counters"].get(k, 0)
+                                 for k, v in after["counters"].items() if isinstance(v, int)}
+        out["counted"] = after["counted"] - before["counted"]
+    return out

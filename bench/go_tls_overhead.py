@@ -49,7 +49,7 @@ import benchlib
 import empty_probes
 import go_server
 import wrk
-from benchlib import log
+from benchlib import Probe, delta, log
 
 WORKLOADS = [("tiny", "/tiny", 2), ("16 KiB", "/16k", 16384)]
 VARIANTS = ["off", "floor", "usm Go TLS"]
@@ -70,34 +70,6 @@ def usm_traces(usm, server):
     """True once usm's registry holds the server's executable with its pid."""
     return any(e["FilePath"] == server.path and server.pid in e["PIDs"]
                for e in usm.get("/debug/usm/traced_programs"))
-
-
-class Probe:
-    """What a variant can tell about itself around one wrk run: probe hits,
-    and for usm the requests it counted and its counters."""
-
-    def __init__(self, name, ctx, port):
-        self.name, self.ctx, self.port = name, ctx, port
-
-    def snapshot(self, path):
-        if self.name == "off":
-            return {}
-        if self.name == "floor":
-            return {"hits": self.ctx.total()}
-        stats = self.ctx.stats()
-        return {"hits": stats["counters"]["probe_hits"], "counters": stats["counters"],
-                "counted": self.ctx.counted(path, self.port)}
-
-
-def delta(before, after, requests):
-    out = {}
-    if "hits" in before:
-        out["hits_per_request"] = round((after["hits"] - before["hits"]) / requests, 3) if requests else None
-    if "counters" in before:
-        out["counters_delta"] = {k: v - before["counters"].get(k, 0)
-                                 for k, v in after["counters"].items() if isinstance(v, int)}
-        out["counted"] = after["counted"] - before["counted"]
-    return out
 
 
 def counted_after(usm, path, port, before, requests, timeout=3.0):

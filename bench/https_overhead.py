@@ -38,7 +38,7 @@ import benchlib
 import empty_probes
 import nginx_server
 import wrk
-from benchlib import log
+from benchlib import Probe, delta, log
 
 WORKLOADS = [("tiny", "/tiny"), ("16 KiB", "/16k")]
 VARIANTS = ["off", "floor", "usm TLS", "usm TLS+clear"]
@@ -59,34 +59,6 @@ def usm_traces(usm, pid):
     """True once usm's registry holds a libssl entry with pid."""
     return any("/libssl.so" in e["FilePath"] and pid in e["PIDs"]
                for e in usm.get("/debug/usm/traced_programs"))
-
-
-class Probe:
-    """What a variant can tell about itself around one wrk run: probe hits,
-    and for usm the requests it counted and its counters."""
-
-    def __init__(self, name, ctx, port):
-        self.name, self.ctx, self.port = name, ctx, port
-
-    def snapshot(self, path):
-        if self.name == "off":
-            return {}
-        if self.name == "floor":
-            return {"hits": self.ctx.total()}
-        stats = self.ctx.stats()
-        return {"hits": stats["counters"]["probe_hits"], "counters": stats["counters"],
-                "counted": self.ctx.counted(path, self.port)}
-
-
-def delta(before, after, requests):
-    out = {}
-    if "hits" in before:
-        out["hits_per_request"] = round((after["hits"] - before["hits"]) / requests, 3) if requests else None
-    if "counters" in before:
-        out["counters_delta"] = {k: v - before["counters"].get(k, 0)
-                                 for k, v in after["counters"].items() if isinstance(v, int)}
-        out["counted"] = after["counted"] - before["counted"]
-    return out
 
 
 def run_variant(name, server, args, wrk_cpus):
