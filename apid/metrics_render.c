@@ -73,6 +73,9 @@ static const struct counter_doc {
 	[USM_CTR_INSPECT_FAILURES] = {"Inspections that answered nothing usable.", false},
 	[USM_CTR_INSPECT_TIMEOUTS] = {"Inspections that did not answer in time.", false},
 	[USM_CTR_INSPECT_CACHE_HITS] = {"Attaches answered from the inspection cache.", false},
+	[USM_CTR_HTTP_WITHOUT_TUPLE] = {"HTTP exchanges aggregated without their connection's "
+					"addresses (a TLS session whose socket was not seen).",
+					false},
 };
 _Static_assert(sizeof(counter_docs) / sizeof(counter_docs[0]) == USM_CTR_COUNT,
 	       "document every counter");

@@ -153,6 +153,9 @@ static void on_exchange(void *ctx, const struct http_exchange *x)
 	k.path = x->path;
 	k.path_len = x->path_len;
 	f->t->counters.exchanges++;
+	/* Such a row has no address, and its other side (if captured) cannot
+	 * be matched to it: said, not hidden. */
+	f->t->counters.without_tuple += k.family == 0;
 	const char *method = usm_http_method_name(x->method);
 	log_debug("exchange: pid %u %s %s %.*s -> %u (%s side, port %u, %llu ns)", c->pid, c->comm,
 		  method ? method : "UNKNOWN", (int)x->path_len, x->path, x->status,

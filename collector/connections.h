@@ -54,6 +54,7 @@ struct conn_counters {
 	uint64_t parse_errors;      /* garbage + desync + oversized, both directions */
 	uint64_t not_http;          /* connections that stopped on TLS records */
 	uint64_t client_duplicates; /* client-side reports dropped: the server side counts */
+	uint64_t without_tuple;     /* exchanges aggregated with family 0: no address known */
 	uint64_t evicted;           /* connections dropped at max_connections */
 	uint64_t idle_closed;       /* connections dropped after idle_timeout_ns */
 	uint64_t alloc_failed;      /* events dropped: no memory for a new connection */

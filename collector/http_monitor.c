@@ -121,6 +121,7 @@ void http_monitor_counters(const struct http_monitor *m, uint64_t *ctr)
 	ctr[USM_CTR_HTTP_PARSE_ERRORS] = cc->parse_errors;
 	ctr[USM_CTR_HTTP_NOT_HTTP] = cc->not_http;
 	ctr[USM_CTR_HTTP_CLIENT_DUPLICATES] = cc->client_duplicates;
+	ctr[USM_CTR_HTTP_WITHOUT_TUPLE] = cc->without_tuple;
 	ctr[USM_CTR_HTTP_CONNECTIONS] = conn_table_count(m->conns);
 	ctr[USM_CTR_HTTP_CONNECTIONS_EVICTED] = cc->evicted;
 	ctr[USM_CTR_HTTP_STATS_OVERFLOW] = m->overflow_base + sc->overflow_exchanges;

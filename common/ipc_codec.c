@@ -459,6 +459,7 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_INSPECT_FAILURES] = "inspect_failures",
 		[USM_CTR_INSPECT_TIMEOUTS] = "inspect_timeouts",
 		[USM_CTR_INSPECT_CACHE_HITS] = "inspect_cache_hits",
+		[USM_CTR_HTTP_WITHOUT_TUPLE] = "http_exchanges_without_tuple",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
 	return NAME_OR_UNKNOWN(names, counter);

@@ -186,6 +186,7 @@ enum usm_counter {
 	USM_CTR_INSPECT_FAILURES,      /* ... that answered nothing usable */
 	USM_CTR_INSPECT_TIMEOUTS,      /* ... that did not answer in time */
 	USM_CTR_INSPECT_CACHE_HITS,    /* attaches answered from privd's inspection cache */
+	USM_CTR_HTTP_WITHOUT_TUPLE,    /* exchanges aggregated without their connection's tuple */
 	USM_CTR_COUNT,
 };
 

@@ -193,6 +193,24 @@ static void test_tls_tuple_learned_after_first_write(void **state)
 	feed(30, "curl", 1, 0x55, USM_DIR_WRITE, &unknown_tuple, 100, req_a);
 	feed(30, "curl", 1, 0x55, USM_DIR_READ, &c, 110, resp_200);
 	assert_int_equal(row_of(&c, false, 0, "", "/a", 200).count, 1);
+	assert_int_equal(conn_table_counters(table)->without_tuple, 0);
+}
+
+/* A TLS session whose socket was never seen (a library fed through its
+ * own buffers): its exchange still counts, keyed with no address, and is
+ * counted as such. */
+static void test_exchange_without_a_tuple_is_counted_as_such(void **state)
+{
+	(void)state;
+	feed(40, "httpd", 1, 0x66, USM_DIR_READ, &unknown_tuple, 100, req_a);
+	feed(40, "httpd", 1, 0x66, USM_DIR_WRITE, &unknown_tuple, 102, resp_200);
+	assert_int_equal(row_of(&unknown_tuple, true, 40, "httpd", "/a", 200).count, 1);
+	assert_int_equal(conn_table_counters(table)->exchanges, 1);
+	assert_int_equal(conn_table_counters(table)->without_tuple, 1);
+	struct usm_conn_tuple s = tuple(8080, 40000);
+	feed(40, "httpd", 0, 0x67, USM_DIR_READ, &s, 110, req_a);
+	feed(40, "httpd", 0, 0x67, USM_DIR_WRITE, &s, 111, resp_200);
+	assert_int_equal(conn_table_counters(table)->without_tuple, 1);
 }
 
 static void test_tls_records_stop_parsing(void **state)
@@ -336,6 +354,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_closing_first_still_counts_once, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tls_tuple_learned_after_first_write, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exchange_without_a_tuple_is_counted_as_such, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tls_records_stop_parsing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_is_counted_and_the_connection_recovers,
