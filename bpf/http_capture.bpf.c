@@ -22,7 +22,8 @@
  * their own BIO (curl), from the first socket syscall the thread makes
  * inside a TLS call of that session: thread_calls holds the call in
  * progress, and the syscall tracepoints below bind it. Such a socket is
- * marked in tls_socks and never reported as clear text.
+ * marked in tls_socks and never reported as clear text; that binding is
+ * reported (CONN_BIND) so the collector can key what came before it.
  *
  * Clear text (the BTF syscall tracepoints, no kprobes): read, write,
  * recvfrom, sendto, readv, writev, recvmsg, sendmsg on TCP sockets: enter saves
@@ -180,7 +181,7 @@ static __always_inline void count_lost(void)
 static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
 				 __u64 ubuf, __u64 max, const struct usm_conn_tuple *t)
 {
-	/* A close carries no bytes: its record is the header alone. */
+	/* A close or a bind carries no bytes: its record is the header alone. */
 	struct usm_data_event *e =
 		type == USM_EVENT_DATA
 			? bpf_ringbuf_reserve(&http_events, sizeof(*e) + capture_bytes, 0)
@@ -459,6 +460,9 @@ static __always_inline void sock_enter(int fd, __u64 buf, __u64 buf_max, __u8 di
 	    bpf_ktime_get_ns() - c->ts_ns < BIND_WINDOW_NS &&
 	    bind_session(c->session, fd_to_sock(fd), &c->tuple)) {
 		c->bound = 1;
+		/* The session's records so far went without a tuple (a write is
+		 * emitted at entry, before this): say it now, once. */
+		emit(USM_EVENT_CONN_BIND, 0, 1, c->session, 0, 0, 0, &c->tuple);
 		if (c->role == USM_TLS_ROLE_WRITE)
 			c->role = USM_TLS_ROLE_NONE; /* its only use was binding */
 		return;

@@ -94,6 +94,8 @@ enum usm_tls_role {
 enum usm_http_event_type {
 	USM_EVENT_DATA = 16,       /* bytes read or written, with a prefix */
 	USM_EVENT_CONN_CLOSE = 17, /* the connection (socket or TLS session) ended */
+	USM_EVENT_CONN_BIND = 18,  /* a TLS session's socket is now known (tuple): its
+				    * earlier records, emitted before, had none */
 };
 
 /* Capture cap: http_capture_bytes is 64..USM_CAPTURE_MAX. */

@@ -15,6 +15,21 @@
  * pid (for exits), and the server-side connections by tuple (for
  * counting an exchange once). */
 
+/* An exchange of a TLS connection whose tuple is not known yet: kept until
+ * it is (CONN_BIND, a later record that carries it, the close's record) or
+ * DEFER_NS passed, because keyed without a tuple its server side cannot be
+ * matched with its client side's report (both would count). */
+#define DEFER_MAX 8
+#define DEFER_NS (1000ull * 1000 * 1000)
+
+struct deferred {
+	enum usm_http_method method;
+	uint16_t status;
+	uint16_t path_len;
+	uint64_t bytes, latency_ns, at_ns;
+	char *path;
+};
+
 struct conn {
 	uint32_t pid;
 	uint32_t tls;
@@ -26,6 +41,8 @@ struct conn {
 	uint64_t reported_orphans; /* likewise, orphan responses */
 	bool dead;                 /* not HTTP: events ignored */
 	struct server_mark *mark;  /* its entry in by_server, when it is a server side */
+	struct deferred *deferred; /* DEFER_MAX, allocated on first use */
+	unsigned ndeferred;
 	struct pid_entry *owner;
 	TAILQ_ENTRY(conn) lru;
 	TAILQ_ENTRY(conn) siblings; /* the pid's connections */
@@ -130,11 +147,11 @@ static bool counted_by_server(struct conn_table *t, const struct conn *c)
 	return true;
 }
 
-static void on_exchange(void *ctx, const struct http_exchange *x)
+static void aggregate(struct conn_table *t, struct conn *c, enum usm_http_method method,
+		      uint16_t status, const char *path, size_t path_len, uint64_t bytes,
+		      uint64_t latency_ns)
 {
-	struct feed_ctx *f = ctx;
-	struct conn *c = f->c;
-	if (counted_by_server(f->t, c))
+	if (counted_by_server(t, c))
 		return;
 	struct http_stats_key k;
 	memset(&k, 0, sizeof(k));
@@ -148,20 +165,61 @@ static void on_exchange(void *ctx, const struct http_exchange *x)
 		k.pid = c->pid;
 		memcpy(k.comm, c->comm, sizeof(k.comm));
 	}
-	k.method = (uint8_t)x->method;
-	k.status = x->status;
-	k.path = x->path;
-	k.path_len = x->path_len;
-	f->t->counters.exchanges++;
+	k.method = (uint8_t)method;
+	k.status = status;
+	k.path = path;
+	k.path_len = path_len;
+	t->counters.exchanges++;
 	/* Such a row has no address, and its other side (if captured) cannot
 	 * be matched to it: said, not hidden. */
-	f->t->counters.without_tuple += k.family == 0;
-	const char *method = usm_http_method_name(x->method);
+	t->counters.without_tuple += k.family == 0;
+	const char *name = usm_http_method_name(method);
 	log_debug("exchange: pid %u %s %s %.*s -> %u (%s side, port %u, %llu ns)", c->pid, c->comm,
-		  method ? method : "UNKNOWN", (int)x->path_len, x->path, x->status,
-		  client_side(c) ? "client" : "server", k.port, (unsigned long long)x->latency_ns);
-	if (http_stats_add(f->t->stats, &k, x->request_bytes + x->response_bytes, x->latency_ns) != 0)
-		f->t->counters.stats_failed++;
+		  name ? name : "UNKNOWN", (int)path_len, path, status,
+		  client_side(c) ? "client" : "server", k.port, (unsigned long long)latency_ns);
+	if (http_stats_add(t->stats, &k, bytes, latency_ns) != 0)
+		t->counters.stats_failed++;
+}
+
+/* Keeps the exchange until the connection's tuple is known; false if it
+ * cannot (full, or no memory): it is then aggregated as it is. */
+static bool defer(struct conn *c, const struct http_exchange *x)
+{
+	if (!c->deferred && !(c->deferred = calloc(DEFER_MAX, sizeof(*c->deferred))))
+		return false;
+	char *path = c->ndeferred < DEFER_MAX ? malloc(x->path_len + 1) : NULL;
+	if (!path)
+		return false;
+	memcpy(path, x->path, x->path_len);
+	path[x->path_len] = '\0';
+	c->deferred[c->ndeferred++] = (struct deferred){
+		.method = x->method, .status = x->status, .path_len = (uint16_t)x->path_len,
+		.bytes = x->request_bytes + x->response_bytes, .latency_ns = x->latency_ns,
+		.at_ns = c->last_ns, .path = path};
+	return true;
+}
+
+/* Aggregates what was kept, with the tuple as it is now. */
+static void flush_deferred(struct conn_table *t, struct conn *c)
+{
+	for (unsigned i = 0; i < c->ndeferred; i++) {
+		struct deferred *d = &c->deferred[i];
+		aggregate(t, c, d->method, d->status, d->path, d->path_len, d->bytes, d->latency_ns);
+		free(d->path);
+	}
+	free(c->deferred);
+	c->deferred = NULL;
+	c->ndeferred = 0;
+}
+
+static void on_exchange(void *ctx, const struct http_exchange *x)
+{
+	struct feed_ctx *f = ctx;
+	struct conn *c = f->c;
+	if (c->tls && c->tuple.family == 0 && defer(c, x))
+		return;
+	aggregate(f->t, c, x->method, x->status, x->path, x->path_len,
+		  x->request_bytes + x->response_bytes, x->latency_ns);
 }
 
 static void on_unanswered(void *ctx, enum usm_http_method method, const char *path, bool path_cut)
@@ -242,6 +300,7 @@ static void end_conn(struct conn_table *t, struct conn *c)
 	struct feed_ctx f = {t, c};
 	http_conn_close(&c->http, &sink, &f);
 	account(t, c);
+	flush_deferred(t, c); /* without a tuple, if none came */
 	unmark_server(t, c);
 	tdelete(c, &t->by_key, cmp_key);
 	TAILQ_REMOVE(&t->lru, c, lru);
@@ -316,12 +375,25 @@ static struct conn *find_conn(struct conn_table *t, const struct usm_data_event 
 	return node ? *(struct conn **)node : NULL;
 }
 
+/* The connection's tuple, first known now: a server side is marked, and
+ * the exchanges kept for it are aggregated. */
+static void learn_tuple(struct conn_table *t, struct conn *c, const struct usm_conn_tuple *tuple)
+{
+	c->tuple = *tuple;
+	if (!c->mark && !c->dead && http_conn_request_dir(&c->http) == HTTP_DIR_READ)
+		mark_server(t, c);
+	flush_deferred(t, c);
+}
+
 void conn_table_event(struct conn_table *t, const struct usm_data_event *e, const uint8_t *data)
 {
 	t->counters.events++;
 	struct conn *c = find_conn(t, e);
-	if (e->type == USM_EVENT_CONN_CLOSE) {
-		if (c)
+	if (e->type != USM_EVENT_DATA) {
+		/* a close's or a bind's tuple is the session's, known by now */
+		if (c && c->tuple.family == 0 && e->tuple.family != 0)
+			learn_tuple(t, c, &e->tuple);
+		if (c && e->type == USM_EVENT_CONN_CLOSE)
 			end_conn(t, c);
 		return;
 	}
@@ -342,9 +414,9 @@ void conn_table_event(struct conn_table *t, const struct usm_data_event *e, cons
 	c->last_ns = e->ts_ns;
 	TAILQ_REMOVE(&t->lru, c, lru);
 	TAILQ_INSERT_TAIL(&t->lru, c, lru);
-	if (c->tuple.family == 0 && e->tuple.family != 0)
-		c->tuple = e->tuple;
 	memcpy(c->comm, e->comm, sizeof(c->comm));
+	if (c->tuple.family == 0 && e->tuple.family != 0)
+		learn_tuple(t, c, &e->tuple);
 	if (c->dead)
 		return;
 	struct feed_ctx f = {t, c};
@@ -371,6 +443,9 @@ void conn_table_expire(struct conn_table *t, uint64_t now_ns)
 	struct conn *c, *next;
 	for (c = TAILQ_FIRST(&t->lru); c; c = next) {
 		next = TAILQ_NEXT(c, lru);
+		if (c->ndeferred && now_ns > c->deferred[0].at_ns &&
+		    now_ns - c->deferred[0].at_ns > DEFER_NS)
+			flush_deferred(t, c); /* no tuple came: as they are */
 		if (now_ns > c->last_ns && now_ns - c->last_ns > t->lim.idle_timeout_ns) {
 			end_conn(t, c);
 			t->counters.idle_closed++;
@@ -430,6 +505,9 @@ void conn_table_free(struct conn_table *t)
 	for (c = TAILQ_FIRST(&t->lru); c; c = next) {
 		next = TAILQ_NEXT(c, lru);
 		http_conn_close(&c->http, NULL, NULL);
+		for (unsigned i = 0; i < c->ndeferred; i++)
+			free(c->deferred[i].path);
+		free(c->deferred);
 		free(c);
 	}
 	tdestroy(t->by_key, noop_free);

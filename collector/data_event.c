@@ -16,15 +16,18 @@ enum data_event_error data_event_check(const void *rec, size_t size, const uint8
 	const struct usm_data_event *e = rec;
 	if (size < sizeof(*e))
 		return DATA_EVENT_SHORT;
-	if (e->type != USM_EVENT_DATA && e->type != USM_EVENT_CONN_CLOSE)
+	if (e->type != USM_EVENT_DATA && e->type != USM_EVENT_CONN_CLOSE &&
+	    e->type != USM_EVENT_CONN_BIND)
 		return DATA_EVENT_BAD_TYPE;
 	if (e->pid == 0 || e->dir > USM_DIR_WRITE || e->tls > 1 ||
 	    memchr(e->comm, '\0', sizeof(e->comm)) == NULL || !tuple_valid(&e->tuple))
 		return DATA_EVENT_BAD_FIELD;
 	if (e->captured > e->len || e->captured > USM_CAPTURE_MAX ||
-	    e->captured > size - sizeof(*e) || (e->type == USM_EVENT_CONN_CLOSE && e->len != 0) ||
+	    e->captured > size - sizeof(*e) || (e->type != USM_EVENT_DATA && e->len != 0) ||
 	    (e->type == USM_EVENT_DATA && e->len == 0))
 		return DATA_EVENT_BAD_LENGTH;
+	if (e->type == USM_EVENT_CONN_BIND && (e->tls != 1 || e->tuple.family == 0))
+		return DATA_EVENT_BAD_FIELD; /* a bind says which socket a TLS session uses */
 	*data = e->data;
 	return DATA_EVENT_OK;
 }

@@ -5,7 +5,8 @@
  * consistent: the size holds the header and the bytes it says were
  * captured, the type, direction and source are known, captured <= len,
  * the tuple's family is 0, AF_INET or AF_INET6 (ports non-zero when
- * known), pid is not 0, comm ends in NUL. CONN_CLOSE carries no data.
+ * known), pid is not 0, comm ends in NUL. CONN_CLOSE and CONN_BIND carry
+ * no data; a CONN_BIND is a TLS session's, with a tuple.
  * The caller counts a rejected record as malformed and drops it; nothing
  * else is affected. */
 #ifndef USM_COLLECTOR_DATA_EVENT_H

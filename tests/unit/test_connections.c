@@ -97,6 +97,23 @@ static void closed(uint32_t pid, uint8_t tls, uint64_t conn, uint64_t ts_ms)
 	feed(pid, "", tls, conn, 0, &unknown_tuple, ts_ms, "");
 }
 
+/* A CONN_CLOSE or CONN_BIND of a TLS session, with its tuple. */
+static void session_event(uint32_t type, uint32_t pid, uint64_t conn,
+			  const struct usm_conn_tuple *t, uint64_t ts_ms)
+{
+	struct usm_data_event e;
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	e.pid = e.tid = pid;
+	e.tls = 1;
+	e.conn = conn;
+	e.ts_ns = ts_ms * MS;
+	e.tuple = *t;
+	const uint8_t *data;
+	assert_int_equal(data_event_check(&e, sizeof(e), &data), DATA_EVENT_OK);
+	conn_table_event(table, &e, data);
+}
+
 static const char req_a[] = "GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
 static const char resp_200[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 static const char resp_404[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
@@ -196,21 +213,61 @@ static void test_tls_tuple_learned_after_first_write(void **state)
 	assert_int_equal(conn_table_counters(table)->without_tuple, 0);
 }
 
-/* A TLS session whose socket was never seen (a library fed through its
- * own buffers): its exchange still counts, keyed with no address, and is
- * counted as such. */
+/* A TLS server whose session learns its socket only after its response
+ * was written (a library fed through its own buffers, mod_ssl): the
+ * exchange waits for the CONN_BIND, is keyed with the tuple, and the
+ * client's report of it is then a duplicate: counted once. */
+static void test_a_tls_exchange_waits_for_its_tuple_and_counts_once(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple srv = tuple(8443, 40100), cli = tuple(40100, 8443);
+	feed(20, "curl", 1, 0xc1, USM_DIR_WRITE, &cli, 100, req_a);
+	feed(40, "httpd", 1, 0x66, USM_DIR_READ, &unknown_tuple, 101, req_a);
+	feed(40, "httpd", 1, 0x66, USM_DIR_WRITE, &unknown_tuple, 102, resp_200);
+	assert_int_equal(http_stats_count(stats), 0); /* kept: no tuple yet */
+	session_event(USM_EVENT_CONN_BIND, 40, 0x66, &srv, 102);
+	assert_int_equal(row_of(&srv, true, 40, "httpd", "/a", 200).count, 1);
+	feed(20, "curl", 1, 0xc1, USM_DIR_READ, &cli, 103, resp_200);
+	assert_int_equal(http_stats_count(stats), 1);
+	assert_int_equal(conn_table_counters(table)->client_duplicates, 1);
+	assert_int_equal(conn_table_counters(table)->without_tuple, 0);
+	/* a session that learns it only at its close: keyed with it too */
+	struct usm_conn_tuple srv2 = tuple(8443, 40101);
+	feed(40, "httpd", 1, 0x67, USM_DIR_READ, &unknown_tuple, 110, req_a);
+	feed(40, "httpd", 1, 0x67, USM_DIR_WRITE, &unknown_tuple, 111, resp_404);
+	session_event(USM_EVENT_CONN_CLOSE, 40, 0x67, &srv2, 112);
+	assert_int_equal(row_of(&srv2, true, 40, "httpd", "/a", 404).count, 1);
+	assert_int_equal(conn_table_counters(table)->without_tuple, 0);
+}
+
+/* A TLS session whose socket is never seen: its exchange still counts,
+ * keyed with no address, once DEFER_NS (1 s) passed or at its close, and
+ * is counted as such; a bind for a connection not tracked changes
+ * nothing. */
 static void test_exchange_without_a_tuple_is_counted_as_such(void **state)
 {
 	(void)state;
 	feed(40, "httpd", 1, 0x66, USM_DIR_READ, &unknown_tuple, 100, req_a);
 	feed(40, "httpd", 1, 0x66, USM_DIR_WRITE, &unknown_tuple, 102, resp_200);
+	conn_table_expire(table, 600 * MS);
+	assert_int_equal(http_stats_count(stats), 0);
+	conn_table_expire(table, 1200 * MS);
 	assert_int_equal(row_of(&unknown_tuple, true, 40, "httpd", "/a", 200).count, 1);
 	assert_int_equal(conn_table_counters(table)->exchanges, 1);
 	assert_int_equal(conn_table_counters(table)->without_tuple, 1);
+	feed(40, "httpd", 1, 0x68, USM_DIR_READ, &unknown_tuple, 1300, req_a);
+	feed(40, "httpd", 1, 0x68, USM_DIR_WRITE, &unknown_tuple, 1301, resp_200);
+	closed(40, 1, 0x68, 1302);
+	assert_int_equal(row_of(&unknown_tuple, true, 40, "httpd", "/a", 200).count, 2);
+	assert_int_equal(conn_table_counters(table)->without_tuple, 2);
 	struct usm_conn_tuple s = tuple(8080, 40000);
-	feed(40, "httpd", 0, 0x67, USM_DIR_READ, &s, 110, req_a);
-	feed(40, "httpd", 0, 0x67, USM_DIR_WRITE, &s, 111, resp_200);
-	assert_int_equal(conn_table_counters(table)->without_tuple, 1);
+	session_event(USM_EVENT_CONN_BIND, 41, 0x99, &s, 1400);
+	assert_int_equal(conn_table_count(table), 1); /* 0x66, still open: the bind made none */
+	/* clear text is never kept */
+	feed(40, "httpd", 0, 0x67, USM_DIR_READ, &s, 1500, req_a);
+	feed(40, "httpd", 0, 0x67, USM_DIR_WRITE, &s, 1501, resp_200);
+	assert_int_equal(conn_table_counters(table)->without_tuple, 2);
+	assert_int_equal(conn_table_counters(table)->exchanges, 3);
 }
 
 static void test_tls_records_stop_parsing(void **state)
@@ -355,6 +412,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tls_tuple_learned_after_first_write, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_a_tls_exchange_waits_for_its_tuple_and_counts_once,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_without_a_tuple_is_counted_as_such, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tls_records_stop_parsing, setup, teardown),

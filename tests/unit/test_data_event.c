@@ -55,6 +55,12 @@ static void test_valid_records_pass(void **state)
 	rec.e.type = USM_EVENT_CONN_CLOSE;
 	rec.e.len = 0;
 	assert_int_equal(check(sizeof(rec.e)), DATA_EVENT_OK);
+	/* a bind: a TLS session and its tuple */
+	valid_record();
+	rec.e.type = USM_EVENT_CONN_BIND;
+	rec.e.tls = 1;
+	rec.e.len = rec.e.captured = 0;
+	assert_int_equal(check(sizeof(rec.e)), DATA_EVENT_OK);
 }
 
 static void test_short_records_are_refused(void **state)
@@ -92,6 +98,21 @@ static const char *spoil(int i, enum data_event_error *want)
 		return "captured > the cap";
 	case 11: rec.e.len = rec.e.captured = 0; return "data with len 0";
 	case 12: rec.e.type = USM_EVENT_CONN_CLOSE; return "close with a length";
+	case 13: rec.e.type = USM_EVENT_CONN_BIND; rec.e.tls = 1; return "bind with a length";
+	}
+	*want = DATA_EVENT_BAD_FIELD;
+	switch (i) {
+	case 14:
+		rec.e.type = USM_EVENT_CONN_BIND;
+		rec.e.tls = 1;
+		rec.e.len = rec.e.captured = 0;
+		memset(&rec.e.tuple, 0, sizeof(rec.e.tuple));
+		return "bind without a tuple";
+	case 15:
+		rec.e.type = USM_EVENT_CONN_BIND;
+		rec.e.tls = 0;
+		rec.e.len = rec.e.captured = 0;
+		return "bind of a plain socket";
 	}
 	return NULL;
 }
