@@ -27,6 +27,7 @@ packages=(
 if [ "$kind" = test ]; then
 	packages+=(prometheus) # promtool, which checks GET /metrics in the unit and e2e tests
 	packages+=(golang-go)  # builds the Go HTTPS peers of the Go TLS tests
+	packages+=(apache2 wget) # the TLS servers people run (tests/e2e/test_tls_servers.py), GnuTLS client
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,183 @@
+"""End-to-end: the TLS servers people run, counted exactly (issue #13).
+
+Apache 2.4 with mod_ssl (Debian's apache2), under the event and the
+prefork MPM, started on loopback from a configuration of this test's own:
+mod_ssl reads and writes through its own BIOs and buffers, so a session
+learns its socket only when its response is flushed, after the records
+usm already captured (the CONN_BIND path). Fresh connections (one curl
+each), keep-alive (one curl for several URLs), wget (GnuTLS) and python
+(OpenSSL) as clients: every exchange counted once, at the server, with
+its address, port, pid and command; none without a tuple.
+
+Every assertion is about rows of this test's own server port, so other
+traffic on the host cannot make it pass or fail; counters are compared as
+deltas."""
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from usm_harness import Usm, free_port, make_cert, require_privileges, wait_for
+
+APACHE = "/usr/sbin/apache2"
+MODULES = "/usr/lib/apache2/modules"
+
+APACHE_CONF = """ServerRoot {modules}/..
+ServerName localhost
+LoadModule mpm_{mpm}_module {modules}/mod_mpm_{mpm}.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
+LoadModule ssl_module {modules}/mod_ssl.so
+LoadModule mime_module {modules}/mod_mime.so
+TypesConfig /etc/mime.types
+Listen 127.0.0.1:{port}
+PidFile {dir}/httpd.pid
+ErrorLog {dir}/error.log
+DocumentRoot {dir}/www
+User www-data
+Group www-data
+SSLSessionCache shmcb:{dir}/scache(512000)
+<VirtualHost 127.0.0.1:{port}>
+SSLEngine on
+SSLCertificateFile {cert}
+SSLCertificateKeyFile {key}
+</VirtualHost>
+"""
+
+
+class ApacheModSslTestCase(unittest.TestCase):
+    """One usm for the class; each test runs its own Apache."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.usm = None
+        cls.tmp = tempfile.mkdtemp(prefix="usm-apache-")
+        os.chmod(cls.tmp, 0o755)
+        cls.key, cls.cert = make_cert(cls.tmp)
+        os.chmod(cls.key, 0o644)  # Apache's children read it as www-data
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.usm:
+            cls.usm.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        require_privileges(self)
+        if not os.path.exists(APACHE):
+            self.fail("apache2 is not installed (scripts/setup.sh test installs it)")
+        cls = type(self)
+        if cls.usm is None:
+            cls.usm = Usm("http_request_timeout_ms=1500").start()
+
+    def start_apache(self, mpm):
+        """Apache in the foreground on a free port; (port, its process)."""
+        port = free_port()
+        d = tempfile.mkdtemp(prefix=mpm + "-", dir=self.tmp)
+        os.chmod(d, 0o755)
+        os.mkdir(os.path.join(d, "www"))
+        with open(os.path.join(d, "www", "index.html"), "w") as f:
+            f.write("hello from apache\n")
+        conf = os.path.join(d, "httpd.conf")
+        with open(conf, "w") as f:
+            f.write(APACHE_CONF.format(modules=MODULES, mpm=mpm, port=port, dir=d,
+                                       cert=self.cert, key=self.key))
+        # its own session: prefork's parent signals its whole process group
+        # when it stops
+        p = subprocess.Popen([APACHE, "-f", conf, "-DFOREGROUND"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        self.addCleanup(self.stop_apache, p)
+        wait_for(lambda: self.curl("https://127.0.0.1:%d/index.html" % port, check=False)
+                 == ["200"], timeout=15, what="apache (%s) answering" % mpm)
+        return port, p
+
+    @staticmethod
+    def stop_apache(p):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)  # graceful-stop would wait on its children
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        p.stderr.close()
+
+    def curl(self, *urls, check=True):
+        argv = ["curl", "-sk", "--http1.1", "-w", "%{http_code} "]
+        for u in urls:
+            argv += ["-o", "/dev/null", u]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        if check:
+            self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.split()
+
+    def rows(self, port):
+        r = self.usm.get("/usm/http_stats")
+        self.assertEqual(r.status, 200, r.body)
+        return [row for row in r.json() if row["server"]["port"] == port]
+
+    def counts(self, port):
+        out = {}
+        for r in self.rows(port):
+            k = (r["method"], r["path"], r["status"])
+            out[k] = out.get(k, 0) + r["count"]
+        return out
+
+    def counter(self, name):
+        return self.usm.get("/usm/stats").json()["counters"][name]
+
+    def children(self, parent):
+        out = subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True)
+        return {int(p) for p in out.stdout.split()}
+
+    def exact_at_the_server(self, mpm):
+        port, apache = self.start_apache(mpm)
+        base = "https://127.0.0.1:%d" % port
+        # the warm-up requests of start_apache are counted too: start from them
+        wait_for(lambda: self.counts(port).get(("GET", "/index.html", 200), 0) >= 1,
+                 timeout=10, what="the warm-up request counted")
+        before = self.counts(port).get(("GET", "/index.html", 200), 0)
+        without = self.counter("http_exchanges_without_tuple")
+        for _ in range(30):  # fresh connections
+            self.assertEqual(self.curl(base + "/index.html"), ["200"])
+        self.assertEqual(self.curl(*[base + "/index.html"] * 5), ["200"] * 5)  # keep-alive
+        self.assertEqual(self.curl(base + "/missing"), ["404"])
+        r = subprocess.run(["wget", "-q", "--no-check-certificate", "-O", "/dev/null",
+                            base + "/index.html"], capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        for _ in range(3):
+            with urllib.request.urlopen(base + "/index.html", context=ctx, timeout=10) as resp:
+                self.assertEqual(resp.status, 200)
+        want = {("GET", "/index.html", 200): before + 30 + 5 + 1 + 3, ("GET", "/missing", 404): 1}
+        try:
+            wait_for(lambda: self.counts(port) == want, timeout=10, what="counts %s" % want)
+        except AssertionError:
+            self.assertEqual(self.counts(port), want)
+        time.sleep(1.5)  # nothing counted twice a little later
+        self.assertEqual(self.counts(port), want)
+        pids = self.children(apache) | {apache.pid}
+        for row in self.rows(port):
+            self.assertEqual(row["server"]["addr"], "127.0.0.1", row)
+            self.assertIn(row["server"]["pid"], pids, row)
+            self.assertEqual(row["server"]["comm"], "apache2", row)
+        self.assertEqual(self.counter("http_exchanges_without_tuple"), without)
+        # no row without an address for Apache's processes either
+        for row in self.usm.get("/usm/http_stats").json():
+            self.assertFalse(row["server"]["port"] is None and row["server"]["pid"] in pids, row)
+
+    def test_apache_event_mpm_exact_at_the_server(self):
+        self.exact_at_the_server("event")
+
+    def test_apache_prefork_mpm_exact_at_the_server(self):
+        self.exact_at_the_server("prefork")
+
+
+if __name__ == "__main__":
+    unittest.main()
