@@ -27,7 +27,8 @@ packages=(
 if [ "$kind" = test ]; then
 	packages+=(prometheus) # promtool, which checks GET /metrics in the unit and e2e tests
 	packages+=(golang-go)  # builds the Go HTTPS peers of the Go TLS tests
-	packages+=(apache2 wget) # the TLS servers people run (tests/e2e/test_tls_servers.py), GnuTLS client
+	# the TLS servers people run (tests/e2e/test_tls_servers.py); wget: a GnuTLS client
+	packages+=(apache2 lighttpd lighttpd-mod-openssl lighttpd-mod-gnutls wget)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,13 +1,15 @@
 """End-to-end: the TLS servers people run, counted exactly (issue #13).
 
 Apache 2.4 with mod_ssl (Debian's apache2), under the event and the
-prefork MPM, started on loopback from a configuration of this test's own:
-mod_ssl reads and writes through its own BIOs and buffers, so a session
-learns its socket only when its response is flushed, after the records
-usm already captured (the CONN_BIND path). Fresh connections (one curl
-each), keep-alive (one curl for several URLs), wget (GnuTLS) and python
-(OpenSSL) as clients: every exchange counted once, at the server, with
-its address, port, pid and command; none without a tuple.
+prefork MPM, and lighttpd with mod_openssl and with mod_gnutls, each
+started on loopback from a configuration of this test's own. mod_ssl
+reads and writes through its own BIOs and buffers, so a session learns
+its socket only when its response is flushed, after the records usm
+already captured (the CONN_BIND path). Fresh connections (one curl each),
+keep-alive (one curl for several URLs), wget (GnuTLS) and python
+(OpenSSL) as clients, HTTP/1.1 (lighttpd would offer HTTP/2 to curl):
+every exchange counted once, at the server, with its address, port, pid
+and command; none without a tuple.
 
 Every assertion is about rows of this test's own server port, so other
 traffic on the host cannot make it pass or fail; counters are compared as
@@ -26,6 +28,16 @@ from usm_harness import Usm, free_port, make_cert, require_privileges, wait_for
 
 APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
+LIGHTTPD = "/usr/sbin/lighttpd"
+
+LIGHTTPD_CONF = """server.document-root = "{dir}/www"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.modules = ( "mod_{tls}" )
+ssl.engine = "enable"
+ssl.pemfile = "{pem}"
+server.pid-file = "{dir}/lighttpd.pid"
+"""
 
 APACHE_CONF = """ServerRoot {modules}/..
 ServerName localhost
@@ -50,8 +62,8 @@ SSLCertificateKeyFile {key}
 """
 
 
-class ApacheModSslTestCase(unittest.TestCase):
-    """One usm for the class; each test runs its own Apache."""
+class TlsServersTestCase(unittest.TestCase):
+    """One usm for the class; each test runs its own server."""
 
     @classmethod
     def setUpClass(cls):
@@ -69,35 +81,47 @@ class ApacheModSslTestCase(unittest.TestCase):
 
     def setUp(self):
         require_privileges(self)
-        if not os.path.exists(APACHE):
-            self.fail("apache2 is not installed (scripts/setup.sh test installs it)")
+        for binary in (APACHE, LIGHTTPD):
+            if not os.path.exists(binary):
+                self.fail("%s is not installed (scripts/setup.sh test installs it)" % binary)
         cls = type(self)
         if cls.usm is None:
             cls.usm = Usm("http_request_timeout_ms=1500").start()
 
-    def start_apache(self, mpm):
-        """Apache in the foreground on a free port; (port, its process)."""
+    def start_server(self, kind):
+        """apache-MPM or lighttpd-TLS in the foreground on a free port, its
+        document root holding index.html; (port, its process)."""
         port = free_port()
-        d = tempfile.mkdtemp(prefix=mpm + "-", dir=self.tmp)
+        d = tempfile.mkdtemp(prefix=kind + "-", dir=self.tmp)
         os.chmod(d, 0o755)
         os.mkdir(os.path.join(d, "www"))
         with open(os.path.join(d, "www", "index.html"), "w") as f:
-            f.write("hello from apache\n")
-        conf = os.path.join(d, "httpd.conf")
+            f.write("hello from %s\n" % kind)
+        conf = os.path.join(d, "server.conf")
+        server, option = kind.split("-")
+        if server == "apache":
+            text = APACHE_CONF.format(modules=MODULES, mpm=option, port=port, dir=d,
+                                      cert=self.cert, key=self.key)
+            argv = [APACHE, "-f", conf, "-DFOREGROUND"]
+        else:
+            pem = os.path.join(d, "server.pem")
+            with open(pem, "w") as f, open(self.cert) as cert, open(self.key) as key:
+                f.write(cert.read() + key.read())
+            text = LIGHTTPD_CONF.format(dir=d, port=port, tls=option, pem=pem)
+            argv = [LIGHTTPD, "-D", "-f", conf]
         with open(conf, "w") as f:
-            f.write(APACHE_CONF.format(modules=MODULES, mpm=mpm, port=port, dir=d,
-                                       cert=self.cert, key=self.key))
+            f.write(text)
         # its own session: prefork's parent signals its whole process group
         # when it stops
-        p = subprocess.Popen([APACHE, "-f", conf, "-DFOREGROUND"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-        self.addCleanup(self.stop_apache, p)
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        self.addCleanup(self.stop_server, p)
         wait_for(lambda: self.curl("https://127.0.0.1:%d/index.html" % port, check=False)
-                 == ["200"], timeout=15, what="apache (%s) answering" % mpm)
+                 == ["200"], timeout=15, what="%s answering" % kind)
         return port, p
 
     @staticmethod
-    def stop_apache(p):
+    def stop_server(p):
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)  # graceful-stop would wait on its children
             try:
@@ -135,8 +159,8 @@ class ApacheModSslTestCase(unittest.TestCase):
         out = subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True)
         return {int(p) for p in out.stdout.split()}
 
-    def exact_at_the_server(self, mpm):
-        port, apache = self.start_apache(mpm)
+    def exact_at_the_server(self, kind, comm):
+        port, server = self.start_server(kind)
         base = "https://127.0.0.1:%d" % port
         # the warm-up requests of start_apache are counted too: start from them
         wait_for(lambda: self.counts(port).get(("GET", "/index.html", 200), 0) >= 1,
@@ -162,21 +186,27 @@ class ApacheModSslTestCase(unittest.TestCase):
             self.assertEqual(self.counts(port), want)
         time.sleep(1.5)  # nothing counted twice a little later
         self.assertEqual(self.counts(port), want)
-        pids = self.children(apache) | {apache.pid}
+        pids = self.children(server) | {server.pid}
         for row in self.rows(port):
             self.assertEqual(row["server"]["addr"], "127.0.0.1", row)
             self.assertIn(row["server"]["pid"], pids, row)
-            self.assertEqual(row["server"]["comm"], "apache2", row)
+            self.assertEqual(row["server"]["comm"], comm, row)
         self.assertEqual(self.counter("http_exchanges_without_tuple"), without)
         # no row without an address for Apache's processes either
         for row in self.usm.get("/usm/http_stats").json():
             self.assertFalse(row["server"]["port"] is None and row["server"]["pid"] in pids, row)
 
     def test_apache_event_mpm_exact_at_the_server(self):
-        self.exact_at_the_server("event")
+        self.exact_at_the_server("apache-event", "apache2")
 
     def test_apache_prefork_mpm_exact_at_the_server(self):
-        self.exact_at_the_server("prefork")
+        self.exact_at_the_server("apache-prefork", "apache2")
+
+    def test_lighttpd_mod_openssl_exact_at_the_server(self):
+        self.exact_at_the_server("lighttpd-openssl", "lighttpd")
+
+    def test_lighttpd_mod_gnutls_exact_at_the_server(self):
+        self.exact_at_the_server("lighttpd-gnutls", "lighttpd")
 
 
 if __name__ == "__main__":
