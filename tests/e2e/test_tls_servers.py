@@ -1,8 +1,10 @@
 """End-to-end: the TLS servers people run, counted exactly (issue #13).
 
 Apache 2.4 with mod_ssl (Debian's apache2), under the event and the
-prefork MPM, and lighttpd with mod_openssl and with mod_gnutls, each
-started on loopback from a configuration of this test's own. mod_ssl
+prefork MPM, lighttpd with mod_openssl and with mod_gnutls, and haproxy
+terminating TLS in front of a clear-text backend (both hops counted, each
+at its own server), each started on loopback from a configuration of this
+test's own. mod_ssl
 reads and writes through its own BIOs and buffers, so a session learns
 its socket only when its response is flushed, after the records usm
 already captured (the CONN_BIND path). Fresh connections (one curl each),
@@ -29,6 +31,19 @@ from usm_harness import Usm, free_port, make_cert, require_privileges, wait_for
 APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
 LIGHTTPD = "/usr/sbin/lighttpd"
+HAPROXY = "/usr/sbin/haproxy"
+
+HAPROXY_CONF = """defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend tls
+    bind 127.0.0.1:{port} ssl crt {pem} alpn http/1.1
+    default_backend clear
+backend clear
+    server plain 127.0.0.1:{backend}
+"""
 
 LIGHTTPD_CONF = """server.document-root = "{dir}/www"
 server.bind = "127.0.0.1"
@@ -81,7 +96,7 @@ class TlsServersTestCase(unittest.TestCase):
 
     def setUp(self):
         require_privileges(self)
-        for binary in (APACHE, LIGHTTPD):
+        for binary in (APACHE, LIGHTTPD, HAPROXY):
             if not os.path.exists(binary):
                 self.fail("%s is not installed (scripts/setup.sh test installs it)" % binary)
         cls = type(self)
@@ -99,16 +114,29 @@ class TlsServersTestCase(unittest.TestCase):
             f.write("hello from %s\n" % kind)
         conf = os.path.join(d, "server.conf")
         server, option = kind.split("-")
+        pem = os.path.join(d, "server.pem")
+        with open(pem, "w") as f, open(self.cert) as cert, open(self.key) as key:
+            f.write(cert.read() + key.read())
         if server == "apache":
             text = APACHE_CONF.format(modules=MODULES, mpm=option, port=port, dir=d,
                                       cert=self.cert, key=self.key)
             argv = [APACHE, "-f", conf, "-DFOREGROUND"]
-        else:
-            pem = os.path.join(d, "server.pem")
-            with open(pem, "w") as f, open(self.cert) as cert, open(self.key) as key:
-                f.write(cert.read() + key.read())
+        elif server == "lighttpd":
             text = LIGHTTPD_CONF.format(dir=d, port=port, tls=option, pem=pem)
             argv = [LIGHTTPD, "-D", "-f", conf]
+        else:  # haproxy terminating TLS in front of python's (threading) http.server
+            self.backend_port = free_port()
+            backend = subprocess.Popen(["/usr/bin/python3", "-m", "http.server",
+                                        str(self.backend_port), "--bind", "127.0.0.1"],
+                                       cwd=os.path.join(d, "www"), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL, start_new_session=True)
+            self.backend = backend
+            self.addCleanup(self.stop_server, backend)
+            wait_for(lambda: self.curl("http://127.0.0.1:%d/index.html" % self.backend_port,
+                                       check=False) == ["200"],
+                     timeout=15, what="the backend answering")
+            text = HAPROXY_CONF.format(port=port, pem=pem, backend=self.backend_port)
+            argv = [HAPROXY, "-f", conf, "-db"]
         with open(conf, "w") as f:
             f.write(text)
         # its own session: prefork's parent signals its whole process group
@@ -129,7 +157,8 @@ class TlsServersTestCase(unittest.TestCase):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        p.stderr.close()
+        if p.stderr:
+            p.stderr.close()
 
     def curl(self, *urls, check=True):
         argv = ["curl", "-sk", "--http1.1", "-w", "%{http_code} "]
@@ -180,6 +209,7 @@ class TlsServersTestCase(unittest.TestCase):
             with urllib.request.urlopen(base + "/index.html", context=ctx, timeout=10) as resp:
                 self.assertEqual(resp.status, 200)
         want = {("GET", "/index.html", 200): before + 30 + 5 + 1 + 3, ("GET", "/missing", 404): 1}
+        self.last_want = want
         try:
             wait_for(lambda: self.counts(port) == want, timeout=10, what="counts %s" % want)
         except AssertionError:
@@ -207,6 +237,22 @@ class TlsServersTestCase(unittest.TestCase):
 
     def test_lighttpd_mod_gnutls_exact_at_the_server(self):
         self.exact_at_the_server("lighttpd-gnutls", "lighttpd")
+
+    def test_haproxy_both_hops_each_at_its_server(self):
+        """TLS at haproxy, clear text from haproxy to its backend: each hop
+        counted once, the TLS hop at haproxy with its address, pid and
+        command. The clear-text hop's totals are exact; which side reports
+        an exchange there is not asserted: now and then (about one run in
+        five) one of them is counted from haproxy's side instead of the
+        backend's (issue #13 says what is left)."""
+        self.exact_at_the_server("haproxy-http", "haproxy")
+        port = self.backend_port
+        want = dict(self.last_want)
+        want[("GET", "/index.html", 200)] += 1  # the backend's own warm-up, straight from curl
+        self.assertEqual(self.counts(port), want)
+        for row in self.rows(port):
+            self.assertEqual(row["server"]["addr"], "127.0.0.1", row)
+            self.assertIn(row["server"]["pid"], (self.backend.pid, None), row)
 
 
 if __name__ == "__main__":
