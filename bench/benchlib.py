@@ -411,3 +411,26 @@ def delta(before, after, requests):
                                  for k, v in after["counters"].items() if isinstance(v, int)}
         out["counted"] = after["counted"] - before["counted"]
     return out
+
+
+def overhead_row(workload, variant, runs, offs, floors):
+    """The figures every overhead benchmark reports for one workload and
+    variant over the rounds: req/s, p99, their ratios to the same round's
+    "off", hits per request, errors; for usm, its loss against the floor's
+    and the share of requests it counted."""
+    row = {
+        "workload": workload, "variant": variant,
+        "rps": spread([x["rps"] for x in runs]),
+        "p99_ms": spread([x["p99_ms"] for x in runs]),
+        "rps_vs_off": spread([x["rps"] / o["rps"] for x, o in zip(runs, offs)]),
+        "p99_vs_off": spread([x["p99_ms"] / o["p99_ms"] for x, o in zip(runs, offs)
+                              if x["p99_ms"] and o["p99_ms"]]),
+        "hits_per_request": spread([x.get("hits_per_request") for x in runs]),
+        "errors": sum(x["errors"] + x["non_2xx"] for x in runs),
+    }
+    if variant.startswith("usm"):
+        row["loss_vs_floor"] = spread([
+            (o["rps"] - x["rps"]) / (o["rps"] - f["rps"])
+            for x, o, f in zip(runs, offs, floors) if o["rps"] > f["rps"]])
+        row["counted_pct"] = spread([100.0 * x["counted"] / x["requests"] for x in runs])
+    return row

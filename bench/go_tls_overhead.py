@@ -172,37 +172,25 @@ def summarize(rounds):
             runs = [r[v][workload] for r in rounds]
             offs = [r["off"][workload] for r in rounds]
             floors = [r["floor"][workload] for r in rounds]
-            row = {
-                "workload": workload, "variant": v,
-                "rps": benchlib.spread([x["rps"] for x in runs]),
-                "p99_ms": benchlib.spread([x["p99_ms"] for x in runs]),
-                "rps_vs_off": benchlib.spread([x["rps"] / o["rps"] for x, o in zip(runs, offs)]),
-                "p99_vs_off": benchlib.spread([x["p99_ms"] / o["p99_ms"] for x, o in zip(runs, offs)
-                                               if x["p99_ms"] and o["p99_ms"]]),
-                "hits_per_request": benchlib.spread([x.get("hits_per_request") for x in runs]),
+            row = benchlib.overhead_row(workload, v, runs, offs, floors)
+            row.update({
                 "cpu_us_per_request": benchlib.spread([x.get("server_cpu_us_per_request")
                                                        for x in runs]),
                 "wait_us_per_request": benchlib.spread([x.get("server_wait_us_per_request")
                                                         for x in runs]),
-                "errors": sum(x["errors"] + x["non_2xx"] for x in runs),
                 "discarded_runs": sum(x["discarded_runs"] for x in runs),
                 "runs_with_other_usm": sum(1 for x in runs if x["other_usm_privd"]),
-            }
+            })
             if v != "off":
                 row["loss_vs_off_pct"] = benchlib.spread(
                     [100.0 * (1 - x["rps"] / o["rps"]) for x, o in zip(runs, offs)])
             if v.startswith("usm"):
-                row["loss_vs_floor"] = benchlib.spread([
-                    (o["rps"] - x["rps"]) / (o["rps"] - f["rps"])
-                    for x, o, f in zip(runs, offs, floors) if o["rps"] > f["rps"]])
                 cpu = [(x.get("server_cpu_us_per_request"), o.get("server_cpu_us_per_request"),
                         f.get("server_cpu_us_per_request")) for x, o, f in zip(runs, offs, floors)]
                 row["cpu_vs_floor"] = benchlib.spread([(x - o) / (f - o) for x, o, f in cpu
                                                        if None not in (x, o, f) and f > o])
                 row["loss_vs_floor_skipped"] = sum(1 for o, f in zip(offs, floors)
                                                    if o["rps"] <= f["rps"])
-                row["counted_pct"] = benchlib.spread(
-                    [100.0 * x["counted"] / x["requests"] for x in runs])
                 row["requests"] = sum(x["requests"] for x in runs)
                 row["counted"] = sum(x["counted"] for x in runs)
                 row["events_lost"] = sum(x["counters_delta"].get("http_events_lost", 0)

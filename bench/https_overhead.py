@@ -89,23 +89,7 @@ def summarize(rounds):
             runs = [r[v][workload] for r in rounds]
             offs = [r["off"][workload] for r in rounds]
             floors = [r["floor"][workload] for r in rounds]
-            row = {
-                "workload": workload, "variant": v,
-                "rps": benchlib.spread([x["rps"] for x in runs]),
-                "p99_ms": benchlib.spread([x["p99_ms"] for x in runs]),
-                "rps_vs_off": benchlib.spread([x["rps"] / o["rps"] for x, o in zip(runs, offs)]),
-                "p99_vs_off": benchlib.spread([x["p99_ms"] / o["p99_ms"] for x, o in zip(runs, offs)
-                                               if x["p99_ms"] and o["p99_ms"]]),
-                "hits_per_request": benchlib.spread([x.get("hits_per_request") for x in runs]),
-                "errors": sum(x["errors"] + x["non_2xx"] for x in runs),
-            }
-            if v.startswith("usm"):
-                row["loss_vs_floor"] = benchlib.spread([
-                    (o["rps"] - x["rps"]) / (o["rps"] - f["rps"])
-                    for x, o, f in zip(runs, offs, floors) if o["rps"] > f["rps"]])
-                row["counted_pct"] = benchlib.spread(
-                    [100.0 * x["counted"] / x["requests"] for x in runs])
-            out.append(row)
+            out.append(benchlib.overhead_row(workload, v, runs, offs, floors))
     return out
 
 
