@@ -28,7 +28,9 @@ if [ "$kind" = test ]; then
 	packages+=(prometheus) # promtool, which checks GET /metrics in the unit and e2e tests
 	packages+=(golang-go)  # builds the Go HTTPS peers of the Go TLS tests
 	# the TLS servers people run (tests/e2e/test_tls_servers.py); wget: a GnuTLS client
-	packages+=(apache2 lighttpd lighttpd-mod-openssl lighttpd-mod-gnutls haproxy wget)
+	packages+=(apache2 lighttpd lighttpd-mod-openssl lighttpd-mod-gnutls haproxy wget wrk)
+	# BoringSSL (the TLS library envoy carries), for the server that stands in for envoy
+	packages+=(android-libboringssl-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,17 +1,23 @@
 """End-to-end: the TLS servers people run, counted exactly (issue #13).
 
 Apache 2.4 with mod_ssl (Debian's apache2), under the event and the
-prefork MPM, lighttpd with mod_openssl and with mod_gnutls, and haproxy
+prefork MPM, lighttpd with mod_openssl and with mod_gnutls, haproxy
 terminating TLS in front of a clear-text backend (both hops counted, each
-at its own server), each started on loopback from a configuration of this
-test's own. mod_ssl
-reads and writes through its own BIOs and buffers, so a session learns
-its socket only when its response is flushed, after the records usm
-already captured (the CONN_BIND path). Fresh connections (one curl each),
-keep-alive (one curl for several URLs), wget (GnuTLS) and python
-(OpenSSL) as clients, HTTP/1.1 (lighttpd would offer HTTP/2 to curl):
-every exchange counted once, at the server, with its address, port, pid
-and command; none without a tuple.
+at its own server), node's https server (its own OpenSSL, under
+enable_nodejs_monitoring) and a BoringSSL server standing in for envoy
+(enable_istio_monitoring, envoy_path naming it), each started on loopback
+from a configuration of this test's own. mod_ssl reads and writes through
+its own BIOs and buffers, so a session learns its socket only when its
+response is flushed, after the records usm already captured (the
+CONN_BIND path); node feeds its OpenSSL from memory BIOs; the BoringSSL
+server, like envoy, through a socket BIO of its own. Clients: fresh
+connections (one curl each), keep-alive (one curl for several URLs,
+node's keep-alive agent, itself traced), wget (GnuTLS) and python
+(OpenSSL), HTTP/1.1 (lighttpd would offer HTTP/2 to curl): every exchange
+counted once, at the server, with its address, port, pid and command;
+none without a tuple. Under wrk (4 keep-alive connections for a second)
+the truth is the server's own access log, not wrk's total: wrk drops its
+in-flight requests when its time is up, which the server still answers.
 
 Every assertion is about rows of this test's own server port, so other
 traffic on the host cannot make it pass or fail; counters are compared as
@@ -26,12 +32,32 @@ import time
 import unittest
 import urllib.request
 
-from usm_harness import Usm, free_port, make_cert, require_privileges, wait_for
+from usm_harness import (BUILD, Usm, free_port, make_cert, node_tls_server_args,
+                         require_privileges, wait_for)
 
 APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
 LIGHTTPD = "/usr/sbin/lighttpd"
 HAPROXY = "/usr/sbin/haproxy"
+# BoringSSL behind a BIO of its own, as in envoy (tests/boringssl/https_server.c)
+BORINGSSL_SERVER = os.path.realpath(os.path.join(BUILD, "tests", "boringssl", "https_server"))
+
+NODE_CLIENT = r"""
+const https = require('https');
+const [url, n] = process.argv.slice(2);
+const agent = new https.Agent({keepAlive: true, maxSockets: 1});
+let left = Number(n);
+function next() {
+  https.get(url, {agent, rejectUnauthorized: false}, res => {
+    res.resume();
+    res.on('end', () => {
+      if (res.statusCode !== 200) process.exit(1);
+      if (--left) next(); else agent.destroy();
+    });
+  }).on('error', e => { console.error(e.message); process.exit(1); });
+}
+next();
+"""
 
 HAPROXY_CONF = """defaults
     mode http
@@ -65,6 +91,7 @@ TypesConfig /etc/mime.types
 Listen 127.0.0.1:{port}
 PidFile {dir}/httpd.pid
 ErrorLog {dir}/error.log
+CustomLog {dir}/access.log "%U %>s"
 DocumentRoot {dir}/www
 User www-data
 Group www-data
@@ -96,12 +123,17 @@ class TlsServersTestCase(unittest.TestCase):
 
     def setUp(self):
         require_privileges(self)
-        for binary in (APACHE, LIGHTTPD, HAPROXY):
+        for binary in (APACHE, LIGHTTPD, HAPROXY, "/usr/bin/wrk"):
             if not os.path.exists(binary):
                 self.fail("%s is not installed (scripts/setup.sh test installs it)" % binary)
+        if not os.path.exists(BORINGSSL_SERVER):
+            self.fail("%s was not built: scripts/setup.sh test installs "
+                      "android-libboringssl-dev, which it needs" % BORINGSSL_SERVER)
         cls = type(self)
         if cls.usm is None:
-            cls.usm = Usm("http_request_timeout_ms=1500").start()
+            cls.usm = Usm("http_request_timeout_ms=1500", "enable_nodejs_monitoring=true",
+                          "enable_istio_monitoring=true",
+                          "envoy_path=" + BORINGSSL_SERVER).start()
 
     def start_server(self, kind):
         """apache-MPM or lighttpd-TLS in the foreground on a free port, its
@@ -115,6 +147,7 @@ class TlsServersTestCase(unittest.TestCase):
         conf = os.path.join(d, "server.conf")
         server, option = kind.split("-")
         pem = os.path.join(d, "server.pem")
+        self.access_log = os.path.join(d, "access.log")
         with open(pem, "w") as f, open(self.cert) as cert, open(self.key) as key:
             f.write(cert.read() + key.read())
         if server == "apache":
@@ -124,6 +157,10 @@ class TlsServersTestCase(unittest.TestCase):
         elif server == "lighttpd":
             text = LIGHTTPD_CONF.format(dir=d, port=port, tls=option, pem=pem)
             argv = [LIGHTTPD, "-D", "-f", conf]
+        elif server == "node":
+            argv = node_tls_server_args(d, port, self.cert, self.key, self.access_log)
+        elif server == "boringssl":
+            argv = [BORINGSSL_SERVER, str(port), self.cert, self.key, self.access_log]
         else:  # haproxy terminating TLS in front of python's (threading) http.server
             self.backend_port = free_port()
             backend = subprocess.Popen(["/usr/bin/python3", "-m", "http.server",
@@ -137,16 +174,44 @@ class TlsServersTestCase(unittest.TestCase):
                      timeout=15, what="the backend answering")
             text = HAPROXY_CONF.format(port=port, pem=pem, backend=self.backend_port)
             argv = [HAPROXY, "-f", conf, "-db"]
-        with open(conf, "w") as f:
-            f.write(text)
+        if server not in ("node", "boringssl"):
+            with open(conf, "w") as f:
+                f.write(text)
         # its own session: prefork's parent signals its whole process group
         # when it stops
         p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                              start_new_session=True)
         self.addCleanup(self.stop_server, p)
+        if server == "boringssl":
+            # its libssl.so.0 is probed when the server maps it (no resident
+            # library): the first request waits for that, or only curl's
+            # side of it would be seen
+            wait_for(lambda: p.pid in self.traced_pids("shared_libraries", "/libssl.so.0"),
+                     timeout=10, what="BoringSSL's libssl traced")
+            # envoy_path names it: it is looked at as istio, and refused
+            # as a file without TLS symbols (they are in the library,
+            # where envoy's own build carries them in the executable)
+            wait_for(lambda: self.blocked("istio", BORINGSSL_SERVER) == "no-symbols",
+                     timeout=10, what="the server looked at as istio")
         wait_for(lambda: self.curl("https://127.0.0.1:%d/index.html" % port, check=False)
                  == ["200"], timeout=15, what="%s answering" % kind)
         return port, p
+
+    def traced_pids(self, program_type, suffix):
+        """The pids usm lists for the traced file of this type whose path
+        ends in suffix."""
+        for e in self.usm.get("/debug/usm/traced_programs").json():
+            if e["ProgramType"] == program_type and e["FilePath"].endswith(suffix):
+                return set(e["PIDs"])
+        return set()
+
+    def blocked(self, program_type, path):
+        """The reason usm gives for not tracing path as program_type, or None."""
+        for e in self.usm.get("/debug/usm/blocked_processes").json():
+            for b in e["PathIdentifiers"] if e["ProgramType"] == program_type else []:
+                if b["SamplePath"] == path:
+                    return b["Reason"]
+        return None
 
     @staticmethod
     def stop_server(p):
@@ -208,7 +273,9 @@ class TlsServersTestCase(unittest.TestCase):
         for _ in range(3):
             with urllib.request.urlopen(base + "/index.html", context=ctx, timeout=10) as resp:
                 self.assertEqual(resp.status, 200)
-        want = {("GET", "/index.html", 200): before + 30 + 5 + 1 + 3, ("GET", "/missing", 404): 1}
+        self.node_client(base + "/index.html", 4)  # keep-alive; node traced too
+        want = {("GET", "/index.html", 200): before + 30 + 5 + 1 + 3 + 4,
+                ("GET", "/missing", 404): 1}
         self.last_want = want
         try:
             wait_for(lambda: self.counts(port) == want, timeout=10, what="counts %s" % want)
@@ -216,6 +283,18 @@ class TlsServersTestCase(unittest.TestCase):
             self.assertEqual(self.counts(port), want)
         time.sleep(1.5)  # nothing counted twice a little later
         self.assertEqual(self.counts(port), want)
+        self.at_the_server(port, server, comm, without)
+
+    def node_client(self, url, n):
+        js = os.path.join(self.tmp, "node_client.js")
+        with open(js, "w") as f:
+            f.write(NODE_CLIENT)
+        r = subprocess.run(["node", js, url, str(n)], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def at_the_server(self, port, server, comm, without):
+        """Every row of port at the server's processes, with its address;
+        no exchange counted without a tuple since `without`."""
         pids = self.children(server) | {server.pid}
         for row in self.rows(port):
             self.assertEqual(row["server"]["addr"], "127.0.0.1", row)
@@ -225,6 +304,41 @@ class TlsServersTestCase(unittest.TestCase):
         # no row without an address for Apache's processes either
         for row in self.usm.get("/usm/http_stats").json():
             self.assertFalse(row["server"]["port"] is None and row["server"]["pid"] in pids, row)
+
+    def served(self, path):
+        """Requests for path the server says it answered (its access log)."""
+        try:
+            with open(self.access_log) as f:
+                return sum(1 for line in f if line.split()[0] == path)
+        except FileNotFoundError:
+            return 0
+
+    def exact_under_wrk(self, kind, comm):
+        """wrk, keep-alive on 4 connections for a second: usm's count at the
+        server is the server's own. wrk's total is not the truth: when its
+        time is up it drops the connections with requests still in flight,
+        which the server answers and usm counts (and so does the server's
+        log)."""
+        port, server = self.start_server(kind)
+        key = ("GET", "/index.html", 200)
+        wait_for(lambda: self.counts(port).get(key, 0) == self.served("/index.html") >= 1,
+                 timeout=10, what="the warm-up request counted")
+        without = self.counter("http_exchanges_without_tuple")
+        r = subprocess.run(["wrk", "-t1", "-c4", "-d1s", "https://127.0.0.1:%d/index.html" % port],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"\d{3,} requests in")  # at least 100: a real load
+
+        def settled():
+            served = self.served("/index.html")
+            return self.counts(port) == {key: served}
+        try:
+            wait_for(settled, timeout=10, what="usm's count equal to the server's log")
+        except AssertionError:
+            self.assertEqual(self.counts(port), {key: self.served("/index.html")})
+        time.sleep(1.5)  # nothing counted twice a little later
+        self.assertEqual(self.counts(port), {key: self.served("/index.html")})
+        self.at_the_server(port, server, comm, without)
 
     def test_apache_event_mpm_exact_at_the_server(self):
         self.exact_at_the_server("apache-event", "apache2")
@@ -237,6 +351,23 @@ class TlsServersTestCase(unittest.TestCase):
 
     def test_lighttpd_mod_gnutls_exact_at_the_server(self):
         self.exact_at_the_server("lighttpd-gnutls", "lighttpd")
+
+    def test_node_https_server_exact_at_the_server(self):
+        self.exact_at_the_server("node-https", "node")
+
+    def test_boringssl_server_as_envoy_exact_at_the_server(self):
+        """BoringSSL through a BIO of the server's own, the executable at
+        envoy_path traced as istio."""
+        self.exact_at_the_server("boringssl-envoy", "https_server")
+
+    def test_wrk_keep_alive_exact_at_apache(self):
+        self.exact_under_wrk("apache-event", "apache2")
+
+    def test_wrk_keep_alive_exact_at_node(self):
+        self.exact_under_wrk("node-https", "node")
+
+    def test_wrk_keep_alive_exact_at_boringssl(self):
+        self.exact_under_wrk("boringssl-envoy", "https_server")
 
     def test_haproxy_both_hops_each_at_its_server(self):
         """TLS at haproxy, clear text from haproxy to its backend: each hop

@@ -67,24 +67,29 @@ def make_cert(directory):
 
 NODE_TLS_SERVER = r"""
 const https = require('https'), fs = require('fs');
-const [port, cert, key] = process.argv.slice(2);
+const [port, cert, key, log] = process.argv.slice(2);
 https.createServer({cert: fs.readFileSync(cert), key: fs.readFileSync(key)}, (req, res) => {
   const status = req.url === '/missing' ? 404 : 200;
   req.resume();
-  req.on('end', () => { res.writeHead(status, {'Content-Type': 'text/plain'}); res.end('node\n'); });
+  req.on('end', () => {
+    if (log) fs.appendFileSync(log, req.url + ' ' + status + '\n');
+    res.writeHead(status, {'Content-Type': 'text/plain'});
+    res.end('node\n');
+  });
 }).listen(Number(port), '127.0.0.1', () => console.log('ready'));
 """
 
 
-def node_tls_server_args(directory, port, cert, key):
+def node_tls_server_args(directory, port, cert, key, access_log=None):
     """argv of a node HTTPS server on 127.0.0.1:port that prints 'ready'
-    once listening; /missing answers 404, anything else 200. node carries
-    its own OpenSSL, which usm does not probe unless
+    once listening; /missing answers 404, anything else 200; with
+    access_log, it appends "PATH STATUS" there for each request it answers.
+    node carries its own OpenSSL, which usm does not probe unless
     enable_nodejs_monitoring is set: only its clients' side is seen."""
     js = os.path.join(directory, "node_tls_server.js")
     with open(js, "w") as f:
         f.write(NODE_TLS_SERVER)
-    return ["node", js, str(port), cert, key]
+    return ["node", js, str(port), cert, key] + ([access_log] if access_log else [])
 
 
 def proc_status(pid):
