@@ -29,6 +29,15 @@ struct attach_func {
 	bool ret_insns; /* an entry probe on each RET instruction (Go: no return probes) */
 	bool required;
 	uint8_t role; /* enum usm_tls_role */
+	/* via=A,B: indexes + 1 in the set of the two functions this one is
+	 * found through when no symbol names it (the common target of the
+	 * first direct call in each: an internal function both call, which
+	 * other paths reach too). 0, 0: none. */
+	uint8_t via[2];
+	/* The index + 1 of the via= function that replaces this one when it is
+	 * found (this one calls it: probing both would see each call twice);
+	 * 0: none. Derived by the parser from via. */
+	uint8_t replaced_by;
 };
 
 struct probe_set {

@@ -246,11 +246,45 @@ const char *attach_policy_role_name(unsigned role)
 	return role < USM_TLS_ROLE_COUNT ? role_names[role] : NULL;
 }
 
-/* func SET FUNCTION PROBES [role=ROLE] [required] */
+/* The index in s of the function named name, or -1. */
+static int func_index(const struct probe_set *s, const char *name)
+{
+	for (unsigned i = 0; i < s->nfuncs; i++)
+		if (strcmp(s->funcs[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* via=A,B of function f (to be s's next): the checks attach_policy_parse.h
+ * lists, then f.via and each one's replaced_by (set when f is added). */
+static int parse_via(struct parser *ps, const struct probe_set *s, struct attach_func *f,
+		     const char *list)
+{
+	char a[FUNC_MAX_LEN + 2], *b;
+	snprintf(a, sizeof(a), "%s", list);
+	if (strlen(list) > FUNC_MAX_LEN || !(b = strchr(a, ',')))
+		return fail(ps, "via= names two functions: via=A,B");
+	*b++ = '\0';
+	int ia = func_index(s, a), ib = func_index(s, b);
+	if (ia < 0 || ib < 0 || ia == ib)
+		return fail(ps, "via=%s: two different functions of set '%s' given before it",
+			    list, s->name);
+	for (int k = 0; k < 2; k++) {
+		const struct attach_func *v = &s->funcs[k ? ib : ia];
+		if (v->via[0] || v->replaced_by || v->entry != f->entry || v->ret != f->ret)
+			return fail(ps, "via=%s: '%s' has a via= or is another's, or other probes",
+				    list, v->name);
+	}
+	f->via[0] = (uint8_t)(ia + 1);
+	f->via[1] = (uint8_t)(ib + 1);
+	return 0;
+}
+
+/* func SET FUNCTION PROBES [role=ROLE] [required] [via=A,B] */
 static int parse_func(struct parser *ps, char **w, unsigned nw)
 {
 	if (nw < 4)
-		return fail(ps, "func needs SET FUNCTION PROBES [role=ROLE] [required]");
+		return fail(ps, "func needs SET FUNCTION PROBES [role=ROLE] [required] [via=A,B]");
 	struct probe_set *s = find_set(ps->out, w[1]);
 	if (!s)
 		return fail(ps, "unknown set '%s'", w[1]);
@@ -274,6 +308,12 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 	for (unsigned i = 4; i < nw; i++) {
 		if (strcmp(w[i], "required") == 0 && !f.required) {
 			f.required = true;
+		} else if (strncmp(w[i], "via=", 4) == 0 && !f.via[0]) {
+			if (s->targets & (1u << USM_PROG_GO_TLS))
+				return fail(ps, "via= is not for go-tls sets");
+			int rc = parse_via(ps, s, &f, w[i] + 4);
+			if (rc < 0)
+				return rc;
 		} else if (strncmp(w[i], "role=", 5) == 0 && !have_role) {
 			have_role = true;
 			unsigned r = 0;
@@ -284,8 +324,8 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 						"set_fd, close, go_read, go_write, go_close)", w[i] + 5);
 			f.role = (uint8_t)r;
 		} else {
-			return fail(ps, "unexpected '%s' (role=ROLE and required may follow the "
-					"probes, once each)", w[i]);
+			return fail(ps, "unexpected '%s' (role=ROLE, required and via=A,B may "
+					"follow the probes, once each)", w[i]);
 		}
 	}
 	/* The capture programs read a read's bytes at return, a write's at
@@ -310,12 +350,13 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 		return fail(ps, "role=%s and ret-insns probes are for go-tls sets only",
 			    role_names[f.role]);
 
-	for (unsigned i = 0; i < s->nfuncs; i++)
-		if (strcmp(s->funcs[i].name, f.name) == 0)
-			return fail(ps, "duplicate function '%s' in set '%s'", f.name, s->name);
+	if (func_index(s, f.name) >= 0)
+		return fail(ps, "duplicate function '%s' in set '%s'", f.name, s->name);
 	if (s->nfuncs >= ATTACH_MAX_FUNCS)
 		return fail(ps, "too many functions in set '%s' (at most %d)", s->name,
 			    ATTACH_MAX_FUNCS);
+	for (int k = 0; k < 2 && f.via[0]; k++)
+		s->funcs[f.via[k] - 1].replaced_by = (uint8_t)(s->nfuncs + 1);
 	s->funcs[s->nfuncs++] = f;
 	return 0;
 }

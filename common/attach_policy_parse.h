@@ -7,7 +7,7 @@
  * File syntax, one statement a line, '#' starts a comment:
  *
  *     set NAME targets=TYPE[,TYPE...] max_size=SIZE [max_returns=N]
- *     func SET FUNCTION PROBES [role=ROLE] [required]
+ *     func SET FUNCTION PROBES [role=ROLE] [required] [via=FUNC,FUNC]
  *     library PREFIX SET
  *
  *   NAME, SET    [a-z0-9_]{1,31}; a `set` line must come before its funcs.
@@ -26,6 +26,20 @@
  *                (entry) | none (the default: hits counted only)
  *   required     the file must export it, or the set is refused for that
  *                file ("no-symbols"); other functions are probed if present
+ *   via=A,B      for an internal function that has no symbol where it
+ *                matters (libssl's ssl_read_internal, which BIO_f_ssl
+ *                reaches without the exported SSL_read): found as the one
+ *                function the first direct call of A and of B both go to,
+ *                A's with A's own arguments unchanged (the inspector reads
+ *                their code: inspector/elf_callees.h), and only so: a
+ *                symbol of its name must agree, not stand in (node's
+ *                OpenSSL has one, and a copy inlined into SSL_read). A and
+ *                B are earlier,
+ *                different functions of the same set without via=, with
+ *                this function's probes, and not another via='s: once it
+ *                is found, they are not probed (each calls it, so probing
+ *                both would see every call twice), and they count as found
+ *                for `required`. Not for go-tls sets.
  *   PREFIX       a file name prefix, e.g. libssl.so (matches libssl.so.3);
  *                no '/', at most 15 characters (the kernel filter's size)
  *

@@ -1,9 +1,9 @@
 /* What usm-privd's BPF owner and the usm-inspector exchange.
  *
  * The inspector is a short-lived, unprivileged process that parses a file
- * nobody vouches for (ELF symbol tables; a Go program's build info,
- * .gopclntab, RET instructions and DWARF) so that no privileged process
- * ever does.
+ * nobody vouches for (ELF symbol tables and, for a via= function, the
+ * first call in two others' code; a Go program's build info, .gopclntab,
+ * RET instructions and DWARF) so that no privileged process ever does.
  * The supervisor starts it with:
  *   fd 3  the file to inspect, opened read-only by the BPF owner after its
  *         identity and policy checks (the inspector opens nothing itself);
@@ -28,7 +28,7 @@
 
 #include "usm_events.h" /* USM_GO_COOKIE */
 
-#define USM_INSPECT_MAGIC 0x32534e49u /* "INS2" in memory order */
+#define USM_INSPECT_MAGIC 0x33534e49u /* "INS3" in memory order */
 #define USM_INSPECT_FILE_FD 3
 #define USM_INSPECT_SOCKET_FD 4
 #define USM_INSPECT_MAX_FUNCS 16 /* = ATTACH_MAX_FUNCS: one probe set's functions */
@@ -38,7 +38,8 @@
 #define USM_INSPECT_GO_VERSION_MAX 16
 
 enum usm_inspect_kind {
-	USM_INSPECT_ELF_SYMBOLS = 1, /* file offsets of named functions (.dynsym, .symtab) */
+	USM_INSPECT_ELF_SYMBOLS = 1, /* file offsets of named functions (.dynsym, .symtab;
+				      * via: their callers' first call) */
 	USM_INSPECT_GO_TLS = 2,      /* a Go program: its functions (.gopclntab), each one's
 				      * RET instructions, and the struct offsets of
 				      * struct usm_inspect_go */
@@ -49,6 +50,10 @@ struct usm_inspect_req {
 	uint16_t kind;   /* enum usm_inspect_kind */
 	uint16_t nfuncs; /* 1..USM_INSPECT_MAX_FUNCS */
 	char names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX]; /* symbol names, NUL-ended; unused: zero */
+	/* ELF_SYMBOLS: for a function no symbol names, the indexes + 1 of the
+	 * two functions (without via of their own) whose first direct call
+	 * both go to it (the attach policy's via=); 0, 0: none. GO_TLS: all 0. */
+	uint8_t via[USM_INSPECT_MAX_FUNCS][2];
 };
 
 struct usm_inspect_func {
@@ -106,6 +111,24 @@ static inline bool usm_inspect_string_ok(const char *s, size_t cap, bool symbol)
 	return !symbol || n > 0;
 }
 
+/* Function i's via (see the request) is none, or two different other
+ * functions of the request that have none. */
+static inline bool usm_inspect_via_ok(const struct usm_inspect_req *r, unsigned i)
+{
+	const uint8_t *v = r->via[i];
+	if (i >= r->nfuncs)
+		return !v[0] && !v[1];
+	if (!v[0] && !v[1])
+		return true;
+	if (r->kind != USM_INSPECT_ELF_SYMBOLS || v[0] == v[1])
+		return false;
+	for (int k = 0; k < 2; k++)
+		if (v[k] == 0 || v[k] > r->nfuncs || v[k] == i + 1 || r->via[v[k] - 1][0] ||
+		    r->via[v[k] - 1][1])
+			return false;
+	return true;
+}
+
 /* The inspector's check of what it was asked. */
 static inline bool usm_inspect_req_valid(const struct usm_inspect_req *r)
 {
@@ -113,8 +136,9 @@ static inline bool usm_inspect_req_valid(const struct usm_inspect_req *r)
 	    (r->kind != USM_INSPECT_ELF_SYMBOLS && r->kind != USM_INSPECT_GO_TLS) || r->nfuncs == 0 ||
 	    r->nfuncs > USM_INSPECT_MAX_FUNCS)
 		return false;
-	for (unsigned i = 0; i < r->nfuncs; i++)
-		if (!usm_inspect_string_ok(r->names[i], USM_INSPECT_NAME_MAX, true))
+	for (unsigned i = 0; i < USM_INSPECT_MAX_FUNCS; i++)
+		if ((i < r->nfuncs && !usm_inspect_string_ok(r->names[i], USM_INSPECT_NAME_MAX, true)) ||
+		    !usm_inspect_via_ok(r, i))
 			return false;
 	return true;
 }

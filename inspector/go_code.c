@@ -2,39 +2,17 @@
  * go_code.h. */
 #include "go_code.h"
 
-#include <capstone/capstone.h>
 #include <errno.h>
 #include <stdbool.h>
 
-#if defined(__x86_64__)
-/* An x86-64 decoder and the instruction it fills: 0, or -EINVAL (Capstone
- * would not start) or -ENOMEM. detail: operands too (slower). */
-static int decoder_open(csh *cs, cs_insn **insn, bool detail)
-{
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, cs) != CS_ERR_OK)
-		return -EINVAL;
-	if (detail)
-		cs_option(*cs, CS_OPT_DETAIL, CS_OPT_ON);
-	if ((*insn = cs_malloc(*cs)) == NULL) {
-		cs_close(cs);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void decoder_close(csh *cs, cs_insn *insn)
-{
-	cs_free(insn, 1);
-	cs_close(cs);
-}
-#endif
+#include "x86_decoder.h"
 
 int go_code_rets(const uint8_t *code, size_t len, uint64_t base, uint64_t *out, size_t max)
 {
 #if defined(__x86_64__)
 	csh cs;
 	cs_insn *insn;
-	int rc = decoder_open(&cs, &insn, false);
+	int rc = x86_decoder_open(&cs, &insn, false);
 	if (rc != 0)
 		return rc;
 	const uint8_t *p = code;
@@ -53,7 +31,7 @@ int go_code_rets(const uint8_t *code, size_t len, uint64_t base, uint64_t *out, 
 	}
 	if (n >= 0 && left > 0)
 		n = -EILSEQ;
-	decoder_close(&cs, insn);
+	x86_decoder_close(&cs, insn);
 	return n;
 #else
 	(void)code, (void)len, (void)base, (void)out, (void)max;
@@ -80,7 +58,7 @@ int go_code_stack_check(const uint8_t *code, size_t len, uint64_t base, uint64_t
 #if defined(__x86_64__)
 	csh cs;
 	cs_insn *insn;
-	int rc = decoder_open(&cs, &insn, true);
+	int rc = x86_decoder_open(&cs, &insn, true);
 	if (rc != 0)
 		return rc;
 	const uint8_t *p = code;
@@ -102,7 +80,7 @@ int go_code_stack_check(const uint8_t *code, size_t len, uint64_t base, uint64_t
 		}
 		break;
 	}
-	decoder_close(&cs, insn);
+	x86_decoder_close(&cs, insn);
 	return rc;
 #else
 	(void)code, (void)len, (void)base, (void)jbe;

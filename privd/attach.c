@@ -51,8 +51,15 @@ static void release(struct attachment *a)
 	a->multi_fds[0] = a->multi_fds[1] = -1;
 }
 
+/* Function i is not probed: the via= function it calls was found. */
+static bool replaced(const struct probe_set *set, const struct usm_inspect_rep *q, unsigned i)
+{
+	return set->funcs[i].replaced_by && q->funcs[set->funcs[i].replaced_by - 1].found;
+}
+
 /* Links every resolved function of the set (Go's: also each RET it asks
- * for, with the binary's offsets in the cookies); all or nothing. */
+ * for, with the binary's offsets in the cookies), but one a via= function
+ * replaces; all or nothing. */
 static int link_set(struct attachment *a, const struct kernel *k, const struct probe_set *set,
 		    const struct usm_inspect_rep *q, const char *fd_path)
 {
@@ -61,7 +68,8 @@ static int link_set(struct attachment *a, const struct kernel *k, const struct p
 	for (unsigned i = 0; i < set->nfuncs; i++) {
 		const struct usm_inspect_func *f = &q->funcs[i];
 		uint64_t cookie = ((uint64_t)set->id * USM_MAX_FUNCS + i) | usm_inspect_go_cookie(&q->go);
-		bool want[2] = {set->funcs[i].entry && f->found, set->funcs[i].ret && f->found};
+		bool on = f->found && !replaced(set, q, i);
+		bool want[2] = {set->funcs[i].entry && on, set->funcs[i].ret && on};
 		for (int dir = 0; dir < 2; dir++) {
 			offsets[dir][n[dir]] = f->offset;
 			cookies[dir][n[dir]] = cookie;
@@ -227,21 +235,19 @@ static int find_functions(const struct attach_context *ctx, int path_fd, const s
 			  const struct probe_set *set, uint8_t type, struct usm_inspect_rep *q,
 			  struct usm_attach_rep *rep)
 {
-	char self_path[64], names[USM_INSPECT_MAX_FUNCS][USM_INSPECT_NAME_MAX];
+	char self_path[64];
 	snprintf(self_path, sizeof(self_path), "/proc/self/fd/%d", path_fd);
 	/* O_NONBLOCK: a lease its owner holds must not stall privd (45 s). */
 	int fd = open(self_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) /* not readable by bpf_user (see PRIVILEGES.md), or leased: not now */
 		return errno == EWOULDBLOCK ? (rep->error = -EWOULDBLOCK) : refuse(rep, -errno, "unreadable");
-	for (unsigned i = 0; i < set->nfuncs; i++)
-		snprintf(names[i], sizeof(names[i]), "%s", set->funcs[i].name);
 	uint16_t kind = type == USM_PROG_GO_TLS ? USM_INSPECT_GO_TLS : USM_INSPECT_ELF_SYMBOLS;
-	inspect_functions(ctx->inspector, fd, st, set->id, kind, names, (uint16_t)set->nfuncs, q);
+	inspect_functions(ctx->inspector, fd, st, set, kind, q);
 	close(fd);
 	if (q->error)
 		return refuse(rep, q->error, q->reason);
 	for (unsigned i = 0; i < set->nfuncs; i++)
-		if (set->funcs[i].required && !q->funcs[i].found)
+		if (set->funcs[i].required && !q->funcs[i].found && !replaced(set, q, i))
 			return refuse(rep, -ENOENT, "no-symbols");
 		else if (set->funcs[i].ret_insns && q->funcs[i].found &&
 			 (q->funcs[i].nreturns > set->max_returns || !q->funcs[i].nreturns))

@@ -27,13 +27,10 @@ static bool read_exact(int fd, void *buf, size_t len, uint64_t off)
 
 static int add(struct exec_segments *out, uint64_t off, uint64_t filesz, uint64_t file_size)
 {
-	if (filesz == 0)
-		return 0;
-	if (off > file_size || filesz > file_size - off || out->n == ELF_SEGMENTS_MAX_EXEC)
+	if (filesz && (off > file_size || filesz > file_size - off || out->n == ELF_SEGMENTS_MAX_EXEC))
 		return -ENOEXEC;
-	out->seg[out->n].start = off;
-	out->seg[out->n].end = off + filesz;
-	out->n++;
+	if (filesz) /* an empty segment holds no code */
+		out->seg[out->n++] = (typeof(out->seg[0])){.start = off, .end = off + filesz};
 	return 0;
 }
 
@@ -52,13 +49,10 @@ int elf_exec_segments(int fd, struct exec_segments *out)
 	Elf64_Phdr ph[ELF_SEGMENTS_MAX_PHDRS];
 	if (!read_exact(fd, ph, (size_t)eh.e_phnum * sizeof(ph[0]), eh.e_phoff))
 		return -ENOEXEC;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X))
-			continue;
-		int rc = add(out, ph[i].p_offset, ph[i].p_filesz, (uint64_t)st.st_size);
-		if (rc)
-			return rc;
-	}
+	for (unsigned i = 0; i < eh.e_phnum; i++) /* add: 0 or -ENOEXEC */
+		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X) &&
+		    add(out, ph[i].p_offset, ph[i].p_filesz, (uint64_t)st.st_size) != 0)
+			return -ENOEXEC;
 	return out->n ? 0 : -ENOEXEC;
 }
 
@@ -79,11 +73,9 @@ struct inspect_cache_entry {
 
 int inspect_client_init(struct inspect_client *ic, int channel, int timeout_ms, uint32_t cache_max)
 {
-	memset(ic, 0, sizeof(*ic));
-	ic->channel = channel;
-	ic->timeout_ms = timeout_ms;
-	ic->cache_max = cache_max;
-	ic->cache = calloc(cache_max, sizeof(*ic->cache));
+	*ic = (struct inspect_client){.channel = channel, .timeout_ms = timeout_ms,
+				      .cache_max = cache_max,
+				      .cache = calloc(cache_max, sizeof(struct inspect_cache_entry))};
 	return ic->cache ? 0 : -ENOMEM;
 }
 
@@ -145,14 +137,16 @@ static bool offsets_are_code(int fd, const struct usm_inspect_rep *rep)
 }
 
 static void ask_inspector(struct inspect_client *ic, int fd, uint16_t kind,
-			  const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
-			  struct usm_inspect_rep *out)
+			  const struct probe_set *set, struct usm_inspect_rep *out)
 {
-	struct usm_inspect_req req = {.magic = USM_INSPECT_MAGIC, .kind = kind, .nfuncs = nfuncs};
+	struct usm_inspect_req req = {.magic = USM_INSPECT_MAGIC, .kind = kind,
+				      .nfuncs = (uint16_t)set->nfuncs};
 	struct owner_msg m = {.type = OWNER_INSPECT};
 	int sv[2];
-	for (unsigned i = 0; i < nfuncs; i++)
-		snprintf(req.names[i], sizeof(req.names[i]), "%s", names[i]);
+	for (unsigned i = 0; i < set->nfuncs; i++) {
+		snprintf(req.names[i], sizeof(req.names[i]), "%s", set->funcs[i].name);
+		memcpy(req.via[i], set->funcs[i].via, sizeof(req.via[i]));
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		refuse(out, -errno, ""); /* our trouble, not the file's */
 		return;
@@ -175,12 +169,11 @@ static void ask_inspector(struct inspect_client *ic, int fd, uint16_t kind,
 	close(sv[0]);
 }
 
-void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st, uint8_t set_id,
-		       uint16_t kind, const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
-		       struct usm_inspect_rep *out)
+void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
+		       const struct probe_set *set, uint16_t kind, struct usm_inspect_rep *out)
 {
 	for (uint32_t i = 0; i < ic->cache_count; i++) {
-		if (same_file(&ic->cache[i], st, set_id)) {
+		if (same_file(&ic->cache[i], st, set->id)) {
 			ic->cache_hits++;
 			*out = ic->cache[i].answer; /* and, as a second wall, checked again: */
 			if (!out->error && !offsets_are_code(fd, out))
@@ -188,7 +181,7 @@ void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
 			return;
 		}
 	}
-	ask_inspector(ic, fd, kind, names, nfuncs, out);
+	ask_inspector(ic, fd, kind, set, out);
 	/* Our own trouble (no socket, no supervisor) and timeouts (a busy
 	 * machine) may pass: not cached, asked again next time. */
 	if ((out->error && !out->reason[0]) || out->error == -ETIMEDOUT)
@@ -204,5 +197,5 @@ void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
 	ic->cache[slot] = (struct inspect_cache_entry){
 		.dev = st->st_dev, .ino = st->st_ino, .size = (uint64_t)st->st_size,
 		.ctime_sec = st->st_ctim.tv_sec, .ctime_nsec = st->st_ctim.tv_nsec,
-		.set_id = set_id, .answer = *out};
+		.set_id = set->id, .answer = *out};
 }

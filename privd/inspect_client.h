@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "attach_policy.h"
 #include "inspect_proto.h"
 
 /* Where a file's code is: its executable PT_LOAD segments, from the ELF
@@ -46,11 +47,11 @@ struct inspect_client {
 
 int inspect_client_init(struct inspect_client *ic, int channel, int timeout_ms, uint32_t cache_max);
 
-/* fd: the file, read-only; st: its fstat; kind: enum usm_inspect_kind; names[nfuncs]:
- * what to find (set_id: part of the cache key). Always fills *out: error 0 and funcs
- * (entries and Go's RETs, all checked to be code), or error and reason. */
-void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st, uint8_t set_id,
-		       uint16_t kind, const char (*names)[USM_INSPECT_NAME_MAX], uint16_t nfuncs,
-		       struct usm_inspect_rep *out);
+/* fd: the file, read-only; st: its fstat; kind: enum usm_inspect_kind; set: the
+ * functions to find, by name and via= (its id is part of the cache key). Always fills
+ * *out: error 0 and funcs in the set's order (entries and Go's RETs, all checked to be
+ * code), or error and reason. */
+void inspect_functions(struct inspect_client *ic, int fd, const struct stat *st,
+		       const struct probe_set *set, uint16_t kind, struct usm_inspect_rep *out);
 
 #endif

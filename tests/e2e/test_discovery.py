@@ -232,14 +232,17 @@ class TestKernelSide(DiscoveryTestCase):
         wait_for(lambda: p.pid in pids_of(self.usm, lib), timeout=5, what="traced")
         self.assertEqual(self.privd_links(), 0)
         before = perf_uprobe_links(self.usm.bpf_owner_pid())
-        # libssl's openssl set: 7 functions at entry, 2 at return (the reads).
-        self.assertGreaterEqual(before, 9)
+        # libssl's openssl set as probed: ssl_read_internal at entry and
+        # return, ssl_write_internal, SSL_set_fd, SSL_shutdown and SSL_free
+        # at entry (the four exported reads and writes that call the
+        # internal two are not probed: via= in policy/attach.policy).
+        self.assertGreaterEqual(before, 6)
         p.kill()
         p.wait()
         wait_for(lambda: not entries(self.usm, "shared_libraries", lib), timeout=10,
                  what="entry removed")
-        wait_for(lambda: perf_uprobe_links(self.usm.bpf_owner_pid()) == before - 9, timeout=15,
-                 what="this file's 9 classic links closed")
+        wait_for(lambda: perf_uprobe_links(self.usm.bpf_owner_pid()) == before - 6, timeout=15,
+                 what="this file's 6 classic links closed")
 
     def test_tracefs_is_mounted_by_privd_when_missing(self):
         mounted = lambda: os.path.exists("/sys/kernel/tracing/events")

@@ -97,7 +97,7 @@ static void test_shipped_policy_parses(void **state)
 	assert_int_equal(ssl->targets,
 			 BIT(USM_PROG_SHARED_LIBRARIES) | BIT(USM_PROG_ISTIO) | BIT(USM_PROG_NODEJS));
 	assert_int_equal(ssl->max_file_size, 512ull << 20);
-	assert_int_equal(ssl->nfuncs, 7);
+	assert_int_equal(ssl->nfuncs, 9);
 	/* reads need their return (the data exists only then); writes are
 	 * captured at entry: one probe hit per write */
 	assert_func(ssl, "SSL_read", true, true, true, USM_TLS_ROLE_READ);
@@ -107,6 +107,19 @@ static void test_shipped_policy_parses(void **state)
 	assert_func(ssl, "SSL_set_fd", true, false, false, USM_TLS_ROLE_SET_FD);
 	assert_func(ssl, "SSL_shutdown", true, false, false, USM_TLS_ROLE_CLOSE);
 	assert_func(ssl, "SSL_free", true, false, false, USM_TLS_ROLE_CLOSE);
+	/* the internal read and write BIO_f_ssl reaches, found through the
+	 * exported pair that call them, replacing those when found */
+	assert_func(ssl, "ssl_read_internal", true, true, false, USM_TLS_ROLE_READ_EX);
+	assert_func(ssl, "ssl_write_internal", true, false, false, USM_TLS_ROLE_WRITE);
+	const struct attach_func *ri = find_func(ssl, "ssl_read_internal");
+	const struct attach_func *wi = find_func(ssl, "ssl_write_internal");
+	assert_string_equal(ssl->funcs[ri->via[0] - 1].name, "SSL_read_ex");
+	assert_string_equal(ssl->funcs[ri->via[1] - 1].name, "SSL_read");
+	assert_string_equal(ssl->funcs[wi->via[0] - 1].name, "SSL_write_ex");
+	assert_string_equal(ssl->funcs[wi->via[1] - 1].name, "SSL_write");
+	assert_ptr_equal(&ssl->funcs[find_func(ssl, "SSL_read")->replaced_by - 1], ri);
+	assert_ptr_equal(&ssl->funcs[find_func(ssl, "SSL_write_ex")->replaced_by - 1], wi);
+	assert_int_equal(find_func(ssl, "SSL_set_fd")->replaced_by, 0);
 
 	const struct probe_set *gnutls = attach_policy_find_set(&policy, "gnutls");
 	assert_non_null(gnutls);
@@ -206,12 +219,12 @@ static void test_parse_errors_name_their_line(void **state)
 	assert_rejected("set a targets=istio\n", 1, "set 'a' needs max_size=");
 	snprintf(text, sizeof(text), "%s\nfunc a f entry optional\n", set_a);
 	assert_rejected(text, 3,
-			"unexpected 'optional' (role=ROLE and required may follow the probes, "
-			"once each)");
+			"unexpected 'optional' (role=ROLE, required and via=A,B may follow the "
+			"probes, once each)");
 	snprintf(text, sizeof(text), "%s\nfunc a f entry required required\n", set_a);
 	assert_rejected(text, 3,
-			"unexpected 'required' (role=ROLE and required may follow the probes, "
-			"once each)");
+			"unexpected 'required' (role=ROLE, required and via=A,B may follow the "
+			"probes, once each)");
 	snprintf(text, sizeof(text), "%s\nfunc a f entry role=peek\n", set_a);
 	assert_rejected(text, 3,
 			"unknown role 'peek' (none, read, read_ex, write, set_fd, close, go_read, "
@@ -255,9 +268,10 @@ static void test_parse_errors_name_their_line(void **state)
 	snprintf(text, sizeof(text), "%s\nfunc a f return role=write\n", set_a);
 	assert_rejected(text, 3, "role=write needs an entry probe");
 	snprintf(text, sizeof(text), "%sfunc a f entry required now\n", set_a);
-	assert_rejected(text, 2, "unexpected 'now' (role=ROLE and required may follow the probes, once each)");
+	assert_rejected(text, 2, "unexpected 'now' (role=ROLE, required and via=A,B may follow the "
+				 "probes, once each)");
 	snprintf(text, sizeof(text), "%sfunc a f\n", set_a);
-	assert_rejected(text, 2, "func needs SET FUNCTION PROBES [role=ROLE] [required]");
+	assert_rejected(text, 2, "func needs SET FUNCTION PROBES [role=ROLE] [required] [via=A,B]");
 	snprintf(text, sizeof(text), "%sfunc a f entry required\nlibrary libx.so\n", set_a);
 	assert_rejected(text, 3, "library needs PREFIX SET");
 	snprintf(text, sizeof(text), "%sfunc a f entry required\nlibrary libx.so a b\n", set_a);
@@ -394,6 +408,57 @@ static void test_parse_errors_name_their_line(void **state)
 	parse_ok(text, &policy);
 }
 
+static void test_via_names_two_earlier_callers(void **state)
+{
+	(void)state;
+	const char *head = "set a targets=istio max_size=1M\n"
+			   "func a A entry,return role=read required\n"
+			   "func a B entry,return role=read_ex\n"
+			   "func a W entry role=write\n";
+	char text[1024];
+	snprintf(text, sizeof(text), "%sfunc a i entry,return role=read_ex via=A,B\n", head);
+	parse_ok(text, &policy);
+	const struct probe_set *s = attach_policy_find_set(&policy, "a");
+	assert_int_equal(s->funcs[3].via[0], 1);
+	assert_int_equal(s->funcs[3].via[1], 2);
+	assert_int_equal(s->funcs[0].replaced_by, 4);
+	assert_int_equal(s->funcs[1].replaced_by, 4);
+	assert_int_equal(s->funcs[2].replaced_by, 0);
+	assert_int_equal(s->funcs[3].replaced_by, 0);
+
+	static const struct {
+		const char *line, *message;
+	} bad[] = {
+		{"func a i entry,return via=A", "via= names two functions: via=A,B"},
+		{"func a i entry,return via=A,Z",
+		 "via=A,Z: two different functions of set 'a' given before it"},
+		{"func a i entry,return via=A,A",
+		 "via=A,A: two different functions of set 'a' given before it"},
+		{"func a i entry,return via=A,i",
+		 "via=A,i: two different functions of set 'a' given before it"},
+		{"func a i entry via=A,B",
+		 "via=A,B: 'A' has a via= or is another's, or other probes"},
+		{"func a i entry,return via=A,B via=A,B",
+		 "unexpected 'via=A,B' (role=ROLE, required and via=A,B may follow the probes, "
+		 "once each)"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s\n", head, bad[i].line);
+		assert_rejected(text, 5, bad[i].message);
+	}
+	/* a caller belongs to one via= function at most, and has none itself */
+	snprintf(text, sizeof(text), "%sfunc a i entry,return via=A,B\n"
+		 "func a j entry,return via=A,B\n", head);
+	assert_rejected(text, 6, "via=A,B: 'A' has a via= or is another's, or other probes");
+	snprintf(text, sizeof(text), "%sfunc a i entry,return via=A,B\n"
+		 "func a j entry,return via=i,W\n", head);
+	assert_rejected(text, 6, "via=i,W: 'i' has a via= or is another's, or other probes");
+	assert_rejected("set g targets=go-tls max_size=1M max_returns=4\n"
+			"func g A entry role=go_write required\n"
+			"func g B entry role=go_close\n"
+			"func g i entry via=A,B\n", 4, "via= is not for go-tls sets");
+}
+
 static void test_null_error_and_origin(void **state)
 {
 	(void)state;
@@ -517,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_policy_parses),
 		cmocka_unit_test(test_syntax_details_parse),
 		cmocka_unit_test(test_parse_errors_name_their_line),
+		cmocka_unit_test(test_via_names_two_earlier_callers),
 		cmocka_unit_test(test_null_error_and_origin),
 		cmocka_unit_test(test_set_for_library),
 		cmocka_unit_test(test_check_allows_and_refuses),

@@ -40,6 +40,7 @@ struct fake {
 	enum behaviour how;
 	unsigned requests;
 	uint64_t code_offset;
+	struct usm_inspect_req last; /* the last request read */
 };
 
 static void *fake_supervisor(void *arg)
@@ -65,6 +66,7 @@ static void *fake_supervisor(void *arg)
 		ssize_t n = recv(fds[1], &req, sizeof(req), 0);
 		if (n != (ssize_t)sizeof(req) || !usm_inspect_req_valid(&req))
 			rep.error = -EINVAL; /* the test would see a refusal */
+		f->last = req;
 		rep.magic = USM_INSPECT_MAGIC;
 		rep.nfuncs = req.nfuncs;
 		rep.funcs[0].found = 1;
@@ -149,13 +151,23 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const char names[2][USM_INSPECT_NAME_MAX] = {"SSL_read", "SSL_write"};
+/* Two exported functions and one found through them (via=). */
+static const struct probe_set test_set = {
+	.nfuncs = 3,
+	.funcs = {{.name = "SSL_read", .entry = true, .ret = true, .replaced_by = 3},
+		  {.name = "SSL_read_ex", .entry = true, .ret = true, .replaced_by = 3},
+		  {.name = "ssl_read_internal", .entry = true, .ret = true, .via = {1, 2}}},
+};
 
 static void ask_kind(struct fixture *f, enum behaviour how, uint8_t set, uint16_t kind,
 		     struct usm_inspect_rep *out)
 {
+	struct probe_set s = test_set;
+	s.id = set;
+	if (kind == USM_INSPECT_GO_TLS) /* no via= there (attach_policy_parse.h) */
+		memset(s.funcs[2].via, 0, sizeof(s.funcs[2].via));
 	f->fake.how = how;
-	inspect_functions(&f->ic, f->file, &f->st, set, kind, names, 2, out);
+	inspect_functions(&f->ic, f->file, &f->st, &s, kind, out);
 }
 
 static void ask(struct fixture *f, enum behaviour how, uint8_t set, struct usm_inspect_rep *out)
@@ -176,6 +188,22 @@ static void test_an_answer_inside_the_files_code_is_taken_and_cached(void **stat
 	assert_int_equal(f->fake.requests, asked);
 	assert_int_equal(a.error, 0);
 	assert_int_equal(f->ic.cache_hits, 1);
+}
+
+static void test_the_request_names_the_sets_functions_and_their_via(void **state)
+{
+	struct fixture *f = *state;
+	struct usm_inspect_rep a;
+	ask(f, ANSWER_CODE, 0, &a);
+	const struct usm_inspect_req *r = &f->fake.last;
+	assert_true(usm_inspect_req_valid(r));
+	assert_int_equal(r->kind, USM_INSPECT_ELF_SYMBOLS);
+	assert_int_equal(r->nfuncs, 3);
+	assert_string_equal(r->names[0], "SSL_read");
+	assert_string_equal(r->names[2], "ssl_read_internal");
+	assert_int_equal(r->via[0][0], 0);
+	assert_int_equal(r->via[2][0], 1);
+	assert_int_equal(r->via[2][1], 2);
 }
 
 static void test_an_offset_outside_executable_code_is_refused(void **state)
@@ -261,6 +289,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_an_answer_inside_the_files_code_is_taken_and_cached),
+		cmocka_unit_test(test_the_request_names_the_sets_functions_and_their_via),
 		cmocka_unit_test(test_an_offset_outside_executable_code_is_refused),
 		cmocka_unit_test(test_the_inspectors_own_refusal_is_passed_on),
 		cmocka_unit_test(test_malformed_answers_are_refused),

@@ -82,9 +82,11 @@ static void emit_func(FILE *f, unsigned i, const struct attach_func *fn)
 	const char *role = attach_policy_role_name(fn->role);
 	fprintf(f, "\t\t\t\t[%u] = { .name = ", i);
 	emit_string(f, fn->name);
-	fprintf(f, ", .entry = %s, .ret = %s, .ret_insns = %s, .required = %s, .role = %u /* %s */ },\n",
+	fprintf(f, ", .entry = %s, .ret = %s, .ret_insns = %s, .required = %s, .role = %u /* %s */",
 		fn->entry ? "true" : "false", fn->ret ? "true" : "false", fn->ret_insns ? "true" : "false",
 		fn->required ? "true" : "false", (unsigned)fn->role, role ? role : "?");
+	fprintf(f, ", .via = {%u, %u}, .replaced_by = %u },\n", fn->via[0], fn->via[1],
+		fn->replaced_by);
 }
 
 static void emit_set(FILE *f, unsigned i, const struct probe_set *s)
