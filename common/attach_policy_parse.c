@@ -328,6 +328,19 @@ static int parse_func(struct parser *ps, char **w, unsigned nw)
 					"follow the probes, once each)", w[i]);
 		}
 	}
+	/* A via= function takes its callers' place: the internal read
+	 * (read_ex's arguments and result) of two reads, or a write of two
+	 * writes. */
+	if (f.via[0]) {
+		uint8_t ra = s->funcs[f.via[0] - 1].role, rb = s->funcs[f.via[1] - 1].role;
+		bool reads = (ra == USM_TLS_ROLE_READ || ra == USM_TLS_ROLE_READ_EX) &&
+			     (rb == USM_TLS_ROLE_READ || rb == USM_TLS_ROLE_READ_EX);
+		bool writes = ra == USM_TLS_ROLE_WRITE && rb == USM_TLS_ROLE_WRITE;
+		if (!(reads && f.role == USM_TLS_ROLE_READ_EX) &&
+		    !(writes && f.role == USM_TLS_ROLE_WRITE))
+			return fail(ps, "a via= function is role=read_ex over two reads, or role=write "
+					"over two writes");
+	}
 	/* The capture programs read a read's bytes at return, a write's at
 	 * entry: a role without its probe would capture nothing. */
 	if ((f.role == USM_TLS_ROLE_READ || f.role == USM_TLS_ROLE_READ_EX) && !(f.entry && f.ret))

@@ -69,8 +69,13 @@ int x86_first_call(const uint8_t *code, size_t len, uint64_t base, bool pass_arg
 			}
 			break;
 		}
-		if (insn->id == X86_INS_RET || insn->id == X86_INS_JMP ||
-		    (pass_args && writes_arguments(cs, insn)))
+		/* where straight-line decoding stops knowing what runs next; for
+		 * the first caller any branch: its call must be unconditional */
+		if (cs_insn_group(cs, insn, CS_GRP_RET) || cs_insn_group(cs, insn, CS_GRP_IRET) ||
+		    cs_insn_group(cs, insn, CS_GRP_INT) || insn->id == X86_INS_JMP ||
+		    insn->id == X86_INS_LJMP || insn->id == X86_INS_UD2 || insn->id == X86_INS_HLT ||
+		    insn->id == X86_INS_LCALL ||
+		    (pass_args && (cs_insn_group(cs, insn, CS_GRP_JUMP) || writes_arguments(cs, insn))))
 			break;
 	}
 	x86_decoder_close(&cs, insn);

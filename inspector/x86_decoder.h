@@ -17,12 +17,13 @@ void x86_decoder_close(csh *cs, cs_insn *insn);
 
 /* The target of the first direct near call (`call rel32`) in code[0..len),
  * loaded at `base`, decoding from its first byte: 0 with *target, or
- * -ENOENT when a RET, an unconditional JMP, bytes that are no instruction
- * or the end of code come first (straight-line decoding cannot tell what
- * follows those), or, with pass_args, when an instruction before the call
- * writes one of the first four integer argument registers (RDI, RSI, RDX,
- * RCX, or a part of one): the call then gets the function's own arguments
- * unchanged. -EINVAL or -ENOMEM (Capstone). */
+ * -ENOENT when a return, an unconditional or far jump, an interrupt, UD2,
+ * HLT, a far call, bytes that are no instruction or the end of code come
+ * first (straight-line decoding cannot tell what follows those), or, with
+ * pass_args, when a conditional jump or an instruction that writes one of
+ * the first four integer argument registers (RDI, RSI, RDX, RCX, or a part
+ * of one) comes before the call: the call is then unconditional and gets
+ * the function's own arguments unchanged. -EINVAL or -ENOMEM (Capstone). */
 int x86_first_call(const uint8_t *code, size_t len, uint64_t base, bool pass_args,
 		   uint64_t *target);
 

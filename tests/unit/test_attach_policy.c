@@ -425,6 +425,9 @@ static void test_via_names_two_earlier_callers(void **state)
 	assert_int_equal(s->funcs[1].replaced_by, 4);
 	assert_int_equal(s->funcs[2].replaced_by, 0);
 	assert_int_equal(s->funcs[3].replaced_by, 0);
+	/* a write over a read and a write is not one */
+	snprintf(text, sizeof(text), "%sfunc a i entry role=write via=W,A\n", head);
+	assert_rejected(text, 5, "via=W,A: 'A' has a via= or is another's, or other probes");
 
 	static const struct {
 		const char *line, *message;
@@ -438,6 +441,10 @@ static void test_via_names_two_earlier_callers(void **state)
 		 "via=A,i: two different functions of set 'a' given before it"},
 		{"func a i entry via=A,B",
 		 "via=A,B: 'A' has a via= or is another's, or other probes"},
+		{"func a i entry,return role=read via=A,B",
+		 "a via= function is role=read_ex over two reads, or role=write over two writes"},
+		{"func a i entry,return via=A,B",
+		 "a via= function is role=read_ex over two reads, or role=write over two writes"},
 		{"func a i entry,return via=A,B via=A,B",
 		 "unexpected 'via=A,B' (role=ROLE, required and via=A,B may follow the probes, "
 		 "once each)"},
@@ -447,11 +454,11 @@ static void test_via_names_two_earlier_callers(void **state)
 		assert_rejected(text, 5, bad[i].message);
 	}
 	/* a caller belongs to one via= function at most, and has none itself */
-	snprintf(text, sizeof(text), "%sfunc a i entry,return via=A,B\n"
-		 "func a j entry,return via=A,B\n", head);
+	snprintf(text, sizeof(text), "%sfunc a i entry,return role=read_ex via=A,B\n"
+		 "func a j entry,return role=read_ex via=A,B\n", head);
 	assert_rejected(text, 6, "via=A,B: 'A' has a via= or is another's, or other probes");
-	snprintf(text, sizeof(text), "%sfunc a i entry,return via=A,B\n"
-		 "func a j entry,return via=i,W\n", head);
+	snprintf(text, sizeof(text), "%sfunc a i entry,return role=read_ex via=A,B\n"
+		 "func a j entry,return role=read_ex via=i,W\n", head);
 	assert_rejected(text, 6, "via=i,W: 'i' has a via= or is another's, or other probes");
 	assert_rejected("set g targets=go-tls max_size=1M max_returns=4\n"
 			"func g A entry role=go_write required\n"
