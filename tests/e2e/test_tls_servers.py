@@ -327,10 +327,18 @@ class TlsServersTestCase(unittest.TestCase):
         wait_for(lambda: self.counts(port).get(key, 0) == self.served("/index.html") >= 1,
                  timeout=10, what="the warm-up request counted")
         without = self.counter("http_exchanges_without_tuple")
-        r = subprocess.run(["wrk", "-t1", "-c4", "-d1s", "https://127.0.0.1:%d/index.html" % port],
+        # paced (1 ms between a connection's requests, some thousands a
+        # second): unpaced, both ends traced on two cores outrun the ring
+        # buffers now and then (issue #13 says so), which is not what this
+        # test is about
+        script = os.path.join(self.tmp, "pace.lua")
+        with open(script, "w") as f:
+            f.write("function delay()\n  return 1\nend\n")
+        r = subprocess.run(["wrk", "-t1", "-c4", "-d1s", "-s", script,
+                            "https://127.0.0.1:%d/index.html" % port],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"\d{3,} requests in")  # at least 100: a real load
+        self.assertRegex(r.stdout, r"\d{3,} requests in")  # at least 100
 
         def settled():
             served = self.served("/index.html")
