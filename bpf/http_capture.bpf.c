@@ -134,12 +134,18 @@ struct {
 	__type(value, struct usm_conn_tuple);
 } tls_sessions SEC(".maps");
 
-/* Sockets that carry TLS (struct sock *): not clear text. */
+/* Sockets that carry TLS (struct sock *): not clear text. The value is
+ * the connection's tuple_id: close() deletes an entry, but a socket
+ * released without one (the process exited with it open, as wget does
+ * with its kept-alive connection; dup2, close_range) leaves it behind,
+ * and the kernel soon hands its struct sock to a new connection, often a
+ * clear-text one (a server's next accepted socket). An entry whose id is
+ * not the socket's own is such a leftover: dropped, not obeyed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64);
 } tls_socks SEC(".maps");
 
 /* Sockets reported as clear text, so that their close is reported. */
@@ -235,6 +241,20 @@ static __always_inline struct usm_conn_tuple *session_tuple(__u64 session)
 	return bpf_map_lookup_elem(&tls_sessions, &k);
 }
 
+/* A connection's identity within the struct sock it lives in: its ports
+ * and a fold of its addresses. A connected TCP socket keeps its tuple for
+ * life; the next connection to get the same struct sock has another. */
+static __always_inline __u64 tuple_id(const struct usm_conn_tuple *t)
+{
+	__u32 w[8];
+	__builtin_memcpy(w, t->laddr, 16);
+	__builtin_memcpy(w + 4, t->raddr, 16);
+	__u32 h = 2166136261u ^ t->family; /* FNV-1a, by words */
+	for (int i = 0; i < 8; i++)
+		h = (h ^ w[i]) * 16777619u;
+	return (__u64)t->lport << 48 | (__u64)t->rport << 32 | h;
+}
+
 /* The session now uses socket sk: remember its tuple, and that the socket
  * is TLS. */
 static __always_inline bool bind_session(__u64 session, struct sock *sk, struct usm_conn_tuple *t)
@@ -243,10 +263,9 @@ static __always_inline bool bind_session(__u64 session, struct sock *sk, struct 
 		return false;
 	struct session_key k = {.session = session,
 				.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
-	__u8 one = 1;
-	__u64 key = (__u64)sk;
+	__u64 key = (__u64)sk, id = tuple_id(t);
 	bpf_map_update_elem(&tls_sessions, &k, t, BPF_ANY);
-	bpf_map_update_elem(&tls_socks, &key, &one, BPF_ANY);
+	bpf_map_update_elem(&tls_socks, &key, &id, BPF_ANY);
 	return true;
 }
 
@@ -476,11 +495,14 @@ static __always_inline void sock_enter(int fd, __u64 buf, __u64 buf_max, __u8 di
 		return;
 	struct sock *sk = fd_to_sock(fd);
 	__u64 key = (__u64)sk;
-	if (!sk || bpf_map_lookup_elem(&tls_socks, &key))
-		return;
 	struct usm_conn_tuple t = {};
 	if (!sock_tuple(sk, &t))
 		return;
+	__u64 *tls_id = bpf_map_lookup_elem(&tls_socks, &key);
+	if (tls_id && *tls_id == tuple_id(&t))
+		return;
+	if (tls_id) /* left by a connection this struct sock held before */
+		bpf_map_delete_elem(&tls_socks, &key);
 	if (ignored_port && (t.lport == ignored_port || t.rport == ignored_port))
 		return;
 	if (!tc && !(tc = calls(true)))
