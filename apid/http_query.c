@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc_codec.h" /* usm_http_protocol_name */
+
 #define NAME_MAX_LEN 16 /* longer than every parameter name, with its NUL */
 
 ssize_t http_query_decode(const char *in, size_t len, char *out, size_t cap)
@@ -87,6 +89,16 @@ static bool set_pid(struct usm_http_stats_req *req, const char *v)
 	return true;
 }
 
+static bool set_protocol(struct usm_http_stats_req *req, const char *v)
+{
+	for (uint8_t p = 1; v && p < USM_HTTP_PROTO_COUNT; p++)
+		if (strcmp(v, usm_http_protocol_name(p)) == 0) {
+			req->protocol = p;
+			return true;
+		}
+	return false;
+}
+
 static bool set_reset(struct usm_http_stats_req *req, const char *v)
 {
 	if (v && strcmp(v, "true") == 0)
@@ -106,6 +118,7 @@ static const struct param {
 	 "without control characters"},
 	{"status", set_status, "status must be a number from 100 to 599"},
 	{"pid", set_pid, "pid must be a number from 1 to 4294967295"},
+	{"protocol", set_protocol, "protocol must be http/1.1 or h2"},
 	{"reset", set_reset, "reset must be true or false"},
 };
 #define PARAM_COUNT (sizeof(params) / sizeof(params[0]))

@@ -48,9 +48,14 @@ static json_object *render_record(const struct usm_http_stats_record *r)
 
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "server", server);
+	const char *protocol = usm_http_protocol_name(r->protocol); /* the codec checked it */
+	json_object_object_add(o, "protocol", protocol ? json_object_new_string(protocol) : NULL);
 	json_object_object_add(o, "method", method ? json_object_new_string(method) : NULL);
 	json_object_object_add(o, "path", utf8_string(r->path));
 	json_object_object_add(o, "status", json_object_new_int(r->status));
+	json_object_object_add(o, "grpc_status", r->grpc_status == USM_GRPC_STATUS_NONE
+							 ? NULL
+							 : json_object_new_int(r->grpc_status));
 	json_object_object_add(o, "count", json_object_new_uint64(r->count));
 	json_object_object_add(o, "bytes", json_object_new_uint64(r->bytes));
 	json_object_object_add(o, "latency_ms", latency);

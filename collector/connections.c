@@ -167,6 +167,8 @@ static void aggregate(struct conn_table *t, struct conn *c, enum usm_http_method
 	}
 	k.method = (uint8_t)method;
 	k.status = status;
+	k.protocol = USM_HTTP_PROTO_HTTP1;
+	k.grpc_status = USM_GRPC_STATUS_NONE;
 	k.path = path;
 	k.path_len = path_len;
 	t->counters.exchanges++;

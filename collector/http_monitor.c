@@ -135,6 +135,7 @@ static bool row_matches(const struct http_stats_row *row, const struct usm_http_
 {
 	return (r->pid == 0 || row->key.pid == r->pid) &&
 	       (r->status == 0 || row->key.status == r->status) &&
+	       (r->protocol == 0 || row->key.protocol == r->protocol) &&
 	       (r->path[0] == '\0' || (strlen(r->path) == row->key.path_len &&
 				       memcmp(r->path, row->key.path, row->key.path_len) == 0));
 }
@@ -148,6 +149,12 @@ static void fill_record(const struct http_stats_row *row, struct usm_http_stats_
 	out->method = row->key.method;
 	out->port = row->key.port;
 	out->status = row->key.status;
+	/* rows keep canonical keys (http_stats.c); the overflow row's is
+	 * all zero: HTTP/1 */
+	out->protocol = row->key.protocol == USM_HTTP_PROTO_H2 ? USM_HTTP_PROTO_H2
+							      : USM_HTTP_PROTO_HTTP1;
+	out->grpc_status = out->protocol == USM_HTTP_PROTO_H2 ? row->key.grpc_status
+							      : USM_GRPC_STATUS_NONE;
 	out->pid = row->key.pid;
 	/* A command is whatever a process named itself (prctl), control
 	 * characters included, which the codec refuses: replace them. */

@@ -32,6 +32,8 @@ struct row {
 	uint16_t path_len;
 	uint8_t family;
 	uint8_t method;
+	uint8_t protocol;
+	int8_t grpc_status;
 	char comm[HTTP_STATS_COMM_LEN];
 	char path[]; /* path_len bytes + NUL */
 };
@@ -45,6 +47,8 @@ struct canon {
 	uint16_t path_len;
 	uint8_t family;
 	uint8_t method;
+	uint8_t protocol;
+	int8_t grpc_status;
 	char comm[HTTP_STATS_COMM_LEN];
 	const char *path;
 	bool cut;
@@ -158,7 +162,8 @@ static int canonicalize(const struct http_stats *t, const struct http_stats_key 
 {
 	if ((k->family != AF_UNSPEC && k->family != AF_INET && k->family != AF_INET6) ||
 	    k->method >= USM_HTTP_METHOD_COUNT || k->status < 100 || k->status > 599 ||
-	    (!k->path && k->path_len > 0))
+	    (!k->path && k->path_len > 0) || k->protocol >= USM_HTTP_PROTO_COUNT ||
+	    k->grpc_status < USM_GRPC_STATUS_NONE || k->grpc_status > USM_GRPC_STATUS_MAX)
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
 	if (k->family == AF_UNSPEC) {
@@ -175,6 +180,8 @@ static int canonicalize(const struct http_stats *t, const struct http_stats_key 
 	c->port = k->port;
 	c->status = k->status;
 	c->method = k->method;
+	c->protocol = k->protocol == USM_HTTP_PROTO_H2 ? USM_HTTP_PROTO_H2 : USM_HTTP_PROTO_HTTP1;
+	c->grpc_status = c->protocol == USM_HTTP_PROTO_H2 ? k->grpc_status : USM_GRPC_STATUS_NONE;
 	for (size_t i = 0; i < HTTP_STATS_COMM_LEN - 1 && k->comm[i]; i++)
 		c->comm[i] = k->comm[i];
 	c->path = k->path ? k->path : "";
@@ -184,7 +191,7 @@ static int canonicalize(const struct http_stats *t, const struct http_stats_key 
 }
 
 /* Fixed fields in a fixed byte order (no padding), then the path. */
-#define FIXED_BYTES (16 + 4 + 2 + 2 + 2 + 1 + 1 + HTTP_STATS_COMM_LEN)
+#define FIXED_BYTES (16 + 4 + 2 + 2 + 2 + 1 + 1 + 1 + 1 + HTTP_STATS_COMM_LEN)
 
 static uint64_t canon_hash(const struct http_stats *t, const struct canon *c)
 {
@@ -202,6 +209,8 @@ static uint64_t canon_hash(const struct http_stats *t, const struct canon *c)
 	*p++ = (uint8_t)(c->path_len >> 8);
 	*p++ = c->family;
 	*p++ = c->method;
+	*p++ = c->protocol;
+	*p++ = (uint8_t)c->grpc_status;
 	memcpy(p, c->comm, HTTP_STATS_COMM_LEN);
 	p += HTTP_STATS_COMM_LEN;
 	memcpy(p, c->path, c->path_len);
@@ -212,7 +221,8 @@ static bool row_matches(const struct row *r, uint64_t hash, const struct canon *
 {
 	return r->hash == hash && r->path_len == c->path_len && r->port == c->port &&
 	       r->status == c->status && r->method == c->method && r->pid == c->pid &&
-	       r->family == c->family && memcmp(r->addr, c->addr, 16) == 0 &&
+	       r->family == c->family && r->protocol == c->protocol &&
+	       r->grpc_status == c->grpc_status && memcmp(r->addr, c->addr, 16) == 0 &&
 	       memcmp(r->comm, c->comm, HTTP_STATS_COMM_LEN) == 0 &&
 	       memcmp(r->path, c->path, c->path_len) == 0;
 }
@@ -283,6 +293,8 @@ static struct row *row_new(const struct canon *c, uint64_t hash)
 	r->path_len = c->path_len;
 	r->family = c->family;
 	r->method = c->method;
+	r->protocol = c->protocol;
+	r->grpc_status = c->grpc_status;
 	memcpy(r->comm, c->comm, HTTP_STATS_COMM_LEN);
 	memcpy(r->path, c->path, c->path_len);
 	r->path[c->path_len] = '\0';
@@ -419,6 +431,8 @@ static void row_view(const struct row *r, struct http_stats_row *out)
 	memcpy(out->key.addr, r->addr, 16);
 	out->key.family = r->family;
 	out->key.method = r->method;
+	out->key.protocol = r->protocol;
+	out->key.grpc_status = r->grpc_status;
 	out->key.port = r->port;
 	out->key.status = r->status;
 	out->key.pid = r->pid;

@@ -75,6 +75,8 @@ struct http_stats_key {
 	char comm[HTTP_STATS_COMM_LEN]; /* server command, "" if unknown */
 	const char *path;    /* without the query string; path_len bytes */
 	size_t path_len;
+	uint8_t protocol;    /* enum usm_http_protocol; 0 is taken as HTTP/1 */
+	int8_t grpc_status;  /* h2: 0..16 or USM_GRPC_STATUS_NONE; HTTP/1: taken as none */
 };
 
 struct http_stats_limits {

@@ -193,7 +193,8 @@ static bool check_http_stats_req(const void *p, size_t len)
 {
 	const struct usm_http_stats_req *r = p;
 	(void)len;
-	return r->pad == 0 && (r->status == 0 || (r->status >= 100 && r->status <= 599)) &&
+	return r->protocol < USM_HTTP_PROTO_COUNT &&
+	       (r->status == 0 || (r->status >= 100 && r->status <= 599)) &&
 	       (r->flags & ~USM_HTTP_STATS_RESET) == 0 && CSTR(r->path);
 }
 
@@ -206,8 +207,12 @@ static bool check_http_stats_page(const void *p, size_t len)
 		return false;
 	for (uint32_t i = 0; i < pg->count; i++)
 		if (!is_addr_family(r[i].family) || r[i].method >= USM_HTTP_METHOD_COUNT ||
-		    r[i].status < 100 || r[i].status > 599 ||
-		    r[i].pad != 0 || !CSTR(r[i].comm) || !CSTR(r[i].path))
+		    r[i].status < 100 || r[i].status > 599 || r[i].protocol == 0 ||
+		    r[i].protocol >= USM_HTTP_PROTO_COUNT ||
+		    r[i].grpc_status < USM_GRPC_STATUS_NONE ||
+		    r[i].grpc_status > USM_GRPC_STATUS_MAX ||
+		    (r[i].protocol == USM_HTTP_PROTO_HTTP1 && r[i].grpc_status != USM_GRPC_STATUS_NONE) ||
+		    !CSTR(r[i].comm) || !CSTR(r[i].path))
 			return false;
 	return true;
 }
@@ -403,6 +408,15 @@ const char *usm_http_method_name(uint8_t method)
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_HTTP_METHOD_COUNT,
 		       "name every method");
 	return method < USM_HTTP_METHOD_COUNT ? names[method] : NULL;
+}
+
+const char *usm_http_protocol_name(uint8_t protocol)
+{
+	static const char *const names[] = {
+		[USM_HTTP_PROTO_HTTP1] = "http/1.1",
+		[USM_HTTP_PROTO_H2] = "h2",
+	};
+	return protocol < USM_HTTP_PROTO_COUNT ? names[protocol] : NULL;
 }
 
 const char *usm_proc_state_name(uint8_t state)

@@ -65,6 +65,8 @@ int usm_program_type_parse(const char *name); /* -EINVAL if unknown */
  * USM_HTTP_METHOD_UNKNOWN and any value >= USM_HTTP_METHOD_COUNT, so that
  * each caller says "not known" its own way (JSON null, a log's "UNKNOWN"). */
 const char *usm_http_method_name(uint8_t method);
+/* "http/1.1", "h2"; NULL for anything else (0 included). */
+const char *usm_http_protocol_name(uint8_t protocol);
 const char *usm_proc_state_name(uint8_t state);
 const char *usm_role_name(uint8_t role);
 const char *usm_counter_name(unsigned counter);

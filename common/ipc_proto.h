@@ -379,18 +379,30 @@ struct usm_http_stats_req {
 	uint32_t pid;     /* filter: 0 any */
 	uint16_t status;  /* filter: 0 any, else 100..599 */
 	uint8_t flags;    /* enum usm_http_stats_flags */
-	uint8_t pad;      /* must be 0 */
+	uint8_t protocol; /* filter: 0 any, else enum usm_http_protocol */
 	char path[USM_HTTP_PATH_MAX]; /* filter: "" any, else this exact path */
 };
 
-/* One row: (server, method, path, status) with its totals. */
+/* The protocol of an exchange. Names: usm_http_protocol_name(). */
+enum usm_http_protocol {
+	USM_HTTP_PROTO_HTTP1 = 1, /* "http/1.1" (HTTP/1.0 too) */
+	USM_HTTP_PROTO_H2 = 2,    /* "h2" (over TLS or clear text) */
+	USM_HTTP_PROTO_COUNT,
+};
+
+#define USM_GRPC_STATUS_NONE (-1) /* not gRPC, or no grpc-status seen */
+#define USM_GRPC_STATUS_MAX 16
+
+/* One row: (server, protocol, method, path, status, gRPC status) with its
+ * totals. */
 struct usm_http_stats_record {
 	uint8_t addr[16];  /* server address, network order; family 0: unknown */
 	uint8_t family;    /* enum usm_addr_family */
 	uint8_t method;    /* enum usm_http_method, < USM_HTTP_METHOD_COUNT */
 	uint16_t port;     /* server port, 0 unknown */
 	uint16_t status;   /* 100..599 */
-	uint16_t pad;      /* must be 0 */
+	uint8_t protocol;  /* enum usm_http_protocol */
+	int8_t grpc_status; /* 0..USM_GRPC_STATUS_MAX, or USM_GRPC_STATUS_NONE */
 	uint32_t pid;      /* server pid, 0 unknown */
 	char comm[16];     /* server command, "" unknown */
 	char path[USM_HTTP_PATH_MAX]; /* without the query string */

@@ -246,8 +246,13 @@ class HttpMonitoringTestCase(unittest.TestCase):
         self.assertEqual(self.counts(port, "?status=404"), {("GET", "/missing", 404): 1})
         self.assertEqual(len(self.rows(port, "?pid=%d" % server.pid)), 3)
         self.assertEqual(self.rows(port, "?pid=%d&status=500" % server.pid), [])
+        # every HTTP/1 row says so, and a protocol filter selects by it
+        for row in self.rows(port):
+            self.assertEqual((row["protocol"], row["grpc_status"]), ("http/1.1", None), row)
+        self.assertEqual(len(self.rows(port, "?protocol=http/1.1")), 3)
+        self.assertEqual(self.rows(port, "?protocol=h2"), [])
         for bad in ("?status=99", "?status=abc", "?pid=0", "?pid=-1", "?colour=blue",
-                    "?path=" + "x" * 300):
+                    "?path=" + "x" * 300, "?protocol=http/2"):
             r = self.usm.get("/usm/http_stats" + bad)
             self.assertEqual(r.status, 400, bad)
             self.assertIn("error", r.json())

@@ -55,13 +55,17 @@ static void test_empty_pieces_are_skipped(void **state)
 static void test_every_filter_is_read(void **state)
 {
 	(void)state;
-	assert_int_equal(parse("/usm/http_stats?path=/api/v1&status=404&pid=1234&reset=true"), 0);
+	assert_int_equal(
+		parse("/usm/http_stats?path=/api/v1&status=404&pid=1234&reset=true&protocol=h2"), 0);
 	assert_string_equal(req.path, "/api/v1");
 	assert_int_equal(req.status, 404);
 	assert_int_equal(req.pid, 1234);
 	assert_int_equal(req.flags, USM_HTTP_STATS_RESET);
+	assert_int_equal(req.protocol, USM_HTTP_PROTO_H2);
 	assert_int_equal(req.cursor, 0);
-	assert_int_equal(req.pad, 0);
+	/* percent-encoded, as a client may send the slash */
+	assert_int_equal(parse("/usm/http_stats?protocol=http%2F1.1"), 0);
+	assert_int_equal(req.protocol, USM_HTTP_PROTO_HTTP1);
 }
 
 static void test_reset_false_is_a_plain_read(void **state)
@@ -196,6 +200,18 @@ static void test_bad_reset_is_400(void **state)
 	}
 }
 
+static void test_bad_protocol_is_400(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"protocol", "protocol=", "protocol=http/1.0",
+					  "protocol=H2", "protocol=h2c", "protocol=http/2"};
+	char uri[128];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(uri, sizeof(uri), "/usm/http_stats?%s", bad[i]);
+		assert_bad(uri, "protocol must be http/1.1 or h2");
+	}
+}
+
 static void test_unknown_parameter_is_400(void **state)
 {
 	(void)state;
@@ -280,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_bad_status_is_400),
 		cmocka_unit_test(test_bad_pid_is_400),
 		cmocka_unit_test(test_bad_reset_is_400),
+		cmocka_unit_test(test_bad_protocol_is_400),
 		cmocka_unit_test(test_unknown_parameter_is_400),
 		cmocka_unit_test(test_encoded_name_is_decoded),
 		cmocka_unit_test(test_repeated_parameter_is_400),

@@ -22,6 +22,8 @@ static struct usm_http_stats_record v4_row(void)
 		.method = USM_HTTP_METHOD_GET,
 		.port = 8443,
 		.status = 200,
+		.protocol = USM_HTTP_PROTO_HTTP1,
+		.grpc_status = USM_GRPC_STATUS_NONE,
 		.pid = 1234,
 		.comm = "nginx",
 		.path = "/a",
@@ -52,7 +54,8 @@ static void test_ipv4_row_renders_every_field(void **state)
 	struct usm_http_stats_record r = v4_row();
 	assert_json(&r, 1,
 		    "[{\"server\":{\"addr\":\"127.0.0.1\",\"port\":8443,\"pid\":1234,\"comm\":\"nginx\"},"
-		    "\"method\":\"GET\",\"path\":\"/a\",\"status\":200,\"count\":3,\"bytes\":1234,"
+		    "\"protocol\":\"http/1.1\",\"method\":\"GET\",\"path\":\"/a\",\"status\":200,"
+		    "\"grpc_status\":null,\"count\":3,\"bytes\":1234,"
 		    "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.000001,\"max\":10}}]");
 }
 
@@ -80,7 +83,8 @@ static void test_unknown_server_fields_are_null(void **state)
 	r.comm[0] = '\0';
 	assert_json(&r, 1,
 		    "[{\"server\":{\"addr\":null,\"port\":null,\"pid\":null,\"comm\":null},"
-		    "\"method\":\"GET\",\"path\":\"/a\",\"status\":200,\"count\":3,\"bytes\":1234,"
+		    "\"protocol\":\"http/1.1\",\"method\":\"GET\",\"path\":\"/a\",\"status\":200,"
+		    "\"grpc_status\":null,\"count\":3,\"bytes\":1234,"
 		    "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.000001,\"max\":10}}]");
 	/* A known address with port 0: the port alone is unknown. */
 	r = v4_row();

@@ -141,6 +141,8 @@ static size_t make_payload(uint16_t type, uint32_t count)
 			r[i].method = USM_HTTP_METHOD_GET;
 			r[i].port = 8080;
 			r[i].status = 200;
+			r[i].protocol = USM_HTTP_PROTO_HTTP1;
+			r[i].grpc_status = USM_GRPC_STATUS_NONE;
 			strcpy(r[i].comm, "nginx");
 			strcpy(r[i].path, "/a");
 			r[i].count = 1;
@@ -485,6 +487,42 @@ static void test_http_method_beyond_the_named_ones_is_rejected(void **state)
 		-EINVAL);
 }
 
+static void test_protocol_and_grpc_status_are_checked(void **state)
+{
+	(void)state;
+	struct usm_msg_view v;
+	long n = encode_valid(USM_MSG_COLL_HTTP_STATS_REP, 1);
+	struct usm_http_stats_record *r = http_stats_records();
+	const struct {
+		uint8_t protocol;
+		int8_t grpc;
+		enum usm_decode_error want;
+	} cases[] = {
+		{USM_HTTP_PROTO_HTTP1, USM_GRPC_STATUS_NONE, USM_DECODE_OK},
+		{USM_HTTP_PROTO_H2, USM_GRPC_STATUS_NONE, USM_DECODE_OK},
+		{USM_HTTP_PROTO_H2, 0, USM_DECODE_OK},
+		{USM_HTTP_PROTO_H2, USM_GRPC_STATUS_MAX, USM_DECODE_OK},
+		{USM_HTTP_PROTO_H2, USM_GRPC_STATUS_MAX + 1, USM_DECODE_BAD_FIELD},
+		{USM_HTTP_PROTO_H2, -2, USM_DECODE_BAD_FIELD},
+		{USM_HTTP_PROTO_HTTP1, 0, USM_DECODE_BAD_FIELD}, /* gRPC is HTTP/2 */
+		{0, USM_GRPC_STATUS_NONE, USM_DECODE_BAD_FIELD},
+		{USM_HTTP_PROTO_COUNT, USM_GRPC_STATUS_NONE, USM_DECODE_BAD_FIELD},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r[0].protocol = cases[i].protocol;
+		r[0].grpc_status = cases[i].grpc;
+		assert_int_equal(usm_msg_decode(wire, (size_t)n, &v), cases[i].want);
+	}
+	/* the request's filter: 0 (any) or a protocol */
+	struct usm_http_stats_req req = {.protocol = USM_HTTP_PROTO_H2};
+	assert_true(usm_msg_encode(USM_MSG_COLL_HTTP_STATS_REQ, &req, sizeof(req), wire,
+				   sizeof(wire)) > 0);
+	req.protocol = USM_HTTP_PROTO_COUNT;
+	assert_int_equal(usm_msg_encode(USM_MSG_COLL_HTTP_STATS_REQ, &req, sizeof(req), wire,
+					sizeof(wire)),
+			 -EINVAL);
+}
+
 static void test_address_family_other_than_the_named_ones_is_rejected(void **state)
 {
 	(void)state;
@@ -595,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_scan_page_with_bad_records_is_rejected),
 		cmocka_unit_test(test_control_request_rules),
 		cmocka_unit_test(test_http_method_beyond_the_named_ones_is_rejected),
+		cmocka_unit_test(test_protocol_and_grpc_status_are_checked),
 		cmocka_unit_test(test_address_family_other_than_the_named_ones_is_rejected),
 		cmocka_unit_test(test_probe_set_id_at_the_bound_is_rejected),
 		cmocka_unit_test(test_every_http_method_has_its_name_and_no_other_value_has_one),
