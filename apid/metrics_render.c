@@ -76,6 +76,19 @@ static const struct counter_doc {
 	[USM_CTR_HTTP_WITHOUT_TUPLE] = {"HTTP exchanges aggregated without their connection's "
 					"addresses (a TLS session whose socket was not seen).",
 					false},
+	[USM_CTR_HTTP2_CONNECTIONS] = {"Connections found to be HTTP/2.", false},
+	[USM_CTR_HTTP2_HPACK_DESYNC] = {"HTTP/2 directions whose header compression state could "
+					"no longer be trusted (no rows from them after).",
+					false},
+	[USM_CTR_HTTP2_STARTED_UNSEEN] = {"HTTP/2 connections first seen after their start (not "
+					  "decoded).",
+					  false},
+	[USM_CTR_HTTP2_FRAMING_LOST] = {"HTTP/2 directions whose frames a capture gap broke.",
+					false},
+	[USM_CTR_HTTP2_STREAMS_RESET] = {"HTTP/2 streams ended by RST_STREAM.", false},
+	[USM_CTR_HTTP2_PUSHES_IGNORED] = {"HTTP/2 server pushes (not counted as exchanges).",
+					  false},
+	[USM_CTR_HTTP2_GOAWAY] = {"HTTP/2 GOAWAY frames.", false},
 };
 _Static_assert(sizeof(counter_docs) / sizeof(counter_docs[0]) == USM_CTR_COUNT,
 	       "document every counter");

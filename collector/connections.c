@@ -7,8 +7,13 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "h2_link.h"
 #include "ipc_codec.h"
 #include "log.h"
+
+/* Streams tracked at once per HTTP/2 connection: SETTINGS_MAX_CONCURRENT_
+ * STREAMS is commonly 100 to 256. */
+#define CONN_H2_MAX_STREAMS 256
 
 /* Lookups go through libc's tsearch trees (O(log n), nodes allocated by
  * libc); the lists are <sys/queue.h>'s. Three indexes: by event key, by
@@ -47,6 +52,8 @@ struct conn {
 	TAILQ_ENTRY(conn) lru;
 	TAILQ_ENTRY(conn) siblings; /* the pid's connections */
 	struct http_conn http;
+	struct h2_link *h2;        /* set when the connection turned out to be HTTP/2 */
+	struct h2_link_counters h2_reported; /* its counters already added to the table's */
 };
 
 TAILQ_HEAD(conn_list, conn);
@@ -123,9 +130,18 @@ struct feed_ctx {
 	struct conn *c;
 };
 
+/* The direction requests travel in, -1 while not known. */
+static int request_dir(const struct conn *c)
+{
+	if (!c->h2)
+		return http_conn_request_dir(&c->http);
+	enum http_role r = h2_link_role(c->h2);
+	return r == HTTP_ROLE_UNKNOWN ? -1 : r == HTTP_ROLE_SERVER ? HTTP_DIR_READ : HTTP_DIR_WRITE;
+}
+
 static bool client_side(const struct conn *c)
 {
-	return http_conn_request_dir(&c->http) == HTTP_DIR_WRITE;
+	return request_dir(c) == HTTP_DIR_WRITE;
 }
 
 /* A client-side report whose server side is captured too: the server's
@@ -149,7 +165,7 @@ static bool counted_by_server(struct conn_table *t, const struct conn *c)
 
 static void aggregate(struct conn_table *t, struct conn *c, enum usm_http_method method,
 		      uint16_t status, const char *path, size_t path_len, uint64_t bytes,
-		      uint64_t latency_ns)
+		      uint64_t latency_ns, uint8_t protocol, int8_t grpc_status)
 {
 	if (counted_by_server(t, c))
 		return;
@@ -167,8 +183,8 @@ static void aggregate(struct conn_table *t, struct conn *c, enum usm_http_method
 	}
 	k.method = (uint8_t)method;
 	k.status = status;
-	k.protocol = USM_HTTP_PROTO_HTTP1;
-	k.grpc_status = USM_GRPC_STATUS_NONE;
+	k.protocol = protocol;
+	k.grpc_status = grpc_status;
 	k.path = path;
 	k.path_len = path_len;
 	t->counters.exchanges++;
@@ -206,7 +222,8 @@ static void flush_deferred(struct conn_table *t, struct conn *c)
 {
 	for (unsigned i = 0; i < c->ndeferred; i++) {
 		struct deferred *d = &c->deferred[i];
-		aggregate(t, c, d->method, d->status, d->path, d->path_len, d->bytes, d->latency_ns);
+		aggregate(t, c, d->method, d->status, d->path, d->path_len, d->bytes, d->latency_ns,
+			  USM_HTTP_PROTO_HTTP1, USM_GRPC_STATUS_NONE);
 		free(d->path);
 	}
 	free(c->deferred);
@@ -221,8 +238,18 @@ static void on_exchange(void *ctx, const struct http_exchange *x)
 	if (c->tls && c->tuple.family == 0 && defer(c, x))
 		return;
 	aggregate(f->t, c, x->method, x->status, x->path, x->path_len,
-		  x->request_bytes + x->response_bytes, x->latency_ns);
+		  x->request_bytes + x->response_bytes, x->latency_ns, USM_HTTP_PROTO_HTTP1,
+		  USM_GRPC_STATUS_NONE);
 }
+
+static void on_h2_exchange(void *ctx, const struct h2_exchange *x)
+{
+	struct feed_ctx *f = ctx;
+	aggregate(f->t, f->c, x->method, x->status, x->path, x->path_len, x->bytes, x->latency_ns,
+		  USM_HTTP_PROTO_H2, x->grpc ? (int8_t)x->grpc_status : USM_GRPC_STATUS_NONE);
+}
+
+static const struct h2_sink h2_sink = {on_h2_exchange};
 
 static void on_unanswered(void *ctx, enum usm_http_method method, const char *path, bool path_cut)
 {
@@ -246,6 +273,19 @@ static void account(struct conn_table *t, struct conn *c)
 	c->reported_errors = errors;
 	t->counters.orphan_responses += c->http.counters.orphan_responses - c->reported_orphans;
 	c->reported_orphans = c->http.counters.orphan_responses;
+	if (!c->h2)
+		return;
+	struct h2_link_counters now, *was = &c->h2_reported;
+	h2_link_counters(c->h2, &now);
+	struct conn_counters *tc = &t->counters;
+	tc->h2_hpack_desync += now.conn.hpack_desync - was->conn.hpack_desync;
+	tc->h2_started_unseen += now.conn.started_unseen - was->conn.started_unseen;
+	tc->h2_framing_lost += now.framing_lost - was->framing_lost;
+	tc->h2_streams_reset += now.conn.streams_reset - was->conn.streams_reset;
+	tc->h2_pushes_ignored += now.conn.pushes_ignored - was->conn.pushes_ignored;
+	tc->h2_goaway += now.conn.goaway - was->conn.goaway;
+	tc->orphan_responses += now.conn.orphan_responses - was->conn.orphan_responses;
+	*was = now;
 }
 
 /* ---- connection life ---- */
@@ -304,6 +344,7 @@ static void end_conn(struct conn_table *t, struct conn *c)
 	account(t, c);
 	flush_deferred(t, c); /* without a tuple, if none came */
 	unmark_server(t, c);
+	h2_link_free(c->h2);
 	tdelete(c, &t->by_key, cmp_key);
 	TAILQ_REMOVE(&t->lru, c, lru);
 	TAILQ_REMOVE(&c->owner->conns, c, siblings);
@@ -382,9 +423,31 @@ static struct conn *find_conn(struct conn_table *t, const struct usm_data_event 
 static void learn_tuple(struct conn_table *t, struct conn *c, const struct usm_conn_tuple *tuple)
 {
 	c->tuple = *tuple;
-	if (!c->mark && !c->dead && http_conn_request_dir(&c->http) == HTTP_DIR_READ)
+	if (!c->mark && !c->dead && request_dir(c) == HTTP_DIR_READ)
 		mark_server(t, c);
 	flush_deferred(t, c);
+}
+
+/* A connection whose first segment is an HTTP/2 preface (the client's, or
+ * the server's SETTINGS) is HTTP/2 from then on; one that carried HTTP/1
+ * first stays HTTP/1 (h2c upgrades are not followed yet). */
+static void start_h2(struct conn_table *t, struct conn *c, enum http_dir dir, const uint8_t *data,
+		     size_t captured)
+{
+	enum h2_detect d = h2_link_detect(data, captured);
+	const struct http_conn_counters *h = &c->http.counters;
+	if (d == H2_NOT || h->requests || h->responses || h->interim)
+		return;
+	/* the client preface travels with the requests, the server's with
+	 * the responses */
+	bool requests_here = d == H2_CLIENT_PREFACE;
+	enum http_role role = requests_here == (dir == HTTP_DIR_READ) ? HTTP_ROLE_SERVER
+								   : HTTP_ROLE_CLIENT;
+	struct h2_limits lim = {.max_path_len = HTTP_PATH_MAX, .max_streams = CONN_H2_MAX_STREAMS};
+	if ((c->h2 = h2_link_new(role, &lim)) != NULL)
+		t->counters.h2_connections++;
+	else
+		t->counters.alloc_failed++;
 }
 
 void conn_table_event(struct conn_table *t, const struct usm_data_event *e, const uint8_t *data)
@@ -423,6 +486,15 @@ void conn_table_event(struct conn_table *t, const struct usm_data_event *e, cons
 		return;
 	struct feed_ctx f = {t, c};
 	enum http_dir dir = e->dir == USM_DIR_READ ? HTTP_DIR_READ : HTTP_DIR_WRITE;
+	if (!c->h2)
+		start_h2(t, c, dir, data, e->captured);
+	if (c->h2) {
+		h2_link_feed(c->h2, dir, data, e->captured, e->len, e->ts_ns, &h2_sink, &f);
+		if (!c->mark && c->tuple.family != 0 && request_dir(c) == HTTP_DIR_READ)
+			mark_server(t, c);
+		account(t, c);
+		return;
+	}
 	int r = http_conn_feed(&c->http, dir, data, e->captured, e->len, e->ts_ns, &sink, &f);
 	if (r == HTTP_FEED_NOT_HTTP || r == HTTP_FEED_STOPPED) {
 		if (r == HTTP_FEED_NOT_HTTP)
@@ -507,6 +579,7 @@ void conn_table_free(struct conn_table *t)
 	for (c = TAILQ_FIRST(&t->lru); c; c = next) {
 		next = TAILQ_NEXT(c, lru);
 		http_conn_close(&c->http, NULL, NULL);
+		h2_link_free(c->h2);
 		for (unsigned i = 0; i < c->ndeferred; i++)
 			free(c->deferred[i].path);
 		free(c->deferred);

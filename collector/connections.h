@@ -60,6 +60,14 @@ struct conn_counters {
 	uint64_t alloc_failed;      /* events dropped: no memory for a new connection */
 	uint64_t reused;            /* connections ended because their key came back with another tuple */
 	uint64_t stats_failed;      /* exchanges http_stats_add refused (see its counters) */
+	/* HTTP/2 (h2_link.h, h2_conn.h) */
+	uint64_t h2_connections;    /* connections found to be HTTP/2 */
+	uint64_t h2_hpack_desync;   /* directions whose header tables could no longer be trusted */
+	uint64_t h2_started_unseen; /* HTTP/2 connections first seen after their start */
+	uint64_t h2_framing_lost;   /* directions whose frames a capture gap broke */
+	uint64_t h2_streams_reset;  /* RST_STREAM on tracked streams */
+	uint64_t h2_pushes_ignored; /* PUSH_PROMISE header blocks (decoded, not reported) */
+	uint64_t h2_goaway;         /* GOAWAY frames */
 };
 
 struct conn_table;

@@ -122,6 +122,13 @@ void http_monitor_counters(const struct http_monitor *m, uint64_t *ctr)
 	ctr[USM_CTR_HTTP_NOT_HTTP] = cc->not_http;
 	ctr[USM_CTR_HTTP_CLIENT_DUPLICATES] = cc->client_duplicates;
 	ctr[USM_CTR_HTTP_WITHOUT_TUPLE] = cc->without_tuple;
+	ctr[USM_CTR_HTTP2_CONNECTIONS] = cc->h2_connections;
+	ctr[USM_CTR_HTTP2_HPACK_DESYNC] = cc->h2_hpack_desync;
+	ctr[USM_CTR_HTTP2_STARTED_UNSEEN] = cc->h2_started_unseen;
+	ctr[USM_CTR_HTTP2_FRAMING_LOST] = cc->h2_framing_lost;
+	ctr[USM_CTR_HTTP2_STREAMS_RESET] = cc->h2_streams_reset;
+	ctr[USM_CTR_HTTP2_PUSHES_IGNORED] = cc->h2_pushes_ignored;
+	ctr[USM_CTR_HTTP2_GOAWAY] = cc->h2_goaway;
 	ctr[USM_CTR_HTTP_CONNECTIONS] = conn_table_count(m->conns);
 	ctr[USM_CTR_HTTP_CONNECTIONS_EVICTED] = cc->evicted;
 	ctr[USM_CTR_HTTP_STATS_OVERFLOW] = m->overflow_base + sc->overflow_exchanges;

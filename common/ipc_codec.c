@@ -474,6 +474,13 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_INSPECT_TIMEOUTS] = "inspect_timeouts",
 		[USM_CTR_INSPECT_CACHE_HITS] = "inspect_cache_hits",
 		[USM_CTR_HTTP_WITHOUT_TUPLE] = "http_exchanges_without_tuple",
+		[USM_CTR_HTTP2_CONNECTIONS] = "http2_connections",
+		[USM_CTR_HTTP2_HPACK_DESYNC] = "http2_hpack_desync",
+		[USM_CTR_HTTP2_STARTED_UNSEEN] = "http2_started_unseen",
+		[USM_CTR_HTTP2_FRAMING_LOST] = "http2_framing_lost",
+		[USM_CTR_HTTP2_STREAMS_RESET] = "http2_streams_reset",
+		[USM_CTR_HTTP2_PUSHES_IGNORED] = "http2_pushes_ignored",
+		[USM_CTR_HTTP2_GOAWAY] = "http2_goaway",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
 	return NAME_OR_UNKNOWN(names, counter);

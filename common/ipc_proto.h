@@ -187,6 +187,13 @@ enum usm_counter {
 	USM_CTR_INSPECT_TIMEOUTS,      /* ... that did not answer in time */
 	USM_CTR_INSPECT_CACHE_HITS,    /* attaches answered from privd's inspection cache */
 	USM_CTR_HTTP_WITHOUT_TUPLE,    /* exchanges aggregated without their connection's tuple */
+	USM_CTR_HTTP2_CONNECTIONS,     /* connections found to be HTTP/2 */
+	USM_CTR_HTTP2_HPACK_DESYNC,    /* HTTP/2 directions whose header tables are not trusted */
+	USM_CTR_HTTP2_STARTED_UNSEEN,  /* HTTP/2 connections first seen after their start */
+	USM_CTR_HTTP2_FRAMING_LOST,    /* HTTP/2 directions whose frames a capture gap broke */
+	USM_CTR_HTTP2_STREAMS_RESET,   /* RST_STREAM on tracked streams */
+	USM_CTR_HTTP2_PUSHES_IGNORED,  /* server pushes (decoded, not counted as exchanges) */
+	USM_CTR_HTTP2_GOAWAY,          /* GOAWAY frames */
 	USM_CTR_COUNT,
 };
 

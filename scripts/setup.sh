@@ -31,6 +31,8 @@ if [ "$kind" = test ]; then
 	packages+=(apache2 lighttpd lighttpd-mod-openssl lighttpd-mod-gnutls haproxy wget wrk)
 	# BoringSSL (the TLS library envoy carries), for the server that stands in for envoy
 	packages+=(android-libboringssl-dev)
+	# HTTP/2 (tests/e2e/test_http2.py): nginx serves h2, h2load drives it
+	packages+=(nginx nghttp2-client)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,179 @@
+"""End-to-end: HTTP/2 over TLS counted exactly (issue #14, its first part).
+
+nginx (Debian's) serves h2 over TLS on loopback from a configuration of
+this test's own; curl --http2 (fresh connections, and several URLs on one
+connection) and nghttp2's h2load (many streams at once on two
+connections) are the clients. Every exchange is counted once, at nginx,
+with its address, pid and command, as protocol "h2", with the path and
+status from the header blocks (decoded with libnghttp2's HPACK inflater
+in the collector); no header table desynchronises. h2load is exact
+against its own count: it sends exactly -n requests and waits for every
+answer.
+
+Not yet here (issue #14 says what is left): clear-text h2 (nginx's
+writev puts frames in iovecs the capture does not read), gRPC, and
+servers other than nginx."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from usm_harness import Usm, free_port, make_cert, require_privileges, wait_for
+
+NGINX = "/usr/sbin/nginx"
+H2LOAD = "/usr/bin/h2load"
+
+NGINX_CONF = """daemon off;
+master_process on;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    default_type text/plain;
+    server {{
+        listen 127.0.0.1:{port} ssl http2;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        root {dir}/www;
+        location = /missing {{ return 404; }}
+        location = /teapot {{ return 418 "short and stout"; }}
+    }}
+}}
+"""
+
+
+class Http2TestCase(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.usm = None
+        cls.tmp = tempfile.mkdtemp(prefix="usm-h2-")
+        os.chmod(cls.tmp, 0o755)
+        cls.key, cls.cert = make_cert(cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.usm:
+            cls.usm.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        require_privileges(self)
+        for binary in (NGINX, H2LOAD):
+            if not os.path.exists(binary):
+                self.fail("%s is not installed (scripts/setup.sh test installs it)" % binary)
+        if type(self).usm is None:
+            type(self).usm = Usm("http_request_timeout_ms=1500").start()
+        self.port = free_port()
+        d = tempfile.mkdtemp(prefix="nginx-", dir=self.tmp)
+        os.chmod(d, 0o755)
+        os.mkdir(os.path.join(d, "www"))
+        with open(os.path.join(d, "www", "index.html"), "w") as f:
+            f.write("hello over h2\n")
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=d, port=self.port, cert=self.cert, key=self.key))
+        self.nginx = subprocess.Popen([NGINX, "-c", conf, "-p", d], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        self.addCleanup(self.stop_nginx)
+        wait_for(lambda: self.curl("/index.html", check=False) == ["200"], timeout=15,
+                 what="nginx answering over h2")
+        wait_for(lambda: self.counts().get(("GET", "/index.html", 200), 0) >= 1, timeout=10,
+                 what="the warm-up request counted")
+
+    def stop_nginx(self):
+        if self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGTERM)
+            try:
+                self.nginx.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.nginx.pid, signal.SIGKILL)
+                self.nginx.wait()
+
+    def curl(self, *paths, check=True):
+        argv = ["curl", "-sk", "--http2", "-w", "%{http_version}/%{http_code} "]
+        for p in paths:
+            argv += ["-o", "/dev/null", "https://127.0.0.1:%d%s" % (self.port, p)]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        if check:
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for answer in r.stdout.split():
+                self.assertTrue(answer.startswith("2/"), "not HTTP/2: %s" % r.stdout)
+        return [a.split("/")[-1] for a in r.stdout.split()]
+
+    def rows(self):
+        r = self.usm.get("/usm/http_stats")
+        self.assertEqual(r.status, 200, r.body)
+        return [row for row in r.json() if row["server"]["port"] == self.port]
+
+    def counts(self):
+        out = {}
+        for r in self.rows():
+            k = (r["method"], r["path"], r["status"])
+            out[k] = out.get(k, 0) + r["count"]
+        return out
+
+    def counters(self):
+        return self.usm.get("/usm/stats").json()["counters"]
+
+    def assert_exact(self, want, before):
+        try:
+            wait_for(lambda: self.counts() == want, timeout=10, what="counts %s" % want)
+        except AssertionError:
+            self.assertEqual(self.counts(), want)
+        time.sleep(1.0)  # nothing counted twice a little later
+        self.assertEqual(self.counts(), want)
+        workers = set(int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(self.nginx.pid)], capture_output=True, text=True).stdout.split())
+        for row in self.rows():
+            self.assertEqual(row["protocol"], "h2", row)
+            self.assertIsNone(row["grpc_status"], row)
+            self.assertEqual(row["server"]["addr"], "127.0.0.1", row)
+            self.assertIn(row["server"]["pid"], workers, row)
+            self.assertEqual(row["server"]["comm"], "nginx", row)
+        after = self.counters()
+        for name in ("http2_hpack_desync", "http2_framing_lost", "http2_started_unseen",
+                     "http_exchanges_without_tuple"):
+            self.assertEqual(after[name], before[name], name)
+        self.assertGreater(after["http2_connections"], before["http2_connections"])
+
+    def test_curl_fresh_and_multiplexed_exact_at_nginx(self):
+        before_counts = self.counts()
+        before = self.counters()
+        for _ in range(10):
+            self.assertEqual(self.curl("/index.html"), ["200"])
+        # one connection, several streams
+        self.assertEqual(self.curl("/index.html", "/missing", "/teapot", "/index.html?q=1"),
+                         ["200", "404", "418", "200"])
+        want = dict(before_counts)
+        for key, n in ((("GET", "/index.html", 200), 12), (("GET", "/missing", 404), 1),
+                       (("GET", "/teapot", 418), 1)):
+            want[key] = want.get(key, 0) + n
+        self.assert_exact(want, before)
+
+    def test_h2load_many_streams_exact_at_nginx(self):
+        before_counts = self.counts()
+        before = self.counters()
+        r = subprocess.run([H2LOAD, "-n", "400", "-c", "2", "-m", "8",
+                            "https://127.0.0.1:%d/index.html" % self.port],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("400 succeeded", r.stdout)
+        want = dict(before_counts)
+        want[("GET", "/index.html", 200)] = want.get(("GET", "/index.html", 200), 0) + 400
+        self.assert_exact(want, before)
+        self.assertEqual(self.counters()["http2_streams_reset"], before["http2_streams_reset"])
+
+
+if __name__ == "__main__":
+    unittest.main()
