@@ -28,7 +28,10 @@
  * Clear text (the BTF syscall tracepoints, no kprobes): read, write,
  * recvfrom, sendto, readv, writev, recvmsg, sendmsg on TCP sockets: enter saves
  * (socket, buffer), exit emits what the call returned (for vectors, the
- * first iovec's bytes are captured; the length is the whole call's);
+ * bytes of up to USM_IOV_MAX iovecs in order, as one prefix: a server that
+ * writes a frame header and its payload, or a head and its body, from
+ * separate buffers is seen as the peer sees it; the length is the whole
+ * call's);
  * sendfile's bytes count as a gap of uncaptured data, so the parser keeps
  * its framing. close() of a reported socket emits CONN_CLOSE. Each read
  * and write is seen once, in the process that made it: loopback traffic
@@ -95,8 +98,28 @@ struct plain_call {
 	__u32 buf_max; /* bytes of buf that belong to this call's first iovec */
 	__u8 dir;
 	__u8 pad[3];
+	__u64 iov;     /* a vector call's iovec array (user memory); 0: buf alone */
+	__u64 iovcnt;
 	struct usm_conn_tuple tuple;
 };
+
+/* Iovecs of one vector call captured, at most: servers write a head and a
+ * body, or an HTTP/2 frame header and its payload, in a few. */
+#define USM_IOV_MAX 8
+
+/* Where a vector call's iovecs are put together before they go into the
+ * record: twice the largest capture, so that every copy's offset and size,
+ * each at most USM_CAPTURE_MAX, fit (the verifier cannot relate the two). */
+struct iov_scratch {
+	__u8 buf[2 * USM_CAPTURE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct iov_scratch);
+} iov_scratch SEC(".maps");
 
 struct thread_calls {
 	struct tls_call tls;
@@ -182,10 +205,42 @@ static __always_inline void count_lost(void)
 		*lost += 1;
 }
 
+/* The first bytes of a vector call: up to USM_IOV_MAX iovecs of the array
+ * at uiov (iovcnt of them), in order, until len or the capture cap, put
+ * together in the per-CPU scratch. Returns how many bytes it holds. */
+static __always_inline __u64 gather_iov(__u64 uiov, __u64 iovcnt, __u64 len,
+					struct iov_scratch *s)
+{
+	__u64 off = 0, limit = capture_bytes;
+	if (len < limit)
+		limit = len;
+	for (int i = 0; i < USM_IOV_MAX; i++) {
+		struct iovec iov = {};
+		if ((__u64)i >= iovcnt || off >= limit ||
+		    bpf_probe_read_user(&iov, sizeof(iov),
+					(const void *)(uiov + (__u64)i * sizeof(iov))) != 0)
+			break;
+		__u64 n = limit - off;
+		if (iov.iov_len < n)
+			n = iov.iov_len;
+		/* no-ops (off < limit <= USM_CAPTURE_MAX, n <= limit - off) that
+		 * give the verifier its bounds: off + n < sizeof(s->buf) */
+		off &= USM_CAPTURE_MAX - 1;
+		if (n > USM_CAPTURE_MAX)
+			n = USM_CAPTURE_MAX;
+		if (n && bpf_probe_read_user(s->buf + off, n, iov.iov_base) != 0)
+			break;
+		off += n;
+	}
+	return off;
+}
+
 /* Emits one record; len bytes were read or written at ubuf (NULL: none
- * captured), of which at most max belong to the call's first buffer. */
-static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
-				 __u64 ubuf, __u64 max, const struct usm_conn_tuple *t)
+ * captured), of which at most max belong to the call's first buffer; or,
+ * with uiov, at the iovecs there (gather_iov). */
+static __always_inline void emit_from(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
+				      __u64 ubuf, __u64 max, __u64 uiov, __u64 iovcnt,
+				      const struct usm_conn_tuple *t)
 {
 	/* A close or a bind carries no bytes: its record is the header alone. */
 	struct usm_data_event *e =
@@ -212,18 +267,30 @@ static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u
 		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	__u64 n = len < max ? len : max;
+	__u32 zero = 0;
+	struct iov_scratch *s = uiov ? bpf_map_lookup_elem(&iov_scratch, &zero) : NULL;
+	if (s)
+		n = gather_iov(uiov, iovcnt, len, s);
 	if (n > capture_bytes)
 		n = capture_bytes;
 	if (n > USM_CAPTURE_MAX)
 		n = USM_CAPTURE_MAX;
-	if (ubuf && n > 0 && bpf_probe_read_user(e->data, n, (const void *)ubuf) != 0)
+	if (s && n > 0 && bpf_probe_read_kernel(e->data, n, s->buf) != 0)
 		n = 0;
-	e->captured = ubuf ? (__u16)n : 0;
+	else if (!s && ubuf && n > 0 && bpf_probe_read_user(e->data, n, (const void *)ubuf) != 0)
+		n = 0;
+	e->captured = ubuf || s ? (__u16)n : 0;
 	/* Wake the collector only once a batch waits: a wakeup per record
 	 * costs more than the record. It also polls the ring every 100 ms. */
 	bpf_ringbuf_submit(e, bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES
 				      ? BPF_RB_FORCE_WAKEUP
 				      : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
+				 __u64 ubuf, __u64 max, const struct usm_conn_tuple *t)
+{
+	emit_from(type, dir, tls, conn, len, ubuf, max, 0, 0, t);
 }
 
 static __always_inline bool ignored_process(void)
@@ -512,6 +579,8 @@ static __always_inline void sock_enter(int fd, __u64 buf, __u64 buf_max, __u8 di
 	p->buf = buf;
 	p->buf_max = (__u32)buf_max;
 	p->dir = dir;
+	p->iov = 0;
+	p->iovcnt = 0;
 	p->tuple = t;
 }
 
@@ -525,18 +594,25 @@ static __always_inline void sock_exit(long ret)
 		__u8 one = 1;
 		if (!bpf_map_lookup_elem(&plain_socks, &p->sk))
 			bpf_map_update_elem(&plain_socks, &p->sk, &one, BPF_ANY);
-		emit(USM_EVENT_DATA, p->dir, 0, p->sk, (__u64)ret, p->buf, p->buf_max, &p->tuple);
+		emit_from(USM_EVENT_DATA, p->dir, 0, p->sk, (__u64)ret, p->buf, p->buf_max, p->iov,
+			  p->iovcnt, &p->tuple);
 	}
 	p->sk = 0;
 }
 
-/* The first iovec of a vector call. */
-static __always_inline void iov_enter(int fd, __u64 uiov, __u8 dir)
+/* A vector call: its first iovec as the buffer and, when there are more,
+ * the array, which the exit reads (gather_iov). */
+static __always_inline void iov_enter(int fd, __u64 uiov, __u64 iovcnt, __u8 dir)
 {
 	struct iovec iov = {};
 	if (uiov && bpf_probe_read_user(&iov, sizeof(iov), (const void *)uiov) != 0)
 		iov.iov_base = NULL;
 	sock_enter(fd, (__u64)iov.iov_base, iov.iov_base ? iov.iov_len : 0, dir);
+	struct thread_calls *tc = iov.iov_base && iovcnt > 1 ? calls(false) : NULL;
+	if (tc && tc->plain.sk) {
+		tc->plain.iov = uiov;
+		tc->plain.iovcnt = iovcnt;
+	}
 }
 
 static __always_inline void msg_enter(int fd, __u64 umsg, __u8 dir)
@@ -544,7 +620,7 @@ static __always_inline void msg_enter(int fd, __u64 umsg, __u8 dir)
 	struct user_msghdr msg = {};
 	if (umsg && bpf_probe_read_user(&msg, sizeof(msg), (const void *)umsg) != 0)
 		msg.msg_iov = NULL;
-	iov_enter(fd, msg.msg_iovlen > 0 ? (__u64)msg.msg_iov : 0, dir);
+	iov_enter(fd, msg.msg_iovlen > 0 ? (__u64)msg.msg_iov : 0, msg.msg_iovlen, dir);
 }
 
 /* close() of a socket reported as clear text ends its connection. */
@@ -621,10 +697,10 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		sock_enter(fd, arg2, ~0ull, USM_DIR_WRITE);
 		break;
 	case NR_readv:
-		iov_enter(fd, arg2, USM_DIR_READ);
+		iov_enter(fd, arg2, PT_REGS_PARM3_SYSCALL(regs), USM_DIR_READ);
 		break;
 	case NR_writev:
-		iov_enter(fd, arg2, USM_DIR_WRITE);
+		iov_enter(fd, arg2, PT_REGS_PARM3_SYSCALL(regs), USM_DIR_WRITE);
 		break;
 	case NR_recvmsg:
 		msg_enter(fd, arg2, USM_DIR_READ);

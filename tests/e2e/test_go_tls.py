@@ -6,7 +6,8 @@ the Go server (its address, port, pid and command) with the client side
 seen and dropped as a duplicate; a Go server found by the start-up scan and
 one found at exec; Go against OpenSSL either way round (python's ssl
 server, curl); traced_programs and blocked_processes ("not-go"); a status
-other than 200; HTTP/2 between Go peers (not parsed: no rows); and, with
+other than 200; HTTP/2 between Go peers and from curl (counted as h2 at
+the Go server); and, with
 the option off, a Go server not traced at all.
 
 HTTP/1.1 is forced with GODEBUG=http2client=0,http2server=0 except where
@@ -329,7 +330,9 @@ class GoTlsTestCase(GoPeers, unittest.TestCase):
                                 ("POST", "/status/201", 201): 1, ("GET", "/ok", 200): 1})
         self.assert_server_side(port, p, path)
 
-    def test_http2_between_go_peers_is_not_counted(self):
+    def test_http2_between_go_peers_is_counted_as_h2_at_the_server(self):
+        """Go's HTTP/2 (its own HPACK and framing), captured through the
+        crypto/tls probes: counted once, at the Go server, as h2."""
         self.wait_holders()
         path = go_binary("https_server", "plain")
         port, p = self.go_server(path, env=HTTP2)
@@ -343,12 +346,14 @@ class GoTlsTestCase(GoPeers, unittest.TestCase):
         r = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}",
                             base + "/h2curl"], capture_output=True, text=True, timeout=30)
         self.assertEqual((r.returncode, r.stdout), (0, "2"), r.stderr)
-        time.sleep(3)
-        self.assertEqual(self.rows(port), [])
-        # nor anywhere else (a client-side row whose server is unknown)
+        self.wait_counts(port, {("GET", "/h2", 200): 6, ("POST", "/h2post", 200): 1,
+                                ("GET", "/h2curl", 200): 1})
+        for row in self.rows(port):
+            self.assertEqual((row["protocol"], row["server"]["pid"]), ("h2", p.pid), row)
+        # and nowhere else (a client-side row whose server is unknown)
         self.assertEqual([row for row in self.usm.get("/usm/http_stats").json()
                           if (row["path"] or "").startswith("/h2")
-                          or row["server"]["pid"] == p.pid], [])
+                          and row["server"]["port"] != port], [])
 
 
 class GoTlsOffTestCase(GoPeers, unittest.TestCase):
