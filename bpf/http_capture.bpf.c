@@ -103,9 +103,11 @@ struct plain_call {
 	struct usm_conn_tuple tuple;
 };
 
-/* Iovecs of one vector call captured, at most: servers write a head and a
- * body, or an HTTP/2 frame header and its payload, in a few. */
-#define USM_IOV_MAX 8
+/* Iovecs of one vector call read, at most (the capture cap usually ends
+ * the loop first): servers write a head and a body, or an HTTP/2 frame
+ * header and its payload, in a few; gRPC's core writes every frame header
+ * and payload from a slice of its own, a dozen or more per call. */
+#define USM_IOV_MAX 32
 
 /* Where a vector call's iovecs are put together before they go into the
  * record: twice the largest capture, so that every copy's offset and size,

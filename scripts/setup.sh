@@ -32,7 +32,7 @@ if [ "$kind" = test ]; then
 	# BoringSSL (the TLS library envoy carries), for the server that stands in for envoy
 	packages+=(android-libboringssl-dev)
 	# HTTP/2 (tests/e2e/test_http2.py): nginx serves h2, h2load drives it
-	packages+=(nginx nghttp2-client)
+	packages+=(nginx nghttp2-client python3-grpcio)
 fi
 missing=()
 for p in "${packages[@]}"; do

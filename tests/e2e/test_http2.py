@@ -206,5 +206,79 @@ class Http2TestCase(unittest.TestCase):
                           unchanged=("http2_started_unseen", "http_exchanges_without_tuple"))
 
 
+GRPC_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "grpc", "peer.py")
+DEBIAN_PYTHON = "/usr/bin/python3"  # python3-grpcio is Debian's
+
+
+class GrpcTestCase(unittest.TestCase):
+    """gRPC over clear-text HTTP/2 (python3-grpcio both ends): rows keyed
+    by the method as the path, with the gRPC status from the trailers
+    beside the HTTP status, counted once at the server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.usm = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.usm:
+            cls.usm.stop()
+
+    def setUp(self):
+        require_privileges(self)
+        r = subprocess.run([DEBIAN_PYTHON, "-c", "import grpc"], capture_output=True)
+        if r.returncode != 0:
+            self.fail("python3-grpcio is not installed (scripts/setup.sh test installs it)")
+        if type(self).usm is None:
+            type(self).usm = Usm("http_request_timeout_ms=1500").start()
+        self.port = free_port()
+        self.server = subprocess.Popen([DEBIAN_PYTHON, GRPC_PEER, "server", str(self.port)],
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                       text=True, start_new_session=True)
+        self.addCleanup(self.stop_server)
+        self.assertEqual(self.server.stdout.readline().strip(), "ready")
+
+    def stop_server(self):
+        self.server.kill()
+        self.server.wait()
+        self.server.stdout.close()
+
+    def peer(self, *args):
+        r = subprocess.run([DEBIAN_PYTHON, GRPC_PEER] + [str(a) for a in args],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def rows(self):
+        return [row for row in self.usm.get("/usm/http_stats").json()
+                if row["server"]["port"] == self.port]
+
+    def grpc_counts(self):
+        out = {}
+        for r in self.rows():
+            k = (r["method"], r["path"], r["status"], r["grpc_status"])
+            out[k] = out.get(k, 0) + r["count"]
+        return out
+
+    def test_unary_and_streaming_calls_with_their_grpc_status(self):
+        self.peer("client", self.port, 20)
+        self.peer("client", self.port, 3)
+        self.peer("stream", self.port, 50)
+        want = {("POST", "/usm.test.Echo/Say", 200, 0): 23,
+                ("POST", "/usm.test.Echo/Fail", 200, 5): 2,  # NOT_FOUND
+                ("POST", "/usm.test.Echo/Count", 200, 0): 1}
+        try:
+            wait_for(lambda: self.grpc_counts() == want, timeout=10, what="counts %s" % want)
+        except AssertionError:
+            self.assertEqual(self.grpc_counts(), want)
+        time.sleep(1.0)
+        self.assertEqual(self.grpc_counts(), want)
+        for row in self.rows():
+            self.assertEqual(row["protocol"], "h2", row)
+            self.assertEqual(row["server"]["pid"], self.server.pid, row)
+        # the filter selects them
+        r = self.usm.get("/usm/http_stats?protocol=h2&path=/usm.test.Echo/Fail")
+        self.assertEqual([row["grpc_status"] for row in r.json()], [5])
+
+
 if __name__ == "__main__":
     unittest.main()
