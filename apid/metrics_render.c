@@ -127,20 +127,68 @@ static void series_labels(const struct usm_http_stats_record *r, char *out, size
 		 service, method ? method : "unknown", path, (unsigned)r->status, server);
 }
 
+/* A gRPC row's labels in OpenTelemetry's RPC conventions (rpc.system,
+ * rpc.service, rpc.method, rpc.grpc.status_code, as Prometheus spells
+ * them), with usm's service and server; false for other rows, and for
+ * rows of the other side than `server_side` (a row without a server pid
+ * was seen only from its client). */
+static bool rpc_labels(const struct usm_http_stats_record *r, bool server_side, char *out,
+		       size_t cap)
+{
+	if (r->grpc_status == USM_GRPC_STATUS_NONE || (r->pid != 0) != server_side)
+		return false;
+	char service[LABEL_VALUE_MAX], rpc_service[LABEL_VALUE_MAX], rpc_method[LABEL_VALUE_MAX];
+	char server[HTTP_RECORD_SERVER_MAX], path[USM_HTTP_PATH_MAX];
+	/* "/package.Service/Method" */
+	snprintf(path, sizeof(path), "%s", r->path[0] == '/' ? r->path + 1 : r->path);
+	char *slash = strrchr(path, '/');
+	if (slash)
+		*slash = '\0';
+	label_value(slash ? path : "", rpc_service, sizeof(rpc_service));
+	label_value(slash ? slash + 1 : path, rpc_method, sizeof(rpc_method));
+	label_value(r->comm[0] ? r->comm : "unknown", service, sizeof(service));
+	http_record_server(r, server, sizeof(server));
+	snprintf(out, cap,
+		 "rpc_system=\"grpc\",rpc_service=\"%s\",rpc_method=\"%s\","
+		 "rpc_grpc_status_code=\"%d\",service=\"%s\",server=\"%s\"",
+		 rpc_service, rpc_method, r->grpc_status, service, server);
+	return true;
+}
+
+static bool rpc_server_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
+{
+	return rpc_labels(r, true, out, cap);
+}
+
+static bool rpc_client_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
+{
+	return rpc_labels(r, false, out, cap);
+}
+
+static bool http_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
+{
+	series_labels(r, out, cap);
+	return true;
+}
+
 static void free_series(struct lh_entry *e)
 {
 	free(lh_entry_v(e));
 }
 
-/* The series of every record, merged by labels, in first-seen order. */
-static struct lh_table *merge_series(const struct usm_http_stats_record *records, size_t n)
+/* The series of the records `labels_of` labels, merged by labels, in
+ * first-seen order. */
+static struct lh_table *merge_series(const struct usm_http_stats_record *records, size_t n,
+				     bool (*labels_of)(const struct usm_http_stats_record *r,
+						       char *out, size_t cap))
 {
 	struct lh_table *t = lh_kchar_table_new(64, free_series);
 	char labels[LABELS_MAX];
 	for (size_t i = 0; t && i < n; i++) {
 		const struct usm_http_stats_record *r = &records[i];
 		void *found;
-		series_labels(r, labels, sizeof(labels));
+		if (!labels_of(r, labels, sizeof(labels)))
+			continue;
 		struct series *s = lh_table_lookup_ex(t, labels, &found) ? found : NULL;
 		if (!s) {
 			size_t len = strlen(labels) + 1;
@@ -169,36 +217,40 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void write_http(FILE *f, struct lh_table *t)
+/* One histogram family (name without _bucket, _sum, _count) of seconds. */
+static void write_histogram(FILE *f, struct lh_table *t, const char *name, const char *help)
 {
 	static const uint64_t bounds[USM_HTTP_BUCKETS] = USM_HTTP_BUCKET_BOUNDS_NS;
 	struct lh_entry *e;
 	char num[HTTP_RECORD_DECIMAL_MAX];
-
-	family(f, "usm_http_requests_total", "counter",
-	       "HTTP/1.x exchanges (request and response) seen, by server and endpoint.");
-	lh_foreach(t, e)
-	{
-		const struct series *s = lh_entry_v(e);
-		fprintf(f, "usm_http_requests_total{%s} %" PRIu64 "\n", s->labels, s->count);
-	}
-	family(f, "usm_http_request_duration_seconds", "histogram",
-	       "Time from the first byte of a request to the first byte of its response.");
+	family(f, name, "histogram", help);
 	lh_foreach(t, e)
 	{
 		const struct series *s = lh_entry_v(e);
 		for (int b = 0; b < USM_HTTP_BUCKETS; b++) {
 			http_record_decimal(bounds[b], 1000000000, num, sizeof(num));
-			fprintf(f, "usm_http_request_duration_seconds_bucket{%s,le=\"%s\"} %" PRIu64 "\n",
-				s->labels, num, s->buckets[b]);
+			fprintf(f, "%s_bucket{%s,le=\"%s\"} %" PRIu64 "\n", name, s->labels, num,
+				s->buckets[b]);
 		}
-		fprintf(f, "usm_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n",
-			s->labels, s->count);
+		fprintf(f, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name, s->labels, s->count);
 		http_record_decimal(s->sum_ns, 1000000000, num, sizeof(num));
-		fprintf(f, "usm_http_request_duration_seconds_sum{%s} %s\n", s->labels, num);
-		fprintf(f, "usm_http_request_duration_seconds_count{%s} %" PRIu64 "\n", s->labels,
-			s->count);
+		fprintf(f, "%s_sum{%s} %s\n", name, s->labels, num);
+		fprintf(f, "%s_count{%s} %" PRIu64 "\n", name, s->labels, s->count);
 	}
+}
+
+static void write_http(FILE *f, struct lh_table *t)
+{
+	struct lh_entry *e;
+	family(f, "usm_http_requests_total", "counter",
+	       "HTTP exchanges (request and response) seen, by server and endpoint.");
+	lh_foreach(t, e)
+	{
+		const struct series *s = lh_entry_v(e);
+		fprintf(f, "usm_http_requests_total{%s} %" PRIu64 "\n", s->labels, s->count);
+	}
+	write_histogram(f, t, "usm_http_request_duration_seconds",
+			"Time from the first byte of a request to the first byte of its response.");
 	family(f, "usm_http_request_bytes_total", "counter",
 	       "Bytes of HTTP requests and responses, by server and endpoint.");
 	lh_foreach(t, e)
@@ -224,16 +276,30 @@ int metrics_render(const struct usm_http_stats_record *records, size_t n,
 {
 	char *buf = NULL;
 	size_t size = 0;
-	struct lh_table *t = merge_series(records, n);
-	FILE *f = t ? open_memstream(&buf, &size) : NULL;
+	struct lh_table *t = merge_series(records, n, http_labels);
+	struct lh_table *rs = t ? merge_series(records, n, rpc_server_labels) : NULL;
+	struct lh_table *rc = rs ? merge_series(records, n, rpc_client_labels) : NULL;
+	FILE *f = rc ? open_memstream(&buf, &size) : NULL;
 	if (!f) {
 		if (t)
 			lh_table_free(t);
+		if (rs)
+			lh_table_free(rs);
+		if (rc)
+			lh_table_free(rc);
 		return -ENOMEM;
 	}
 	write_http(f, t);
+	write_histogram(f, rs, "rpc_server_duration_seconds",
+			"gRPC calls served, OpenTelemetry's rpc.server.duration: from the request's "
+			"first HEADERS frame to the response's.");
+	write_histogram(f, rc, "rpc_client_duration_seconds",
+			"gRPC calls seen only from their client, OpenTelemetry's "
+			"rpc.client.duration.");
 	write_counters(f, counters);
 	lh_table_free(t);
+	lh_table_free(rs);
+	lh_table_free(rc);
 	bool failed = ferror(f) != 0;
 	if (fclose(f) != 0 || failed) {
 		free(buf);

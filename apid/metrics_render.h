@@ -8,6 +8,15 @@
  *     _bucket{...,le="0.001"} ... le="10" (USM_HTTP_BUCKET_BOUNDS_NS),
  *     _bucket{...,le="+Inf"} = _count, _sum (seconds), _count
  *   usm_http_request_bytes_total{...same labels...}                  counter
+ *   rpc_server_duration_seconds{rpc_system,rpc_service,rpc_method,
+ *     rpc_grpc_status_code,service,server}                           histogram
+ *   rpc_client_duration_seconds{...same labels...}                   histogram
+ *     gRPC rows (those with a grpc_status) in OpenTelemetry's RPC
+ *     conventions as Prometheus spells them: rpc_system "grpc", the
+ *     service and method split from the path "/package.Service/Method",
+ *     the gRPC status code; server rows (the server's pid known) in the
+ *     first, rows seen only from a client in the second. They are in the
+ *     usm_http_* families too (they are HTTP/2 exchanges).
  *   usm_<counter>_total for each collector counter (usm_counter_name()),
  *   or usm_<counter> for the ones that are gauges (connections, rows,
  *   files and attachments held now).

@@ -278,6 +278,22 @@ class GrpcTestCase(unittest.TestCase):
         # the filter selects them
         r = self.usm.get("/usm/http_stats?protocol=h2&path=/usm.test.Echo/Fail")
         self.assertEqual([row["grpc_status"] for row in r.json()], [5])
+        # /metrics in OpenTelemetry's RPC names, and promtool accepts it
+        m = self.usm.get("/metrics").body
+        server = 'server="127.0.0.1:%d"' % self.port
+        rpc = {}
+        for line in m.splitlines():
+            if line.startswith("rpc_server_duration_seconds_count{") and server in line:
+                labels, value = line[len("rpc_server_duration_seconds_count{"):].split("} ")
+                fields = dict(kv.split("=", 1) for kv in labels.split(","))
+                rpc[(fields["rpc_service"], fields["rpc_method"],
+                     fields["rpc_grpc_status_code"], fields["rpc_system"])] = int(value)
+        self.assertEqual(rpc, {('"usm.test.Echo"', '"Say"', '"0"', '"grpc"'): 23,
+                               ('"usm.test.Echo"', '"Fail"', '"5"', '"grpc"'): 2,
+                               ('"usm.test.Echo"', '"Count"', '"0"', '"grpc"'): 1})
+        check = subprocess.run(["promtool", "check", "metrics"], input=m, capture_output=True,
+                               text=True, timeout=30)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ static struct usm_http_stats_record row(uint32_t pid, uint64_t count)
 		.method = USM_HTTP_METHOD_GET,
 		.port = 8443,
 		.status = 200,
+		.protocol = USM_HTTP_PROTO_HTTP1,
+		.grpc_status = USM_GRPC_STATUS_NONE,
 		.pid = pid,
 		.comm = "nginx",
 		.path = "/a",
@@ -129,7 +131,7 @@ static void test_every_family_has_one_help_and_one_type_and_stays_together(void 
 		if (strncmp(line, family, n) != 0 || !strchr("{ _", line[n]))
 			fail_msg("sample outside its family %s: %s", family, line);
 	}
-	assert_int_equal(nseen, 3 + USM_CTR_COUNT);
+	assert_int_equal(nseen, 5 + USM_CTR_COUNT); /* 3 usm_http_*, 2 rpc_* */
 	assert_null(strstr(doc, "(null)"));
 }
 
@@ -314,6 +316,39 @@ static void test_sum_is_exact_seconds(void **state)
 	assert_line(render(&r, 1), "usm_http_request_duration_seconds_sum{" LABELS "} 0");
 }
 
+/* gRPC rows, in OpenTelemetry's RPC names, server and client side apart;
+ * HTTP/1 rows give no rpc_* sample. */
+static void test_grpc_rows_as_opentelemetry_rpc_series(void **state)
+{
+	(void)state;
+	struct usm_http_stats_record r[4] = {row(7, 3), row(7, 2), row(0, 1), row(7, 5)};
+	for (int i = 0; i < 3; i++) {
+		r[i].protocol = USM_HTTP_PROTO_H2;
+		r[i].method = USM_HTTP_METHOD_POST;
+		strcpy(r[i].comm, "python3");
+		strcpy(r[i].path, "/helloworld.Greeter/SayHello");
+	}
+	r[0].grpc_status = 0;
+	r[1].grpc_status = 5;
+	r[2].grpc_status = 0;
+	const char *doc = render(r, 4);
+	assert_line(doc, "# TYPE rpc_server_duration_seconds histogram");
+	assert_line(doc, "rpc_server_duration_seconds_count{rpc_system=\"grpc\","
+			 "rpc_service=\"helloworld.Greeter\",rpc_method=\"SayHello\","
+			 "rpc_grpc_status_code=\"0\",service=\"python3\",server=\"127.0.0.1:8443\"} 3");
+	assert_line(doc, "rpc_server_duration_seconds_count{rpc_system=\"grpc\","
+			 "rpc_service=\"helloworld.Greeter\",rpc_method=\"SayHello\","
+			 "rpc_grpc_status_code=\"5\",service=\"python3\",server=\"127.0.0.1:8443\"} 2");
+	assert_line(doc, "rpc_client_duration_seconds_count{rpc_system=\"grpc\","
+			 "rpc_service=\"helloworld.Greeter\",rpc_method=\"SayHello\","
+			 "rpc_grpc_status_code=\"0\",service=\"python3\",server=\"127.0.0.1:8443\"} 1");
+	assert_int_equal(count_lines_starting(doc, "rpc_server_duration_seconds_count{"), 2);
+	assert_int_equal(count_lines_starting(doc, "rpc_client_duration_seconds_count{"), 1);
+	/* they are HTTP/2 exchanges too: one series for the method's path
+	 * (the gRPC status is no HTTP label), one for /a */
+	assert_int_equal(count_lines_starting(doc, "usm_http_requests_total{"), 2);
+}
+
 static void test_no_rows_still_documents_the_http_families(void **state)
 {
 	(void)state;
@@ -342,6 +377,9 @@ static void test_output_passes_promtool(void **state)
 	r[4].method = USM_HTTP_METHOD_TRACE;
 	r[1].method = USM_HTTP_METHOD_UNKNOWN;
 	r[4].status = 599;
+	r[0].protocol = USM_HTTP_PROTO_H2; /* a gRPC row: rpc_server_duration_seconds */
+	r[0].grpc_status = 14;
+	strcpy(r[0].path, "/pkg.Svc/Do");
 	const char *doc = render(r, 5);
 
 	char path[] = "/tmp/usm-metrics-XXXXXX";
@@ -381,6 +419,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_buckets_are_cumulative_and_inf_equals_count, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sum_is_exact_seconds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grpc_rows_as_opentelemetry_rpc_series, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_no_rows_still_documents_the_http_families, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_output_passes_promtool, setup, teardown),
