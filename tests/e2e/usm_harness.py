@@ -204,7 +204,13 @@ class Usm:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         if wait:
-            wait_for(self.ready, timeout=15, what="the API on port %d" % self.port)
+            try:
+                wait_for(self.ready, timeout=15, what="the API on port %d" % self.port)
+            except BaseException:
+                # a usm that never answered must not outlive its test: left
+                # running, it probes what later tests count
+                self.stop()
+                raise
         return self
 
     def ready(self):
