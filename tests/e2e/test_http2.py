@@ -211,18 +211,23 @@ DEBIAN_PYTHON = "/usr/bin/python3"  # python3-grpcio is Debian's
 
 
 class GrpcTestCase(unittest.TestCase):
-    """gRPC over clear-text HTTP/2 (python3-grpcio both ends): rows keyed
-    by the method as the path, with the gRPC status from the trailers
-    beside the HTTP status, counted once at the server."""
+    """gRPC over HTTP/2, clear text and TLS (python3-grpcio both ends; its
+    TLS is the system OpenSSL, fed through memory BIOs): rows keyed by the
+    method as the path, with the gRPC status from the trailers beside the
+    HTTP status, counted once at the server, with its address."""
 
     @classmethod
     def setUpClass(cls):
         cls.usm = None
+        cls.tmp = tempfile.mkdtemp(prefix="usm-grpc-")
+        os.chmod(cls.tmp, 0o755)
+        cls.key, cls.cert = make_cert(cls.tmp)
 
     @classmethod
     def tearDownClass(cls):
         if cls.usm:
             cls.usm.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
         require_privileges(self)
@@ -231,10 +236,18 @@ class GrpcTestCase(unittest.TestCase):
             self.fail("python3-grpcio is not installed (scripts/setup.sh test installs it)")
         if type(self).usm is None:
             type(self).usm = Usm("http_request_timeout_ms=1500").start()
+        self.env = dict(os.environ)
+        self.env.pop("USM_GRPC_TLS", None)
+
+    def start_server(self, tls):
+        """The gRPC server on a free port, in clear text or TLS (grpcio's
+        TLS is the system OpenSSL, which usm probes)."""
+        if tls:
+            self.env["USM_GRPC_TLS"] = "%s:%s" % (self.cert, self.key)
         self.port = free_port()
         self.server = subprocess.Popen([DEBIAN_PYTHON, GRPC_PEER, "server", str(self.port)],
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                       text=True, start_new_session=True)
+                                       text=True, start_new_session=True, env=self.env)
         self.addCleanup(self.stop_server)
         self.assertEqual(self.server.stdout.readline().strip(), "ready")
 
@@ -245,7 +258,7 @@ class GrpcTestCase(unittest.TestCase):
 
     def peer(self, *args):
         r = subprocess.run([DEBIAN_PYTHON, GRPC_PEER] + [str(a) for a in args],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60, env=self.env)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def rows(self):
@@ -260,6 +273,16 @@ class GrpcTestCase(unittest.TestCase):
         return out
 
     def test_unary_and_streaming_calls_with_their_grpc_status(self):
+        self.start_server(tls=False)
+        self.calls_counted_with_their_grpc_status()
+
+    def test_over_tls_with_the_server_address(self):
+        self.start_server(tls=True)
+        self.calls_counted_with_their_grpc_status()
+        for row in self.rows():
+            self.assertEqual(row["server"]["addr"], "127.0.0.1", row)
+
+    def calls_counted_with_their_grpc_status(self):
         self.peer("client", self.port, 20)
         self.peer("client", self.port, 3)
         self.peer("stream", self.port, 50)
@@ -277,7 +300,8 @@ class GrpcTestCase(unittest.TestCase):
             self.assertEqual(row["server"]["pid"], self.server.pid, row)
         # the filter selects them
         r = self.usm.get("/usm/http_stats?protocol=h2&path=/usm.test.Echo/Fail")
-        self.assertEqual([row["grpc_status"] for row in r.json()], [5])
+        self.assertEqual([row["grpc_status"] for row in r.json()
+                          if row["server"]["port"] == self.port], [5])
         # /metrics in OpenTelemetry's RPC names, and promtool accepts it
         m = self.usm.get("/metrics").body
         server = 'server="127.0.0.1:%d"' % self.port

@@ -10,10 +10,25 @@ bytes, methods are registered by name.
   peer.py client PORT N   N Say calls, then one Fail call, on one channel
   peer.py stream PORT N   one Count call streaming N messages
 
+With USM_GRPC_TLS=CERT:KEY in the environment, both ends use TLS (the
+server that certificate and key, the client trusting that certificate
+for "localhost"): grpcio's TLS is the system OpenSSL.
+
 A client exits non-zero if an answer is not the expected one."""
+import os
 import sys
 from concurrent import futures
 import grpc
+
+
+def tls_files():
+    """(certificate PEM, key PEM) from USM_GRPC_TLS, or None."""
+    spec = os.environ.get("USM_GRPC_TLS")
+    if not spec:
+        return None
+    cert, key = spec.split(":")
+    with open(cert, "rb") as c, open(key, "rb") as k:
+        return c.read(), k.read()
 
 def say(request, context):
     return request
@@ -36,11 +51,21 @@ def main():
         }
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("usm.test.Echo", handlers),))
-        server.add_insecure_port("127.0.0.1:%d" % port)
+        tls = tls_files()
+        if tls:
+            creds = grpc.ssl_server_credentials([(tls[1], tls[0])])
+            server.add_secure_port("127.0.0.1:%d" % port, creds)
+        else:
+            server.add_insecure_port("127.0.0.1:%d" % port)
         server.start()
         print("ready", flush=True)
         server.wait_for_termination()
-    with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+    tls = tls_files()
+    target = "127.0.0.1:%d" % port
+    channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(tls[0]),
+                                   (("grpc.ssl_target_name_override", "localhost"),))
+               if tls else grpc.insecure_channel(target))
+    with channel as ch:
         if mode == "client":
             say_call = ch.unary_unary("/usm.test.Echo/Say", ident, ident)
             for i in range(int(sys.argv[3])):
