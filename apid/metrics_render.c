@@ -51,7 +51,8 @@ static const struct counter_doc {
 				     "a response.",
 				     false},
 	[USM_CTR_HTTP_ORPHAN_RESPONSES] = {"HTTP responses with no request to answer.", false},
-	[USM_CTR_HTTP_PARSE_ERRORS] = {"HTTP parse errors: garbage, desync, oversized heads.",
+	[USM_CTR_HTTP_PARSE_ERRORS] = {"HTTP parse errors: garbage, desync, oversized heads, "
+				       "malformed HTTP/2 requests.",
 				       false},
 	[USM_CTR_HTTP_NOT_HTTP] = {"Connections that turned out not to carry HTTP/1.x.", false},
 	[USM_CTR_HTTP_CLIENT_DUPLICATES] = {"Client-side exchanges dropped because the server "

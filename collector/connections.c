@@ -285,6 +285,7 @@ static void account(struct conn_table *t, struct conn *c)
 	tc->h2_pushes_ignored += now.conn.pushes_ignored - was->conn.pushes_ignored;
 	tc->h2_goaway += now.conn.goaway - was->conn.goaway;
 	tc->orphan_responses += now.conn.orphan_responses - was->conn.orphan_responses;
+	tc->parse_errors += now.conn.malformed_requests - was->conn.malformed_requests;
 	*was = now;
 }
 

@@ -19,6 +19,7 @@
 struct h2_block {
 	enum usm_http_method method;
 	bool has_method;
+	bool malformed; /* a :path with a control character (RFC 9113 §8.2.1, §8.3.1) */
 	uint16_t status; /* 0: no :status */
 	bool grpc;
 	int16_t grpc_status;
@@ -131,6 +132,10 @@ static void open_stream(struct h2_conn *c, uint32_t id, const struct h2_block *b
 {
 	if (!b->has_method || id == 0 || find_stream(c, id))
 		return; /* request trailers, or a block without a request */
+	if (b->malformed) {
+		c->counters.malformed_requests++; /* a server refuses it: no row */
+		return;
+	}
 	if (c->nstreams == c->lim.max_streams) {
 		c->counters.streams_overflow++;
 		return;
@@ -246,6 +251,8 @@ static void take_field(struct h2_conn *c, struct h2_block *b, const nghttp2_nv *
 		b->has_method = true;
 		b->method = method_of(v, n);
 	} else if (nv->namelen == 5 && memcmp(nv->name, ":path", 5) == 0) {
+		for (size_t i = 0; i < n; i++)
+			b->malformed |= v[i] < 0x20 || v[i] == 0x7f;
 		size_t end = 0;
 		while (end < n && v[end] != '?' && v[end] != '#')
 			end++;

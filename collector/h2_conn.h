@@ -37,6 +37,9 @@
  * - gRPC: a request whose content-type begins with application/grpc is
  *   gRPC; its path is the method (/package.Service/Method).
  * - Paths: without ?query or #fragment, cut at max_path_len (`paths_cut`).
+ *   A request whose :path holds a control character (NUL, CR, LF...: a
+ *   malformed request its server refuses) opens no stream
+ *   (`malformed_requests`).
  * - Bytes: HEADERS, CONTINUATION and DATA payload lengths of the stream,
  *   both directions.
  *
@@ -93,6 +96,7 @@ struct h2_conn_counters {
 	uint64_t goaway;
 	uint64_t paths_cut;
 	uint64_t grpc_status_invalid; /* grpc-status not 0..16: reported as none */
+	uint64_t malformed_requests;  /* a :path with control characters: not tracked */
 };
 
 struct h2_stream;

@@ -416,6 +416,28 @@ static void test_garbage_blocks_are_refused_not_guessed(void **state)
 	assert_int_equal(f->nseen, 0);
 }
 
+/* A :path with a NUL (HPACK carries any byte; RFC 9113 makes it a
+ * malformed request): no stream, no row, counted. */
+static void test_a_path_with_a_control_character_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	start(f);
+	nghttp2_nv nv[] = {NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/a"),
+			   NV(":authority", "localhost")};
+	nv[2].value = (uint8_t *)"/a\0b";
+	nv[2].valuelen = 4;
+	uint8_t b[256];
+	size_t n = encode(f->client, nv, 4, b, sizeof(b));
+	frame(f, REQ, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, b, n);
+	response(f, 1, "200", true);
+	request(f, 3, "GET", "/fine"); /* the tables stay right */
+	response(f, 3, "200", true);
+	assert_int_equal(f->c.counters.malformed_requests, 1);
+	assert_int_equal(f->c.counters.orphan_responses, 1);
+	assert_int_equal(f->nseen, 1);
+	assert_string_equal(f->seen[0].path, "/fine");
+}
+
 static void test_limits_are_checked(void **state)
 {
 	(void)state;
@@ -449,6 +471,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_frame_inside_a_block_stops_decoding, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_blocks_are_refused_not_guessed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_path_with_a_control_character_is_refused, setup,
 						teardown),
 		cmocka_unit_test(test_limits_are_checked),
 	};
