@@ -44,6 +44,7 @@ static void make(struct record *r, uint32_t conn, uint8_t dir, uint64_t ts, cons
 	e->tid = e->pid;
 	e->dir = dir;
 	e->len = (uint32_t)n;
+	e->next = (uint32_t)n;
 	e->captured = (uint16_t)n;
 	e->conn = 0x10000 + conn;
 	e->ts_ns = ts;

@@ -103,25 +103,89 @@ struct plain_call {
 	struct usm_conn_tuple tuple;
 };
 
-/* Iovecs of one vector call read, at most (the capture cap usually ends
- * the loop first): servers write a head and a body, or an HTTP/2 frame
- * header and its payload, in a few; gRPC's core writes every frame header
- * and payload from a slice of its own, a dozen or more per call. */
+/* Iovecs of one vector call read, at most: servers write a head and a
+ * body, or an HTTP/2 frame header and its payload, in a few; gRPC's core
+ * writes every frame header and payload from a slice of its own, a dozen
+ * or more per call. */
 #define USM_IOV_MAX 32
 
-/* Where a vector call's iovecs are put together before they go into the
- * record: twice the largest capture, so that every copy's offset and size,
- * each at most USM_CAPTURE_MAX, fit (the verifier cannot relate the two). */
-struct iov_scratch {
+/* Ranges of one call captured beyond its first record (a power of two). */
+#define USM_RANGES_MAX 32
+
+struct call_range {
+	__u32 start;
+	__u32 end;
+};
+
+/* Where a call's bytes are: one buffer, of which max bytes belong to the
+ * call, or (niov > 0) a vector call's iovecs, read once into the per-CPU
+ * call_scratch. len: the bytes the call read or wrote. */
+struct call_src {
+	__u64 buf;
+	__u64 max;
+	__u64 len;
+	__u32 niov;
+	__u32 pad;
+};
+
+/* A frame walk, and then the emission of its plan, in progress. Kept in
+ * the scratch map rather than on the stack: the verifier tracks a stack
+ * value exactly, and an offset that grows with each bpf_loop iteration
+ * never let it see two iterations as the same state. */
+struct walk_ctx {
+	struct call_src src;
+	__u64 floor;    /* the first record's end: ranges start after it */
+	__u64 off;      /* the walk: the next frame header; the emission: the
+			 * call's bytes before it are emitted */
+	__u32 nranges;
+	__u32 lost;     /* out of ranges, or a header could not be read */
+	__u32 r;        /* the emission: the range off is in or before */
+	__u32 pad;
+};
+
+/* Per-CPU working space of one call's capture: a vector call's iovecs,
+ * read once; bytes put together from them (twice the largest capture, so
+ * that every copy's offset and size, each at most USM_CAPTURE_MAX, fit:
+ * the verifier cannot relate the two); the ranges planned beyond the
+ * first record; the first record's header, which the others repeat. */
+struct call_scratch {
 	__u8 buf[2 * USM_CAPTURE_MAX];
+	struct iovec iov[USM_IOV_MAX];
+	struct call_range ranges[USM_RANGES_MAX];
+	struct walk_ctx w;
+	__u8 first[24]; /* the call's first bytes, as the first record holds them */
+	struct usm_data_event head; /* its data[] unused */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct iov_scratch);
-} iov_scratch SEC(".maps");
+	__type(value, struct call_scratch);
+} call_scratch SEC(".maps");
+
+/* An HTTP/2 connection's frame walk, per process, connection and
+ * direction: where the next frame header starts in the next call (skip),
+ * or the first `have` bytes of a header the last call ended inside. */
+struct h2_walk_key {
+	__u64 conn;
+	__u32 tgid;
+	__u32 dir;
+};
+
+struct h2_walk {
+	__u32 skip;
+	__u32 have;
+	__u8 hdr[16];
+};
+
+/* LRU: connections whose end was not seen age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct h2_walk_key);
+	__type(value, struct h2_walk);
+} h2_walks SEC(".maps");
 
 struct thread_calls {
 	struct tls_call tls;
@@ -207,39 +271,353 @@ static __always_inline void count_lost(void)
 		*lost += 1;
 }
 
-/* The first bytes of a vector call: up to USM_IOV_MAX iovecs of the array
- * at uiov (iovcnt of them), in order, until len or the capture cap, put
- * together in the per-CPU scratch. Returns how many bytes it holds. */
-static __always_inline __u64 gather_iov(__u64 uiov, __u64 iovcnt, __u64 len,
-					struct iov_scratch *s)
+
+static __always_inline __u32 load_iovs(struct call_scratch *s, __u64 uiov, __u64 iovcnt)
 {
-	__u64 off = 0, limit = capture_bytes;
-	if (len < limit)
-		limit = len;
-	for (int i = 0; i < USM_IOV_MAX; i++) {
-		struct iovec iov = {};
-		if ((__u64)i >= iovcnt || off >= limit ||
-		    bpf_probe_read_user(&iov, sizeof(iov),
-					(const void *)(uiov + (__u64)i * sizeof(iov))) != 0)
-			break;
-		__u64 n = limit - off;
-		if (iov.iov_len < n)
-			n = iov.iov_len;
-		/* no-ops (off < limit <= USM_CAPTURE_MAX, n <= limit - off) that
-		 * give the verifier its bounds: off + n < sizeof(s->buf) */
-		off &= USM_CAPTURE_MAX - 1;
-		if (n > USM_CAPTURE_MAX)
-			n = USM_CAPTURE_MAX;
-		if (n && bpf_probe_read_user(s->buf + off, n, iov.iov_base) != 0)
-			break;
-		off += n;
-	}
-	return off;
+	__u64 n = iovcnt < USM_IOV_MAX ? iovcnt : USM_IOV_MAX;
+	if (n == 0 || bpf_probe_read_user(s->iov, n * sizeof(struct iovec), (const void *)uiov) != 0)
+		return 0;
+	return (__u32)n;
 }
 
-/* Emits one record; len bytes were read or written at ubuf (NULL: none
- * captured), of which at most max belong to the call's first buffer; or,
- * with uiov, at the iovecs there (gather_iov). */
+/* Puts bytes [off, off + n) of a vector call (n <= USM_CAPTURE_MAX,
+ * niov iovecs in the scratch) together at the start of the scratch's
+ * buf; returns how many it holds. A global function, verified once: its
+ * loop inlined into the capture's bpf_loop callbacks multiplied the
+ * verifier's states past its limit. */
+__noinline int gather_at(__u32 niov, __u64 off, __u64 n)
+{
+	__u32 zero = 0;
+	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
+	if (!s || n > USM_CAPTURE_MAX)
+		return 0;
+	__u64 pos = 0, done = 0;
+	for (int i = 0; i < USM_IOV_MAX; i++) {
+		if ((__u32)i >= niov || done >= n)
+			break;
+		__u64 l = s->iov[i].iov_len;
+		if (off + done < pos + l) {
+			__u64 within = off + done - pos;
+			__u64 take = l - within;
+			if (take > n - done)
+				take = n - done;
+			/* no-ops (done < n <= USM_CAPTURE_MAX) that give the
+			 * verifier its bounds: done + take < sizeof(s->buf) */
+			done &= USM_CAPTURE_MAX - 1;
+			if (take > USM_CAPTURE_MAX)
+				take = USM_CAPTURE_MAX;
+			if (bpf_probe_read_user(s->buf + done, take,
+						(const __u8 *)s->iov[i].iov_base + within) != 0)
+				break;
+			done += take;
+		}
+		pos += l;
+	}
+	return (int)done;
+}
+
+/* Bytes [off, off + n) of the call at the start of s->buf (n <= 16). */
+static __always_inline __u64 fetch_small(const struct call_src *src, struct call_scratch *s,
+					 __u64 off, __u64 n)
+{
+	barrier_var(n); /* the check below must bound the register used */
+	if (n > 16)
+		return 0;
+	if (src->niov)
+		return (__u64)gather_at(src->niov, off, n);
+	if (!src->buf || off + n > src->max || bpf_probe_read_user(s->buf, n, (const void *)(src->buf + off)) != 0)
+		return 0;
+	return n;
+}
+
+/* Copies bytes [off, off + n) of the call, at most the capture cap, into
+ * a record's data; returns how many. */
+static __always_inline __u64 copy_range(const struct call_src *src, struct call_scratch *s,
+					__u64 off, __u64 n, __u8 *dst)
+{
+	if (off >= src->len)
+		return 0;
+	if (n > src->len - off)
+		n = src->len - off;
+	if (n > capture_bytes)
+		n = capture_bytes;
+	if (n > USM_CAPTURE_MAX)
+		n = USM_CAPTURE_MAX;
+	if (src->niov) {
+		__u64 got = s ? (__u64)gather_at(src->niov, off, n) : 0;
+		barrier_var(got); /* the verifier's bound on what fits dst */
+		if (got > capture_bytes)
+			got = capture_bytes;
+		if (got > USM_CAPTURE_MAX)
+			got = USM_CAPTURE_MAX;
+		return got && bpf_probe_read_kernel(dst, got, s->buf) == 0 ? got : 0;
+	}
+	if (!src->buf || off >= src->max)
+		return 0;
+	if (n > src->max - off)
+		n = src->max - off;
+	return n && bpf_probe_read_user(dst, n, (const void *)(src->buf + off)) == 0 ? n : 0;
+}
+
+/* ---- more of a call (usm_events.h, USM_REQUEST_CAPTURE_MAX, USM_H2_*) ---- */
+
+/* A request line of a method that carries no body: what follows its head
+ * in the same call is the next pipelined request. */
+static __always_inline bool bodiless_request(const __u8 *d)
+{
+	return (d[0] == 'G' && d[1] == 'E' && d[2] == 'T' && d[3] == ' ') ||
+	       (d[0] == 'H' && d[1] == 'E' && d[2] == 'A' && d[3] == 'D' && d[4] == ' ') ||
+	       (d[0] == 'D' && d[1] == 'E' && d[2] == 'L' && d[3] == 'E' && d[4] == 'T' &&
+		d[5] == 'E' && d[6] == ' ') ||
+	       (d[0] == 'O' && d[1] == 'P' && d[2] == 'T' && d[3] == 'I' && d[4] == 'O' &&
+		d[5] == 'N' && d[6] == 'S' && d[7] == ' ');
+}
+
+/* "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", the client's connection preface. */
+static __always_inline bool h2_preface(const __u8 *d)
+{
+	static const char p[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	for (int i = 0; i < 24; i++)
+		if (d[i] != (__u8)p[i])
+			return false;
+	return true;
+}
+
+/* A SETTINGS frame on stream 0 without flags, the server's preface (or
+ * the client's after its magic): no HTTP/1 message starts with a zero. */
+static __always_inline bool h2_settings(const __u8 *d)
+{
+	return d[0] == 0 && (((__u32)d[1] << 8 | d[2]) % 6) == 0 && d[3] == 4 && d[4] == 0 &&
+	       d[5] == 0 && d[6] == 0 && d[7] == 0 && d[8] == 0;
+}
+
+/* Frames whose payload the collector reads: header blocks, and the
+ * stream and connection control frames it counts or obeys. */
+static __always_inline bool h2_payload_kept(__u8 type)
+{
+	return type == 1 /* HEADERS */ || type == 9 /* CONTINUATION */ ||
+	       type == 5 /* PUSH_PROMISE */ || type == 4 /* SETTINGS */ ||
+	       type == 3 /* RST_STREAM */ || type == 7 /* GOAWAY */;
+}
+
+/* Adds [start, end) to the plan, past the first record and joined to the
+ * last range it touches: the plan stays sorted and its ranges apart. */
+static __always_inline void add_range(struct call_scratch *s, struct walk_ctx *w, __u64 start,
+				      __u64 end)
+{
+	if (end > w->src.len)
+		end = w->src.len;
+	if (start < w->floor)
+		start = w->floor;
+	if (end <= start)
+		return;
+	__u32 k = w->nranges;
+	if (k > 0 && k <= USM_RANGES_MAX) {
+		struct call_range *last = &s->ranges[(k - 1) & (USM_RANGES_MAX - 1)];
+		if (last->end >= start) {
+			if (end > last->end)
+				last->end = (__u32)end;
+			return;
+		}
+	}
+	if (k >= USM_RANGES_MAX) {
+		w->lost = 1;
+		return;
+	}
+	s->ranges[k & (USM_RANGES_MAX - 1)] = (struct call_range){(__u32)start, (__u32)end};
+	w->nranges = k + 1;
+}
+
+/* The range one frame whose header is at off needs (h[] its header). */
+static __always_inline void frame_range(struct call_scratch *s, struct walk_ctx *w, __u64 at,
+					__u64 hdr_end, const __u8 *h)
+{
+	__u64 flen = (__u64)h[0] << 16 | (__u64)h[1] << 8 | h[2];
+	__u64 keep = h2_payload_kept(h[3]) ? (flen < USM_H2_PAYLOAD_MAX ? flen : USM_H2_PAYLOAD_MAX)
+					   : 0;
+	add_range(s, w, at, hdr_end + keep);
+	w->off = hdr_end + flen;
+}
+
+static long walk_frame(__u64 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
+	if (!s)
+		return 1;
+	struct walk_ctx *w = &s->w;
+	if (w->lost || w->off + 9 > w->src.len)
+		return 1;
+	if (fetch_small(&w->src, s, w->off, 9) != 9) {
+		w->lost = 1;
+		return 1;
+	}
+	frame_range(s, w, w->off, w->off + 9, s->buf);
+	return 0;
+}
+
+/* Plans the ranges of an HTTP/2 connection's call beyond its first
+ * `captured` bytes (e: the call's first record, filled): every frame
+ * header, and the payloads h2_payload_kept names. A connection is walked
+ * from its preface on; its state, where the next header falls, carries
+ * from call to call. Returns the number of ranges in s->ranges; 0 also
+ * for a call that is not HTTP/2. */
+static __always_inline __u32 h2_plan(const struct call_src *src, struct call_scratch *s,
+				     __u64 captured)
+{
+	struct h2_walk_key k = {.conn = s->head.conn, .tgid = s->head.pid, .dir = s->head.dir};
+	struct h2_walk *st = bpf_map_lookup_elem(&h2_walks, &k);
+	if (!st) {
+		__u32 start;
+		if (captured >= 24 && h2_preface(s->first))
+			start = 24;
+		else if (captured >= 9 && h2_settings(s->first))
+			start = 0;
+		else
+			return 0;
+		struct h2_walk fresh = {.skip = start};
+		bpf_map_update_elem(&h2_walks, &k, &fresh, BPF_ANY);
+		if (!(st = bpf_map_lookup_elem(&h2_walks, &k)))
+			return 0;
+	}
+	__u64 len = src->len;
+	struct walk_ctx *w = &s->w;
+	w->src = *src;
+	w->floor = captured;
+	w->off = st->skip;
+	w->nranges = 0;
+	w->lost = 0;
+	__u32 have = st->have;
+	if (have > 0 && have < 9) {
+		/* the call begins with the rest of a header the last one cut */
+		__u64 need = 9 - have;
+		__u64 got = fetch_small(src, s, 0, need < len ? need : len);
+		for (int j = 0; j < 9; j++) {
+			__u32 at = (__u32)j - have;
+			barrier_var(at); /* keep the mask below for the verifier */
+			if ((__u32)j >= have && (__u64)j < have + got)
+				st->hdr[j] = s->buf[at & 15];
+		}
+		add_range(s, w, 0, got);
+		if (got < need) {
+			st->have = have + (__u32)got;
+			return w->nranges;
+		}
+		st->have = 0;
+		frame_range(s, w, 0, need, st->hdr);
+	}
+	bpf_loop(USM_H2_FRAMES_MAX, walk_frame, NULL, 0);
+	if (w->lost || w->off + 9 <= len) {
+		/* more frames than one walk covers: the collector finds a header
+		 * where nothing was captured and counts the framing lost */
+		bpf_map_delete_elem(&h2_walks, &k);
+		return w->nranges;
+	}
+	if (w->off < len) {
+		/* a header cut by the call's end: keep its first bytes */
+		__u64 got = fetch_small(src, s, w->off, len - w->off);
+		add_range(s, w, w->off, len);
+		for (int j = 0; j < 9; j++)
+			if ((__u64)j < got)
+				st->hdr[j] = s->buf[j];
+		st->have = (__u32)got;
+		st->skip = 0;
+	} else {
+		st->skip = (__u32)(w->off - len);
+		st->have = 0;
+	}
+	return w->nranges;
+}
+
+/* A call's plan beyond its first record (s->head and s->first hold it;
+ * captured: its bytes): an HTTP/2 connection's frames, else the
+ * pipelined requests after a bodiless request head. Returns the number of
+ * ranges in s->ranges. A global function: the verifier checks it once,
+ * not at each of the many places the capture is inlined. */
+__noinline int plan_call(const struct call_src *src, __u64 captured)
+{
+	__u32 zero = 0;
+	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
+	if (!src || !s || captured == 0 || captured > USM_CAPTURE_MAX)
+		return 0;
+	struct call_src c = *src;
+	__u32 n = h2_plan(&c, s, captured);
+	if (n || captured < 8 || c.len <= captured || !bodiless_request(s->first))
+		return (int)n;
+	s->ranges[0].start = (__u32)captured;
+	s->ranges[0].end = c.len < USM_REQUEST_CAPTURE_MAX ? (__u32)c.len : USM_REQUEST_CAPTURE_MAX;
+	return 1;
+}
+
+static __always_inline void submit(struct usm_data_event *e)
+{
+	/* Wake the collector only once a batch waits: a wakeup per record
+	 * costs more than the record. It also polls the ring every 100 ms. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
+}
+
+/* Emits the next record of a planned call, up to the capture cap of the
+ * range at pos, its header the first record's; or moves past a range
+ * done. The ranges are sorted and apart, so the next record starts where
+ * this one ends, or at the next range. */
+static long emit_chunk(__u64 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
+	if (!s)
+		return 1;
+	struct walk_ctx *c = &s->w;
+	if (c->r >= c->nranges || c->r >= USM_RANGES_MAX)
+		return 1;
+	struct call_range g = s->ranges[c->r & (USM_RANGES_MAX - 1)];
+	__u64 start = g.start > c->off ? g.start : c->off;
+	if (start >= g.end) {
+		c->r++;
+		return 0;
+	}
+	__u64 n = g.end - start < capture_bytes ? g.end - start : capture_bytes;
+	__u64 next = start + n < g.end		? start + n
+		     : c->r + 1 < c->nranges ? s->ranges[(c->r + 1) & (USM_RANGES_MAX - 1)].start
+					       : c->src.len;
+	struct usm_data_event *e = bpf_ringbuf_reserve(&http_events, sizeof(*e) + capture_bytes, 0);
+	if (!e) {
+		count_lost();
+		return 1;
+	}
+	__builtin_memcpy(e, &s->head, sizeof(*e));
+	e->offset = (__u32)start;
+	e->next = (__u32)next;
+	e->captured = (__u16)copy_range(&c->src, s, start, n, e->data);
+	submit(e);
+	c->off = start + n;
+	if (c->off >= g.end)
+		c->r++;
+	return 0;
+}
+
+/* Emits the records after a call's first, as planned (nranges ranges in
+ * the per-CPU scratch, the first record's header there too). Global, as
+ * plan_call. */
+__noinline int emit_rest(const struct call_src *src, __u64 captured, __u32 nranges)
+{
+	__u32 zero = 0;
+	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
+	if (!src || !s)
+		return 0;
+	s->w.src = *src;
+	s->w.off = captured;
+	s->w.r = 0;
+	s->w.nranges = nranges;
+	bpf_loop(2 * USM_RANGES_MAX + USM_REQUEST_CAPTURE_MAX / 64, emit_chunk, NULL, 0);
+	return 0;
+}
+
+/* Emits one record, or, for a call planned beyond its first record
+ * (plan_call), several. len bytes were read or written: at ubuf (0: none
+ * captured), of which at most max belong to the call; or, with uiov, at
+ * the iovcnt iovecs there. */
 static __always_inline void emit_from(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
 				      __u64 ubuf, __u64 max, __u64 uiov, __u64 iovcnt,
 				      const struct usm_conn_tuple *t)
@@ -260,6 +638,8 @@ static __always_inline void emit_from(__u32 type, __u8 dir, __u8 tls, __u64 conn
 	e->dir = dir;
 	e->tls = tls;
 	e->len = len > 0xffffffffull ? 0xffffffffu : (__u32)len;
+	e->offset = 0;
+	e->next = e->len;
 	e->pad = 0;
 	e->conn = conn;
 	e->ts_ns = bpf_ktime_get_ns();
@@ -268,25 +648,30 @@ static __always_inline void emit_from(__u32 type, __u8 dir, __u8 tls, __u64 conn
 	else
 		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	__u64 n = len < max ? len : max;
+	e->captured = 0;
 	__u32 zero = 0;
-	struct iov_scratch *s = uiov ? bpf_map_lookup_elem(&iov_scratch, &zero) : NULL;
-	if (s)
-		n = gather_iov(uiov, iovcnt, len, s);
-	if (n > capture_bytes)
-		n = capture_bytes;
-	if (n > USM_CAPTURE_MAX)
-		n = USM_CAPTURE_MAX;
-	if (s && n > 0 && bpf_probe_read_kernel(e->data, n, s->buf) != 0)
-		n = 0;
-	else if (!s && ubuf && n > 0 && bpf_probe_read_user(e->data, n, (const void *)ubuf) != 0)
-		n = 0;
-	e->captured = ubuf || s ? (__u16)n : 0;
-	/* Wake the collector only once a batch waits: a wakeup per record
-	 * costs more than the record. It also polls the ring every 100 ms. */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES
-				      ? BPF_RB_FORCE_WAKEUP
-				      : BPF_RB_NO_WAKEUP);
+	struct call_scratch *s = type == USM_EVENT_DATA ? bpf_map_lookup_elem(&call_scratch, &zero)
+						       : NULL;
+	if (!s) {
+		submit(e);
+		return;
+	}
+	struct call_src src = {.buf = ubuf, .max = max, .len = e->len};
+	if (uiov && !(src.niov = load_iovs(s, uiov, iovcnt)))
+		src.buf = 0;
+	__u64 n = ubuf || src.niov ? copy_range(&src, s, 0, src.len, e->data) : 0;
+	e->captured = (__u16)n;
+	int nranges = 0;
+	if (n > 0) {
+		__builtin_memcpy(&s->head, e, sizeof(*e));
+		__builtin_memcpy(s->first, e->data, sizeof(s->first)); /* capture_bytes >= 64 */
+		nranges = plan_call(&src, n);
+		if (nranges > 0 && nranges <= USM_RANGES_MAX)
+			e->next = s->ranges[0].start;
+	}
+	submit(e);
+	if (nranges > 0 && nranges <= USM_RANGES_MAX)
+		emit_rest(&src, n, (__u32)nranges);
 }
 
 static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
@@ -603,7 +988,7 @@ static __always_inline void sock_exit(long ret)
 }
 
 /* A vector call: its first iovec as the buffer and, when there are more,
- * the array, which the exit reads (gather_iov). */
+ * the array, which the exit reads (load_iovs, gather). */
 static __always_inline void iov_enter(int fd, __u64 uiov, __u64 iovcnt, __u8 dir)
 {
 	struct iovec iov = {};

@@ -101,6 +101,20 @@ enum usm_http_event_type {
 /* Capture cap: http_capture_bytes is 64..USM_CAPTURE_MAX. */
 #define USM_CAPTURE_MAX 4096
 
+/* More of a call than its first http_capture_bytes (bpf/README.md):
+ * - a request head that begins a call of a method without a body (GET,
+ *   HEAD, DELETE, OPTIONS) is followed up to USM_REQUEST_CAPTURE_MAX bytes
+ *   of the call: pipelined requests are each seen;
+ * - on an HTTP/2 connection the kernel walks the frames, and delivers
+ *   every frame header, and the payload of HEADERS, CONTINUATION,
+ *   PUSH_PROMISE, SETTINGS, RST_STREAM and GOAWAY frames up to
+ *   USM_H2_PAYLOAD_MAX bytes each, at most USM_H2_FRAMES_MAX frames per
+ *   call (beyond, the direction's framing is lost, as the collector
+ *   counts). */
+#define USM_REQUEST_CAPTURE_MAX (64 * 1024)
+#define USM_H2_PAYLOAD_MAX 16384 /* SETTINGS_MAX_FRAME_SIZE's default */
+#define USM_H2_FRAMES_MAX 128
+
 enum usm_data_dir {
 	USM_DIR_READ = 0,  /* read by the process the event is from */
 	USM_DIR_WRITE = 1, /* written by it */
@@ -123,7 +137,13 @@ struct usm_conn_tuple {
  * pointer when tls is 1, the kernel socket's address when tls is 0; a
  * socket that carries TLS is never reported as clear text. The record is
  * sizeof(struct usm_data_event) + the capture cap long; `captured` bytes
- * of data[] are valid (the first bytes of the `len` read or written). */
+ * of data[] are valid: the call's bytes from `offset` on.
+ *
+ * A call is one record (offset 0) or, where more of it matters, several
+ * in order (bpf/README.md, "More of a call"): each record's `next` says
+ * where the call's next record starts, `len` when none follows; the
+ * bytes between offset + captured and next were not captured (a gap).
+ * So a record stands for the call's bytes [offset, next). */
 struct usm_data_event {
 	__u32 type; /* enum usm_http_event_type */
 	__u32 pid;  /* tgid */
@@ -131,7 +151,9 @@ struct usm_data_event {
 	__u8 dir;   /* enum usm_data_dir */
 	__u8 tls;   /* 1: TLS plaintext from the library probes; 0: socket syscalls */
 	__u16 captured;
-	__u32 len;  /* bytes read or written (DATA) */
+	__u32 len;    /* bytes the call read or wrote (DATA) */
+	__u32 offset; /* where this record's bytes start in the call (DATA) */
+	__u32 next;   /* where the call's next record starts; len: none (DATA) */
 	__u32 pad;
 	__u64 conn;
 	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */

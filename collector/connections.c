@@ -53,6 +53,10 @@ struct conn {
 	TAILQ_ENTRY(conn) siblings; /* the pid's connections */
 	struct http_conn http;
 	struct h2_link *h2;        /* set when the connection turned out to be HTTP/2 */
+	/* per direction: where the call in progress continues (its next
+	 * record's offset; 0: it is complete) and its length */
+	uint32_t call_next[2];
+	uint32_t call_len[2];
 	struct h2_link_counters h2_reported; /* its counters already added to the table's */
 };
 
@@ -432,6 +436,23 @@ static void learn_tuple(struct conn_table *t, struct conn *c, const struct usm_c
 /* A connection whose first segment is an HTTP/2 preface (the client's, or
  * the server's SETTINGS) is HTTP/2 from then on; one that carried HTTP/1
  * first stays HTTP/1 (h2c upgrades are not followed yet). */
+/* A call arrives as one record or several in order (usm_events.h); a
+ * record that is not where the last one said the next would start means
+ * records between were lost (a full ring buffer, counted there). Returns
+ * how many of the call's bytes went missing before e: for the parsers, a
+ * gap like any other. */
+static uint32_t records_lost(struct conn *c, enum http_dir dir, const struct usm_data_event *e)
+{
+	uint32_t gap = 0, expected = c->call_next[dir];
+	if (e->offset == 0 && expected != 0)
+		gap = c->call_len[dir] - expected; /* the last call's rest */
+	else if (e->offset != 0 && e->offset > expected)
+		gap = e->offset - expected; /* expected 0: this call's first record */
+	c->call_next[dir] = e->next < e->len ? e->next : 0;
+	c->call_len[dir] = e->len;
+	return gap;
+}
+
 static void start_h2(struct conn_table *t, struct conn *c, enum http_dir dir, const uint8_t *data,
 		     size_t captured)
 {
@@ -487,16 +508,24 @@ void conn_table_event(struct conn_table *t, const struct usm_data_event *e, cons
 		return;
 	struct feed_ctx f = {t, c};
 	enum http_dir dir = e->dir == USM_DIR_READ ? HTTP_DIR_READ : HTTP_DIR_WRITE;
-	if (!c->h2)
+	uint32_t lost = records_lost(c, dir, e);
+	/* the record stands for the call's bytes [offset, next) */
+	size_t total = e->next - e->offset;
+	if (!c->h2 && e->offset == 0 && lost == 0)
 		start_h2(t, c, dir, data, e->captured);
 	if (c->h2) {
-		h2_link_feed(c->h2, dir, data, e->captured, e->len, e->ts_ns, &h2_sink, &f);
+		if (lost)
+			h2_link_feed(c->h2, dir, data, 0, lost, e->ts_ns, &h2_sink, &f);
+		h2_link_feed(c->h2, dir, data, e->captured, total, e->ts_ns, &h2_sink, &f);
 		if (!c->mark && c->tuple.family != 0 && request_dir(c) == HTTP_DIR_READ)
 			mark_server(t, c);
 		account(t, c);
 		return;
 	}
-	int r = http_conn_feed(&c->http, dir, data, e->captured, e->len, e->ts_ns, &sink, &f);
+	int r = lost ? http_conn_feed(&c->http, dir, data, 0, lost, e->ts_ns, &sink, &f)
+		     : HTTP_FEED_OK;
+	if (r != HTTP_FEED_NOT_HTTP && r != HTTP_FEED_STOPPED)
+		r = http_conn_feed(&c->http, dir, data, e->captured, total, e->ts_ns, &sink, &f);
 	if (r == HTTP_FEED_NOT_HTTP || r == HTTP_FEED_STOPPED) {
 		if (r == HTTP_FEED_NOT_HTTP)
 			t->counters.not_http++;

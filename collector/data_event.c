@@ -26,6 +26,13 @@ enum data_event_error data_event_check(const void *rec, size_t size, const uint8
 	    e->captured > size - sizeof(*e) || (e->type != USM_EVENT_DATA && e->len != 0) ||
 	    (e->type == USM_EVENT_DATA && e->len == 0))
 		return DATA_EVENT_BAD_LENGTH;
+	/* a DATA record stands for the call's bytes [offset, next), its
+	 * captured ones first; other records for none */
+	if (e->type == USM_EVENT_DATA
+		    ? e->offset >= e->len || e->next > e->len || e->next <= e->offset ||
+			      e->next - e->offset < e->captured
+		    : e->offset != 0 || e->next != 0)
+		return DATA_EVENT_BAD_LENGTH;
 	if (e->type == USM_EVENT_CONN_BIND && (e->tls != 1 || e->tuple.family == 0))
 		return DATA_EVENT_BAD_FIELD; /* a bind says which socket a TLS session uses */
 	*data = e->data;

@@ -4,6 +4,8 @@
  * record is accepted only when every field the collector reads is
  * consistent: the size holds the header and the bytes it says were
  * captured, the type, direction and source are known, captured <= len,
+ * a DATA record's range [offset, next) lies in the call and holds its
+ * captured bytes (other records: offset and next 0),
  * the tuple's family is 0, AF_INET or AF_INET6 (ports non-zero when
  * known), pid is not 0, comm ends in NUL. CONN_CLOSE and CONN_BIND carry
  * no data; a CONN_BIND is a TLS session's, with a tuple.

@@ -81,6 +81,7 @@ static void feed(uint32_t pid, const char *comm, uint8_t tls, uint64_t conn, uin
 	e->tls = tls;
 	e->captured = (uint16_t)n;
 	e->len = (uint32_t)n;
+	e->next = (uint32_t)n;
 	e->conn = conn;
 	e->ts_ns = ts_ms * MS;
 	e->tuple = *t;

@@ -27,6 +27,7 @@ static void valid_record(void)
 	rec.e.dir = USM_DIR_WRITE;
 	rec.e.tls = 1;
 	rec.e.len = 1000;
+	rec.e.next = 1000;
 	rec.e.captured = CAP;
 	rec.e.tuple.family = AF_INET6;
 	rec.e.tuple.lport = 443;
@@ -53,14 +54,24 @@ static void test_valid_records_pass(void **state)
 	rec.e.captured = 0;
 	assert_int_equal(check(sizeof(rec.e)), DATA_EVENT_OK);
 	rec.e.type = USM_EVENT_CONN_CLOSE;
-	rec.e.len = 0;
+	rec.e.len = rec.e.next = 0;
 	assert_int_equal(check(sizeof(rec.e)), DATA_EVENT_OK);
 	/* a bind: a TLS session and its tuple */
 	valid_record();
 	rec.e.type = USM_EVENT_CONN_BIND;
 	rec.e.tls = 1;
-	rec.e.len = rec.e.captured = 0;
+	rec.e.len = rec.e.captured = rec.e.next = 0;
 	assert_int_equal(check(sizeof(rec.e)), DATA_EVENT_OK);
+	/* a call's later record: its bytes from offset 600, the next record
+	 * at 900 (the 236 bytes between not captured) */
+	valid_record();
+	rec.e.offset = 600;
+	rec.e.next = 900;
+	assert_int_equal(check(sizeof(rec)), DATA_EVENT_OK);
+	/* the first record, the next one at its end */
+	rec.e.offset = 0;
+	rec.e.next = CAP;
+	assert_int_equal(check(sizeof(rec)), DATA_EVENT_OK);
 }
 
 static void test_short_records_are_refused(void **state)
@@ -99,19 +110,33 @@ static const char *spoil(int i, enum data_event_error *want)
 	case 11: rec.e.len = rec.e.captured = 0; return "data with len 0";
 	case 12: rec.e.type = USM_EVENT_CONN_CLOSE; return "close with a length";
 	case 13: rec.e.type = USM_EVENT_CONN_BIND; rec.e.tls = 1; return "bind with a length";
+	case 16: rec.e.offset = 1000; return "offset at the call's end";
+	case 17: rec.e.next = 1001; return "next past the call's end";
+	case 18: rec.e.offset = 500; rec.e.next = 500; return "next at offset";
+	case 19: rec.e.offset = 500; rec.e.next = 400; return "next before offset";
+	case 20: rec.e.offset = 500; rec.e.next = 500 + CAP - 1; return "captured past next";
+	case 21:
+		rec.e.type = USM_EVENT_CONN_CLOSE;
+		rec.e.len = rec.e.captured = 0;
+		return "close with a next";
+	case 22:
+		rec.e.type = USM_EVENT_CONN_CLOSE;
+		rec.e.len = rec.e.captured = rec.e.next = 0;
+		rec.e.offset = 4;
+		return "close with an offset";
 	}
 	*want = DATA_EVENT_BAD_FIELD;
 	switch (i) {
 	case 14:
 		rec.e.type = USM_EVENT_CONN_BIND;
 		rec.e.tls = 1;
-		rec.e.len = rec.e.captured = 0;
+		rec.e.len = rec.e.captured = rec.e.next = 0;
 		memset(&rec.e.tuple, 0, sizeof(rec.e.tuple));
 		return "bind without a tuple";
 	case 15:
 		rec.e.type = USM_EVENT_CONN_BIND;
 		rec.e.tls = 0;
-		rec.e.len = rec.e.captured = 0;
+		rec.e.len = rec.e.captured = rec.e.next = 0;
 		return "bind of a plain socket";
 	}
 	return NULL;
