@@ -22,6 +22,7 @@ packages=(
 	meson ninja-build pkg-config gcc clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev libseccomp-dev libcap-dev
 	libnng-dev libjson-c-dev libcmocka-dev libcapstone-dev libdw-dev libnghttp2-dev
+	libncurses-dev # usmctl top's screen
 	python3 util-linux curl binutils openssl nodejs libclang-rt-14-dev
 )
 if [ "$kind" = test ]; then
@@ -33,6 +34,7 @@ if [ "$kind" = test ]; then
 	packages+=(android-libboringssl-dev)
 	# HTTP/2 (tests/e2e/test_http2.py): nginx serves h2, h2load drives it
 	packages+=(nginx nghttp2-client python3-grpcio)
+	packages+=(tmux) # a real terminal for usmctl top (tests/e2e/test_usmctl.py)
 fi
 missing=()
 for p in "${packages[@]}"; do
