@@ -45,6 +45,9 @@ static json_object *render_record(const struct usm_http_stats_record *r)
 	json_object_object_add(latency, "p90", ms(r->p90_ns));
 	json_object_object_add(latency, "p99", ms(r->p99_ns));
 	json_object_object_add(latency, "max", ms(r->max_ns));
+	/* With count, what a reader polling twice needs for the mean latency
+	 * between its two reads (quantiles since start cannot give it). */
+	json_object_object_add(latency, "sum", ms(r->latency_sum_ns));
 
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "server", server);

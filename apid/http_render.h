@@ -3,7 +3,7 @@
  *
  *   {"server": {"addr": "127.0.0.1", "port": 8443, "pid": 1234, "comm": "nginx"},
  *    "method": "GET", "path": "/a", "status": 200, "count": 3, "bytes": 1234,
- *    "latency_ms": {"p50": 1.234, "p90": 2.5, "p99": 3.1, "max": 3.2}}
+ *    "latency_ms": {"p50": 1.234, "p90": 2.5, "p99": 3.1, "max": 3.2, "sum": 7.5}}
  *
  * - addr: inet_ntop of the address (IPv4 or IPv6); addr and port are null
  *   when the address is unknown (family 0); port is null when 0, pid when 0
@@ -13,7 +13,8 @@
  *   of well-formed UTF-8 replaced with U+FFFD (JSON is UTF-8).
  * - latency_ms: the record's nanoseconds as exact decimal milliseconds
  *   (up to six decimals, trailing zeros dropped); the quantiles come from
- *   the collector's sketch (within 1 %), max is exact.
+ *   the collector's sketch (within 1 %), max and sum (of all count
+ *   exchanges) are exact.
  *
  * Pure: builds json-c objects only. */
 #ifndef USM_APID_HTTP_RENDER_H

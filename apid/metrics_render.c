@@ -1,5 +1,6 @@
 #include "metrics_render.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/linkhash.h>
@@ -14,6 +15,10 @@
 /* A cleaned value (HTTP_RECORD_UTF8_MAX) with every byte escaped, at worst. */
 #define LABEL_VALUE_MAX (2 * HTTP_RECORD_UTF8_MAX(USM_HTTP_PATH_MAX))
 #define LABELS_MAX (3 * LABEL_VALUE_MAX)
+/* OpenTelemetry's spelling of a method it does not know
+ * (http.request.method) and of a service without a name (service.name). */
+#define OTEL_OTHER_METHOD "_OTHER"
+#define OTEL_UNKNOWN_SERVICE "unknown_service"
 
 static const struct counter_doc {
 	const char *help;
@@ -166,6 +171,49 @@ static bool rpc_client_labels(const struct usm_http_stats_record *r, char *out, 
 	return rpc_labels(r, false, out, cap);
 }
 
+/* A plain HTTP row's labels in OpenTelemetry's HTTP conventions, as
+ * Prometheus spells them (http.request.method, http.response.status_code,
+ * http.route, server.address, server.port, service.name); false for gRPC
+ * rows (in rpc_* only, as OpenTelemetry's gRPC instrumentation and Beyla
+ * count them, so a sum over both families counts each call once) and for
+ * rows of the other side than `server_side`. An attribute that is not
+ * known is left out, as OpenTelemetry's exporters leave it out, except
+ * service.name, whose fallback the specification names. */
+static bool otel_http_labels(const struct usm_http_stats_record *r, bool server_side,
+			     char *out, size_t cap)
+{
+	if (r->grpc_status != USM_GRPC_STATUS_NONE || (r->pid != 0) != server_side)
+		return false;
+	char service[LABEL_VALUE_MAX], route[LABEL_VALUE_MAX], addr[INET6_ADDRSTRLEN];
+	char address[sizeof(addr) + 32] = "", port[32] = "";
+	const char *method = usm_http_method_name(r->method);
+	label_value(r->comm[0] ? r->comm : OTEL_UNKNOWN_SERVICE, service, sizeof(service));
+	/* usm knows no route templates: the path is the route, as Beyla's
+	 * `routes: unmatched: path` makes it. */
+	label_value(r->path, route, sizeof(route));
+	if (http_record_addr(r, addr, sizeof(addr)) == 0) {
+		snprintf(address, sizeof(address), ",server_address=\"%s\"", addr);
+		if (r->port)
+			snprintf(port, sizeof(port), ",server_port=\"%u\"", (unsigned)r->port);
+	}
+	snprintf(out, cap,
+		 "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"%s\""
+		 "%s%s,service_name=\"%s\"",
+		 method ? method : OTEL_OTHER_METHOD, (unsigned)r->status, route, address, port,
+		 service);
+	return true;
+}
+
+static bool otel_server_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
+{
+	return otel_http_labels(r, true, out, cap);
+}
+
+static bool otel_client_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
+{
+	return otel_http_labels(r, false, out, cap);
+}
+
 static bool http_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
 {
 	series_labels(r, out, cap);
@@ -277,30 +325,40 @@ int metrics_render(const struct usm_http_stats_record *records, size_t n,
 {
 	char *buf = NULL;
 	size_t size = 0;
-	struct lh_table *t = merge_series(records, n, http_labels);
-	struct lh_table *rs = t ? merge_series(records, n, rpc_server_labels) : NULL;
-	struct lh_table *rc = rs ? merge_series(records, n, rpc_client_labels) : NULL;
-	FILE *f = rc ? open_memstream(&buf, &size) : NULL;
-	if (!f) {
-		if (t)
-			lh_table_free(t);
-		if (rs)
-			lh_table_free(rs);
-		if (rc)
-			lh_table_free(rc);
-		return -ENOMEM;
+	/* Each family's series, in the order written. */
+	enum { USM_HTTP, OTEL_SERVER, OTEL_CLIENT, RPC_SERVER, RPC_CLIENT, TABLES };
+	static bool (*const labels_of[TABLES])(const struct usm_http_stats_record *, char *,
+					       size_t) = {
+		http_labels, otel_server_labels, otel_client_labels, rpc_server_labels,
+		rpc_client_labels,
+	};
+	struct lh_table *t[TABLES] = {0};
+	bool ok = true;
+	for (int i = 0; i < TABLES && ok; i++)
+		ok = (t[i] = merge_series(records, n, labels_of[i])) != NULL;
+	FILE *f = ok ? open_memstream(&buf, &size) : NULL;
+	if (f) {
+		write_http(f, t[USM_HTTP]);
+		write_histogram(f, t[OTEL_SERVER], "http_server_request_duration_seconds",
+				"HTTP exchanges served, OpenTelemetry's http.server.request.duration: "
+				"from the request's first byte to the response's (gRPC calls are in "
+				"rpc_server_duration_seconds).");
+		write_histogram(f, t[OTEL_CLIENT], "http_client_request_duration_seconds",
+				"HTTP exchanges seen only from their client, OpenTelemetry's "
+				"http.client.request.duration.");
+		write_histogram(f, t[RPC_SERVER], "rpc_server_duration_seconds",
+				"gRPC calls served, OpenTelemetry's rpc.server.duration: from the "
+				"request's first HEADERS frame to the response's.");
+		write_histogram(f, t[RPC_CLIENT], "rpc_client_duration_seconds",
+				"gRPC calls seen only from their client, OpenTelemetry's "
+				"rpc.client.duration.");
+		write_counters(f, counters);
 	}
-	write_http(f, t);
-	write_histogram(f, rs, "rpc_server_duration_seconds",
-			"gRPC calls served, OpenTelemetry's rpc.server.duration: from the request's "
-			"first HEADERS frame to the response's.");
-	write_histogram(f, rc, "rpc_client_duration_seconds",
-			"gRPC calls seen only from their client, OpenTelemetry's "
-			"rpc.client.duration.");
-	write_counters(f, counters);
-	lh_table_free(t);
-	lh_table_free(rs);
-	lh_table_free(rc);
+	for (int i = 0; i < TABLES; i++)
+		if (t[i])
+			lh_table_free(t[i]);
+	if (!f)
+		return -ENOMEM;
 	bool failed = ferror(f) != 0;
 	if (fclose(f) != 0 || failed) {
 		free(buf);

@@ -8,6 +8,21 @@
  *     _bucket{...,le="0.001"} ... le="10" (USM_HTTP_BUCKET_BOUNDS_NS),
  *     _bucket{...,le="+Inf"} = _count, _sum (seconds), _count
  *   usm_http_request_bytes_total{...same labels...}                  counter
+ *   http_server_request_duration_seconds{http_request_method,
+ *     http_response_status_code,http_route,server_address,server_port,
+ *     service_name}                                                  histogram
+ *   http_client_request_duration_seconds{...same labels...}          histogram
+ *     Plain HTTP rows (gRPC rows are in rpc_* only) in OpenTelemetry's
+ *     HTTP conventions as Prometheus spells them, the names Beyla and
+ *     OpenTelemetry's eBPF instrumentation export: server rows (the
+ *     server's pid known) in the first, rows seen only from a client in
+ *     the second. method "_OTHER" when not known; http_route is the path
+ *     (usm knows no route templates); server_address the address alone
+ *     ("::1", no brackets) and server_port the port, each left out when
+ *     not known; service_name the server's comm, or "unknown_service"
+ *     (always for the client family: the client is not known). The same
+ *     exchanges as the usm_http_* families, whose series they split by
+ *     side; the buckets are usm's (below), not OpenTelemetry's defaults.
  *   rpc_server_duration_seconds{rpc_system,rpc_service,rpc_method,
  *     rpc_grpc_status_code,service,server}                           histogram
  *   rpc_client_duration_seconds{...same labels...}                   histogram

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dashboard.h"
 #include "fetch.h"
 #include "http_query.h"
 #include "http_render.h"
@@ -24,16 +25,22 @@ static bool control_enabled;
  * and the collector serves one request at a time anyway. */
 static pthread_mutex_t query_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Answers with a copy of text[0..len) (nng copies it). */
-static void respond_bytes(nng_aio *aio, uint16_t status, const char *content_type,
-			  const char *allow, const void *text, size_t len)
+/* Answers with a copy of text[0..len) (nng copies it), with the headers
+ * (name, value pairs ending with a NULL name; NULL for none). */
+static void respond_with(nng_aio *aio, uint16_t status, const char *content_type,
+			 const char *const *headers, const void *text, size_t len)
 {
-	nng_http_res *res;
+	nng_http_res *res = NULL;
 	int rv = nng_http_res_alloc(&res);
-	if (rv == 0 && ((rv = nng_http_res_set_status(res, status)) != 0 ||
-			(rv = nng_http_res_set_header(res, "Content-Type", content_type)) != 0 ||
-			(allow && (rv = nng_http_res_set_header(res, "Allow", allow)) != 0) ||
-			(rv = nng_http_res_copy_data(res, text, len)) != 0))
+	if (rv == 0)
+		rv = nng_http_res_set_status(res, status);
+	if (rv == 0)
+		rv = nng_http_res_set_header(res, "Content-Type", content_type);
+	for (size_t i = 0; rv == 0 && headers && headers[i]; i += 2)
+		rv = nng_http_res_set_header(res, headers[i], headers[i + 1]);
+	if (rv == 0)
+		rv = nng_http_res_copy_data(res, text, len);
+	if (rv != 0 && res)
 		nng_http_res_free(res);
 	if (rv != 0) {
 		nng_aio_finish(aio, rv);
@@ -41,6 +48,14 @@ static void respond_bytes(nng_aio *aio, uint16_t status, const char *content_typ
 	}
 	nng_aio_set_output(aio, 0, res);
 	nng_aio_finish(aio, 0);
+}
+
+/* The same, with an Allow header when allow is not NULL. */
+static void respond_bytes(nng_aio *aio, uint16_t status, const char *content_type,
+			  const char *allow, const void *text, size_t len)
+{
+	const char *const headers[] = {"Allow", allow, NULL};
+	respond_with(aio, status, content_type, allow ? headers : NULL, text, len);
 }
 
 static void respond(nng_aio *aio, uint16_t status, json_object *body, const char *allow)
@@ -292,11 +307,23 @@ static void on_clear_blocked(nng_aio *aio) { serve_control(aio, USM_CONTROL_CLEA
 static void on_attach_pid(nng_aio *aio) { serve_control(aio, USM_CONTROL_ATTACH_PID); }
 static void on_detach_pid(nng_aio *aio) { serve_control(aio, USM_CONTROL_DETACH_PID); }
 
-static void on_not_found(nng_aio *aio)
+/* Every path no other route takes: the dashboard at "/" itself, a JSON 404
+ * below it (nng gives one handler per path, so "/" and its tree share this
+ * one). */
+static void on_root(nng_aio *aio)
 {
 	char path[128];
+	nng_http_req *req;
 	request_path(nng_aio_get_input(aio, 0), path, sizeof(path));
-	respond_error(aio, 404, NULL, "no such endpoint: %s", path);
+	if (strcmp(path, "/") != 0) {
+		respond_error(aio, 404, NULL, "no such endpoint: %s", path);
+		return;
+	}
+	if (!accept_get(aio, &req))
+		return;
+	size_t len;
+	const char *page = dashboard_page(&len);
+	respond_with(aio, 200, DASHBOARD_CONTENT_TYPE, dashboard_headers, page, len);
 }
 
 static const struct route {
@@ -313,7 +340,7 @@ static const struct route {
 	{"/debug/usm/clear_blocked", on_clear_blocked, false},
 	{"/debug/usm/attach-pid", on_attach_pid, false},
 	{"/debug/usm/detach-pid", on_detach_pid, false},
-	{"/", on_not_found, true}, /* everything else: JSON 404 */
+	{"/", on_root, true}, /* the dashboard; everything else: JSON 404 */
 };
 
 int routes_register(nng_http_server *srv, struct usm_ipc_client *cl, bool control)

@@ -1,7 +1,8 @@
 /* apid's HTTP routes on nng's HTTP server.
  *
  * Every answer is JSON with Content-Type application/json (except a
- * successful GET /metrics, Prometheus text, metrics_render.h): the route's
+ * successful GET /metrics, Prometheus text, metrics_render.h, and of GET /,
+ * the dashboard's HTML page, dashboard.h): the route's
  * document, or {"error": ..., "status": N} for 404 (unknown path), 405
  * (other method; an Allow header says which), 503 (the collector did not
  * answer), 400 (a control request's body is not {"pid": N, "type": T}; a

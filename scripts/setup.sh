@@ -26,7 +26,11 @@ packages=(
 	python3 util-linux curl binutils openssl nodejs libclang-rt-14-dev
 )
 if [ "$kind" = test ]; then
-	packages+=(prometheus) # promtool, which checks GET /metrics in the unit and e2e tests
+	# promtool, which checks GET /metrics in the unit and e2e tests, and the
+	# Prometheus server an e2e test scrapes usm with (tests/e2e/test_otel_metrics.py)
+	packages+=(prometheus)
+	# headless, driven over its DevTools pipe: the dashboard's test (tests/e2e/test_dashboard.py)
+	packages+=(chromium)
 	packages+=(golang-go)  # builds the Go HTTPS peers of the Go TLS tests
 	# the TLS servers people run (tests/e2e/test_tls_servers.py); wget: a GnuTLS client
 	packages+=(apache2 lighttpd lighttpd-mod-openssl lighttpd-mod-gnutls haproxy wget wrk)

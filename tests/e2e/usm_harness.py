@@ -14,6 +14,7 @@ import pwd
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -90,6 +91,46 @@ def node_tls_server_args(directory, port, cert, key, access_log=None):
     with open(js, "w") as f:
         f.write(NODE_TLS_SERVER)
     return ["node", js, str(port), cert, key] + ([access_log] if access_log else [])
+
+
+HTTP_SERVERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_servers.py")
+
+# http_servers.py under another command name, written to /proc/self/comm
+# before it serves (usm names a service by the command at capture time).
+_RENAMED = ("import runpy, sys; open('/proc/self/comm', 'w').write(sys.argv[2]); "
+            "sys.argv = [sys.argv[1]] + sys.argv[3:]; "
+            "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+def renamed_http_server_args(comm, kind, port):
+    """argv of `http_servers.py KIND PORT` whose command (and so usm's
+    service) is comm, at most 15 characters: a name no other process on
+    the host has makes a service's totals this test's own."""
+    return [sys.executable, "-c", _RENAMED, HTTP_SERVERS, comm, kind, str(port)]
+
+
+def spawn_ready(args, procs):
+    """Starts args, appends it to procs (the caller stops them:
+    stop_processes) and waits for its first line, which must be "ready"."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs.append(p)
+    line = p.stdout.readline()
+    if line.strip() != "ready":
+        raise AssertionError("%s did not start: %s%s" % (args, line, p.stderr.read()))
+    return p
+
+
+def stop_processes(procs, timeout=10):
+    """SIGTERM to each of procs still running, SIGKILL after timeout."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def proc_status(pid):

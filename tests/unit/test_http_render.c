@@ -33,6 +33,7 @@ static struct usm_http_stats_record v4_row(void)
 		.p90_ns = 2500000,
 		.p99_ns = 3000001,
 		.max_ns = 10000000,
+		.latency_sum_ns = 7500000,
 	};
 	return r;
 }
@@ -56,7 +57,7 @@ static void test_ipv4_row_renders_every_field(void **state)
 		    "[{\"server\":{\"addr\":\"127.0.0.1\",\"port\":8443,\"pid\":1234,\"comm\":\"nginx\"},"
 		    "\"protocol\":\"http/1.1\",\"method\":\"GET\",\"path\":\"/a\",\"status\":200,"
 		    "\"grpc_status\":null,\"count\":3,\"bytes\":1234,"
-		    "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.000001,\"max\":10}}]");
+		    "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.000001,\"max\":10,\"sum\":7.5}}]");
 }
 
 static void test_ipv6_server_address(void **state)
@@ -85,7 +86,7 @@ static void test_unknown_server_fields_are_null(void **state)
 		    "[{\"server\":{\"addr\":null,\"port\":null,\"pid\":null,\"comm\":null},"
 		    "\"protocol\":\"http/1.1\",\"method\":\"GET\",\"path\":\"/a\",\"status\":200,"
 		    "\"grpc_status\":null,\"count\":3,\"bytes\":1234,"
-		    "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.000001,\"max\":10}}]");
+		    "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.000001,\"max\":10,\"sum\":7.5}}]");
 	/* A known address with port 0: the port alone is unknown. */
 	r = v4_row();
 	r.port = 0;
@@ -132,10 +133,12 @@ static void test_latency_is_exact_decimal_ms(void **state)
 	r.p90_ns = 1;
 	r.p99_ns = 1000000;
 	r.max_ns = UINT64_MAX;
+	r.latency_sum_ns = 123456789012;
 	json_object *list = http_render_json(&r, 1);
 	json_object *lat = json_object_object_get(json_object_array_get_idx(list, 0), "latency_ms");
 	assert_string_equal(json_object_to_json_string_ext(lat, JSON_C_TO_STRING_PLAIN),
-			    "{\"p50\":0,\"p90\":0.000001,\"p99\":1,\"max\":18446744073709.551615}");
+			    "{\"p50\":0,\"p90\":0.000001,\"p99\":1,\"max\":18446744073709.551615,"
+			    "\"sum\":123456.789012}");
 	/* Numbers, not strings. */
 	assert_true(json_object_is_type(json_object_object_get(lat, "p90"), json_type_double));
 	assert_true(json_object_get_double(json_object_object_get(lat, "p99")) == 1.0);

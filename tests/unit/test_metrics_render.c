@@ -131,7 +131,7 @@ static void test_every_family_has_one_help_and_one_type_and_stays_together(void 
 		if (strncmp(line, family, n) != 0 || !strchr("{ _", line[n]))
 			fail_msg("sample outside its family %s: %s", family, line);
 	}
-	assert_int_equal(nseen, 5 + USM_CTR_COUNT); /* 3 usm_http_*, 2 rpc_* */
+	assert_int_equal(nseen, 7 + USM_CTR_COUNT); /* 3 usm_http_*, 2 http_*, 2 rpc_* */
 	assert_null(strstr(doc, "(null)"));
 }
 
@@ -349,6 +349,81 @@ static void test_grpc_rows_as_opentelemetry_rpc_series(void **state)
 	assert_int_equal(count_lines_starting(doc, "usm_http_requests_total{"), 2);
 }
 
+#define OTEL_LABELS                                                                                \
+	"http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/a\","       \
+	"server_address=\"127.0.0.1\",server_port=\"8443\",service_name=\"nginx\""
+
+/* Plain HTTP rows in OpenTelemetry's HTTP names: the server's rows (pid
+ * known) in http_server_*, rows seen only from a client in http_client_*,
+ * merged by labels like the usm_http_* series. */
+static void test_http_rows_as_opentelemetry_server_and_client_series(void **state)
+{
+	(void)state;
+	struct usm_http_stats_record r[3] = {row(7, 3), row(8, 2), row(0, 4)};
+	r[2].comm[0] = '\0'; /* a client-only row knows no server command */
+	r[2].status = 404;
+	const char *doc = render(r, 3);
+	assert_line(doc, "# TYPE http_server_request_duration_seconds histogram");
+	assert_line(doc, "# TYPE http_client_request_duration_seconds histogram");
+	assert_line(doc, "http_server_request_duration_seconds_count{" OTEL_LABELS "} 5");
+	assert_line(doc, "http_server_request_duration_seconds_sum{" OTEL_LABELS "} 0.005");
+	assert_line(doc, "http_server_request_duration_seconds_bucket{" OTEL_LABELS ",le=\"0.001\"} 5");
+	assert_line(doc, "http_server_request_duration_seconds_bucket{" OTEL_LABELS ",le=\"+Inf\"} 5");
+	assert_line(doc, "http_client_request_duration_seconds_count{http_request_method=\"GET\","
+			 "http_response_status_code=\"404\",http_route=\"/a\","
+			 "server_address=\"127.0.0.1\",server_port=\"8443\","
+			 "service_name=\"unknown_service\"} 4");
+	assert_int_equal(count_lines_starting(doc, "http_server_request_duration_seconds_count{"), 1);
+	assert_int_equal(count_lines_starting(doc, "http_client_request_duration_seconds_count{"), 1);
+	assert_int_equal(count_lines_starting(doc, "http_server_request_duration_seconds_bucket{"),
+			 USM_HTTP_BUCKETS + 1);
+}
+
+/* What OpenTelemetry does not know is left out (address, port) or spelled
+ * as it says (_OTHER); IPv6 addresses without brackets. */
+static void test_opentelemetry_labels_of_unknown_and_ipv6_servers(void **state)
+{
+	(void)state;
+	struct usm_http_stats_record r[3] = {row(1, 1), row(2, 2), row(3, 3)};
+	r[0].family = USM_AF_UNSPEC;
+	r[0].method = USM_HTTP_METHOD_UNKNOWN;
+	r[0].comm[0] = '\0';
+	r[1].family = USM_AF_INET6;
+	memset(r[1].addr, 0, sizeof(r[1].addr));
+	r[1].addr[15] = 1;
+	r[2].port = 0;
+	strcpy(r[2].path, "/q\"x");
+	const char *doc = render(r, 3);
+	assert_line(doc, "http_server_request_duration_seconds_count{http_request_method=\"_OTHER\","
+			 "http_response_status_code=\"200\",http_route=\"/a\","
+			 "service_name=\"unknown_service\"} 1");
+	assert_line(doc, "http_server_request_duration_seconds_count{http_request_method=\"GET\","
+			 "http_response_status_code=\"200\",http_route=\"/a\","
+			 "server_address=\"::1\",server_port=\"8443\",service_name=\"nginx\"} 2");
+	assert_line(doc, "http_server_request_duration_seconds_count{http_request_method=\"GET\","
+			 "http_response_status_code=\"200\",http_route=\"/q\\\"x\","
+			 "server_address=\"127.0.0.1\",service_name=\"nginx\"} 3");
+}
+
+/* gRPC calls are counted once in the OpenTelemetry families: in rpc_*,
+ * never in http_*_request_duration_seconds. */
+static void test_grpc_rows_are_not_in_the_opentelemetry_http_families(void **state)
+{
+	(void)state;
+	struct usm_http_stats_record r[2] = {row(7, 3), row(0, 2)};
+	for (int i = 0; i < 2; i++) {
+		r[i].protocol = USM_HTTP_PROTO_H2;
+		r[i].grpc_status = 0;
+		strcpy(r[i].path, "/pkg.Svc/Do");
+	}
+	const char *doc = render(r, 2);
+	assert_int_equal(count_lines_starting(doc, "http_server_request_duration_seconds_"), 0);
+	assert_int_equal(count_lines_starting(doc, "http_client_request_duration_seconds_"), 0);
+	assert_int_equal(count_lines_starting(doc, "rpc_server_duration_seconds_count{"), 1);
+	assert_int_equal(count_lines_starting(doc, "rpc_client_duration_seconds_count{"), 1);
+	assert_int_equal(count_lines_starting(doc, "usm_http_requests_total{"), 1);
+}
+
 static void test_no_rows_still_documents_the_http_families(void **state)
 {
 	(void)state;
@@ -359,6 +434,8 @@ static void test_no_rows_still_documents_the_http_families(void **state)
 	assert_int_equal(count_lines_starting(doc, "usm_http_requests_total{"), 0);
 	assert_int_equal(count_lines_starting(doc, "usm_http_request_duration_seconds_"), 0);
 	assert_int_equal(count_lines_starting(doc, "usm_http_request_bytes_total{"), 0);
+	assert_line(doc, "# TYPE http_server_request_duration_seconds histogram");
+	assert_line(doc, "# TYPE http_client_request_duration_seconds histogram");
 }
 
 /* promtool on a document with every kind of row. */
@@ -421,6 +498,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sum_is_exact_seconds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grpc_rows_as_opentelemetry_rpc_series, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_http_rows_as_opentelemetry_server_and_client_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opentelemetry_labels_of_unknown_and_ipv6_servers,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_grpc_rows_are_not_in_the_opentelemetry_http_families, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_rows_still_documents_the_http_families, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_output_passes_promtool, setup, teardown),
