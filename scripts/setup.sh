@@ -39,6 +39,9 @@ if [ "$kind" = test ]; then
 	# HTTP/2 (tests/e2e/test_http2.py): nginx serves h2, h2load drives it
 	packages+=(nginx nghttp2-client python3-grpcio)
 	packages+=(tmux) # a real terminal for usmctl top (tests/e2e/test_usmctl.py)
+	# the Debian package (tests/e2e/test_package.py builds, installs and verifies it):
+	# dpkg-buildpackage and debhelper, adduser for its postinst, systemd-analyze
+	packages+=(build-essential dpkg-dev debhelper adduser systemd)
 fi
 missing=()
 for p in "${packages[@]}"; do
