@@ -187,6 +187,16 @@ struct {
 	__type(value, struct h2_walk);
 } h2_walks SEC(".maps");
 
+/* A connection ended: its walks too. */
+static __always_inline void forget_walks(__u64 conn)
+{
+	struct h2_walk_key k = {.conn = conn, .tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
+	k.dir = USM_DIR_READ;
+	bpf_map_delete_elem(&h2_walks, &k);
+	k.dir = USM_DIR_WRITE;
+	bpf_map_delete_elem(&h2_walks, &k);
+}
+
 struct thread_calls {
 	struct tls_call tls;
 	struct plain_call plain;
@@ -467,9 +477,12 @@ static __always_inline __u32 h2_plan(const struct call_src *src, struct call_scr
 {
 	struct h2_walk_key k = {.conn = s->head.conn, .tgid = s->head.pid, .dir = s->head.dir};
 	struct h2_walk *st = bpf_map_lookup_elem(&h2_walks, &k);
-	if (!st) {
+	/* A preface begins a connection: a walk left under the same key (a
+	 * session or socket address reused after an end not seen) is over. */
+	bool preface = captured >= 24 && h2_preface(s->first);
+	if (!st || preface) {
 		__u32 start;
-		if (captured >= 24 && h2_preface(s->first))
+		if (preface)
 			start = 24;
 		else if (captured >= 9 && h2_settings(s->first))
 			start = 0;
@@ -826,6 +839,7 @@ static __always_inline void go_tls(struct pt_regs *ctx, __u64 cookie, __u8 role)
 					.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
 		emit(USM_EVENT_CONN_CLOSE, 0, 1, conn, 0, 0, 0, bpf_map_lookup_elem(&tls_sessions, &k));
 		bpf_map_delete_elem(&tls_sessions, &k);
+		forget_walks(conn);
 	}
 }
 #endif
@@ -884,6 +898,7 @@ int tls_entry(struct pt_regs *ctx)
 		struct usm_conn_tuple *t = bpf_map_lookup_elem(&tls_sessions, &k);
 		emit(USM_EVENT_CONN_CLOSE, 0, 1, session, 0, 0, 0, t);
 		bpf_map_delete_elem(&tls_sessions, &k);
+		forget_walks(session);
 	}
 	return 0;
 }
@@ -1023,6 +1038,7 @@ static __always_inline void close_enter(int fd)
 	if (bpf_map_lookup_elem(&plain_socks, &key)) {
 		bpf_map_delete_elem(&plain_socks, &key);
 		emit(USM_EVENT_CONN_CLOSE, 0, 0, key, 0, 0, 0, NULL);
+		forget_walks(key);
 	}
 }
 
