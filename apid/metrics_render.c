@@ -56,6 +56,9 @@ static const struct counter_doc {
 				     "a response.",
 				     false},
 	[USM_CTR_HTTP_ORPHAN_RESPONSES] = {"HTTP responses with no request to answer.", false},
+	[USM_CTR_HTTP_PIPELINE_OVERFLOW] = {"HTTP requests pipelined past the depth tracked "
+					    "per connection (1,024): dropped, oldest first.",
+					    false},
 	[USM_CTR_HTTP_PARSE_ERRORS] = {"HTTP parse errors: garbage, desync, oversized heads, "
 				       "malformed HTTP/2 requests.",
 				       false},

@@ -44,6 +44,7 @@ struct conn {
 	uint64_t last_ns;
 	uint64_t reported_errors;  /* parse errors already added to the table's counter */
 	uint64_t reported_orphans; /* likewise, orphan responses */
+	uint64_t reported_overflow; /* likewise, requests past the pipelining depth */
 	bool dead;                 /* not HTTP: events ignored */
 	struct server_mark *mark;  /* its entry in by_server, when it is a server side */
 	struct deferred *deferred; /* DEFER_MAX, allocated on first use */
@@ -277,6 +278,8 @@ static void account(struct conn_table *t, struct conn *c)
 	c->reported_errors = errors;
 	t->counters.orphan_responses += c->http.counters.orphan_responses - c->reported_orphans;
 	c->reported_orphans = c->http.counters.orphan_responses;
+	t->counters.pipeline_overflow += c->http.counters.overflow - c->reported_overflow;
+	c->reported_overflow = c->http.counters.overflow;
 	if (!c->h2)
 		return;
 	struct h2_link_counters now, *was = &c->h2_reported;

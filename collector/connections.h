@@ -51,6 +51,7 @@ struct conn_counters {
 	uint64_t exchanges;         /* aggregated (http_stats_add called) */
 	uint64_t unanswered;        /* requests reported unanswered */
 	uint64_t orphan_responses;  /* responses with no request waiting */
+	uint64_t pipeline_overflow; /* requests dropped at the pipelining depth (max_pending) */
 	uint64_t parse_errors;      /* garbage + desync + oversized, both directions */
 	uint64_t not_http;          /* connections that stopped on TLS records */
 	uint64_t client_duplicates; /* client-side reports dropped: the server side counts */

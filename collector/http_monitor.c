@@ -118,6 +118,7 @@ void http_monitor_counters(const struct http_monitor *m, uint64_t *ctr)
 	ctr[USM_CTR_HTTP_EXCHANGES] = cc->exchanges;
 	ctr[USM_CTR_HTTP_UNANSWERED] = cc->unanswered;
 	ctr[USM_CTR_HTTP_ORPHAN_RESPONSES] = cc->orphan_responses;
+	ctr[USM_CTR_HTTP_PIPELINE_OVERFLOW] = cc->pipeline_overflow;
 	ctr[USM_CTR_HTTP_PARSE_ERRORS] = cc->parse_errors;
 	ctr[USM_CTR_HTTP_NOT_HTTP] = cc->not_http;
 	ctr[USM_CTR_HTTP_CLIENT_DUPLICATES] = cc->client_duplicates;

@@ -27,8 +27,10 @@
  *   being read. A response arriving after its request expired pairs with
  *   the next request: pick a timeout well above any plausible latency.
  * - At most max_pending requests wait (plus the one whose response is being
- *   read); a new one beyond that drops the oldest waiting (`overflow`, not
- *   reported). The FIFO is allocated on first use and grows by doubling up
+ *   read); a new one beyond that drops the oldest waiting (`overflow`,
+ *   reported as http_pipeline_overflow; the responses that follow pair
+ *   one request late until the pipeline drains: the depth, 1,024 by
+ *   default, is far beyond what clients pipeline). The FIFO is allocated on first use and grows by doubling up
  *   to max_pending + 1 entries of about 24 + max_path_len bytes; if that
  *   allocation fails the request is not tracked (`untracked`).
  * - http_conn_close(): bodies delimited by close end there, other messages
@@ -65,7 +67,7 @@ struct http_limits {
 
 #define HTTP_LIMITS_DEFAULT                                                                        \
 	{                                                                                          \
-		.max_path_len = 128, .max_header_bytes = 8192, .max_pending = 64                   \
+		.max_path_len = 128, .max_header_bytes = 8192, .max_pending = 1024                   \
 	}
 
 enum http_dir {

@@ -459,6 +459,7 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_HTTP_EXCHANGES] = "http_exchanges",
 		[USM_CTR_HTTP_UNANSWERED] = "http_unanswered",
 		[USM_CTR_HTTP_ORPHAN_RESPONSES] = "http_orphan_responses",
+		[USM_CTR_HTTP_PIPELINE_OVERFLOW] = "http_pipeline_overflow",
 		[USM_CTR_HTTP_PARSE_ERRORS] = "http_parse_errors",
 		[USM_CTR_HTTP_NOT_HTTP] = "http_not_http_connections",
 		[USM_CTR_HTTP_CLIENT_DUPLICATES] = "http_client_duplicates",

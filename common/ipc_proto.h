@@ -172,6 +172,7 @@ enum usm_counter {
 	USM_CTR_HTTP_EXCHANGES,        /* request/response pairs aggregated */
 	USM_CTR_HTTP_UNANSWERED,       /* requests expired or left at close without a response */
 	USM_CTR_HTTP_ORPHAN_RESPONSES, /* responses with no request to answer */
+	USM_CTR_HTTP_PIPELINE_OVERFLOW, /* requests past the pipelining depth, not tracked */
 	USM_CTR_HTTP_PARSE_ERRORS,     /* garbage, desync and oversized heads in the parser;
 					* HTTP/2 requests with a malformed :path */
 	USM_CTR_HTTP_NOT_HTTP,         /* connections that turned out not to carry HTTP/1.x */

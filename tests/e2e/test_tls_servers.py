@@ -23,6 +23,7 @@ Every assertion is about rows of this test's own server port, so other
 traffic on the host cannot make it pass or fail; counters are compared as
 deltas."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -473,3 +474,103 @@ class TlsServersTestCase(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PipeliningTestCase(TlsServersTestCase):
+    # (the base class's own tests are not run again here: see load_tests)
+    """100 requests pipelined in one write (issue #13): the server reads
+    them in one or a few calls, far past the first http_capture_bytes.
+    A call that begins with a bodiless request head is followed by the
+    kernel (up to 64 KiB), so every request is counted, with its path,
+    and paired with its own response: none orphaned, none lost."""
+
+    N = 100
+
+    def pipeline(self, port, tls):
+        """Sends N GETs in one write (the last asks to close) and reads to
+        the end; the number of response heads the server sent."""
+        head = "GET /index.html?i=%d HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: pipeline\r\n%s\r\n"
+        data = "".join(head % (i, "Connection: close\r\n" if i == self.N - 1 else "")
+                       for i in range(self.N)).encode()
+        self.assertGreater(len(data), 60 * self.N)  # well past one capture
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        if tls:
+            ctx = ssl._create_unverified_context()
+            s = ctx.wrap_socket(s)
+        with s:
+            s.sendall(data)  # one SSL_write, or one send()
+            got = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        return len(re.findall(rb"HTTP/1\.[01] 200 ", got))
+
+    def python_server(self, kind):
+        """tests/e2e/http_servers.py (HTTP/1.1, keep-alive) in clear text
+        or over TLS (python's ssl: the system OpenSSL)."""
+        port = free_port()
+        argv = ["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                 "http_servers.py"), kind, str(port)]
+        if kind == "tls":
+            argv += [self.cert, self.key]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             start_new_session=True)
+        self.addCleanup(self.stop_server, p)
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+        p.stdout.close()
+        p.stdout = None
+        scheme = "https" if kind == "tls" else "http"
+        wait_for(lambda: self.curl("%s://127.0.0.1:%d/index.html" % (scheme, port), check=False)
+                 == ["200"], timeout=15, what="python answering")
+        return port, p
+
+    def pipelined_exact(self, kind, comm, tls=True):
+        if kind.startswith("python-"):
+            port, server = self.python_server(kind.split("-")[1])
+        else:
+            port, server = self.start_server(kind)
+        key = ("GET", "/index.html", 200)
+        wait_for(lambda: self.counts(port).get(key, 0) >= 1, timeout=10,
+                 what="the warm-up request counted")
+        time.sleep(0.5)
+        before = self.counts(port).get(key, 0)
+        orphans = self.counter("http_orphan_responses")
+        overflow = self.counter("http_pipeline_overflow")
+        without = self.counter("http_exchanges_without_tuple")
+        self.assertEqual(self.pipeline(port, tls), self.N)
+        want = {key: before + self.N}
+        try:
+            wait_for(lambda: self.counts(port) == want, timeout=10, what="counts %s" % want)
+        except AssertionError:
+            self.assertEqual(self.counts(port), want)
+        time.sleep(1.0)
+        self.assertEqual(self.counts(port), want)
+        self.assertEqual(self.counter("http_orphan_responses"), orphans)
+        self.assertEqual(self.counter("http_pipeline_overflow"), overflow)
+        if tls:
+            self.at_the_server(port, server, comm, without)
+
+    def test_pipelined_over_tls_exact_at_apache(self):
+        self.pipelined_exact("apache-event", "apache2")
+
+    def test_pipelined_over_tls_exact_at_lighttpd(self):
+        self.pipelined_exact("lighttpd-openssl", "lighttpd")
+
+    def test_pipelined_over_tls_exact_at_python(self):
+        self.pipelined_exact("python-tls", "python3")
+
+    def test_pipelined_in_clear_text_exact_at_python(self):
+        self.pipelined_exact("python-plain", "python3", tls=False)
+
+
+def load_tests(loader, tests, pattern):
+    """Each class's own tests once (PipeliningTestCase reuses the
+    servers of TlsServersTestCase, not its tests)."""
+    suite = unittest.TestSuite()
+    suite.addTests(loader.loadTestsFromTestCase(TlsServersTestCase))
+    suite.addTests(unittest.TestSuite(
+        PipeliningTestCase(name) for name in loader.getTestCaseNames(PipeliningTestCase)
+        if name.startswith("test_pipelined")))
+    return suite
