@@ -50,6 +50,10 @@ static json_object *render_record(const struct usm_http_stats_record *r)
 	json_object_object_add(latency, "sum", ms(r->latency_sum_ns));
 
 	json_object *o = json_object_new_object();
+	/* The name the server's process chose (OTEL_SERVICE_NAME, DD_SERVICE),
+	 * else its command; its container: null when not known. */
+	json_object_object_add(o, "service", text_or_null(r->service));
+	json_object_object_add(o, "container_id", text_or_null(r->container_id));
 	json_object_object_add(o, "server", server);
 	const char *protocol = usm_http_protocol_name(r->protocol); /* the codec checked it */
 	json_object_object_add(o, "protocol", protocol ? json_object_new_string(protocol) : NULL);

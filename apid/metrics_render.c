@@ -14,7 +14,7 @@
 
 /* A cleaned value (HTTP_RECORD_UTF8_MAX) with every byte escaped, at worst. */
 #define LABEL_VALUE_MAX (2 * HTTP_RECORD_UTF8_MAX(USM_HTTP_PATH_MAX))
-#define LABELS_MAX (3 * LABEL_VALUE_MAX)
+#define LABELS_MAX (4 * LABEL_VALUE_MAX)
 /* OpenTelemetry's spelling of a method it does not know
  * (http.request.method) and of a service without a name (service.name). */
 #define OTEL_OTHER_METHOD "_OTHER"
@@ -98,6 +98,13 @@ static const struct counter_doc {
 	[USM_CTR_HTTP2_PUSHES_IGNORED] = {"HTTP/2 server pushes (not counted as exchanges).",
 					  false},
 	[USM_CTR_HTTP2_GOAWAY] = {"HTTP/2 GOAWAY frames.", false},
+	[USM_CTR_SERVICE_NAMES_REJECTED] = {"Exec events whose service name (not printable, too "
+					    "long) or cgroup name was refused; the process is "
+					    "named by its command.",
+					    false},
+	[USM_CTR_PROCESS_NAMES_DROPPED] = {"Processes whose chosen service name or container id "
+					   "was not kept because the table was full.",
+					   false},
 };
 _Static_assert(sizeof(counter_docs) / sizeof(counter_docs[0]) == USM_CTR_COUNT,
 	       "document every counter");
@@ -125,15 +132,37 @@ static void label_value(const char *in, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+/* The service label's value: the name the process chose or its command
+ * (the collector resolved it), else `unknown`, escaped. */
+static void service_value(const struct usm_http_stats_record *r, const char *unknown, char *out,
+			  size_t cap)
+{
+	label_value(r->service[0] ? r->service : unknown, out, cap);
+}
+
+/* `,container_id="..."` when the server runs in a container, else "". */
+static void container_label(const struct usm_http_stats_record *r, char *out, size_t cap)
+{
+	char id[LABEL_VALUE_MAX];
+	out[0] = '\0';
+	if (!r->container_id[0])
+		return;
+	label_value(r->container_id, id, sizeof(id));
+	snprintf(out, cap, ",container_id=\"%s\"", id);
+}
+
 static void series_labels(const struct usm_http_stats_record *r, char *out, size_t cap)
 {
 	char service[LABEL_VALUE_MAX], path[LABEL_VALUE_MAX], server[HTTP_RECORD_SERVER_MAX];
+	char container[LABEL_VALUE_MAX + 32];
 	const char *method = usm_http_method_name(r->method);
-	label_value(r->comm[0] ? r->comm : "unknown", service, sizeof(service));
+	service_value(r, "unknown", service, sizeof(service));
+	container_label(r, container, sizeof(container));
 	label_value(r->path, path, sizeof(path));
 	http_record_server(r, server, sizeof(server)); /* no character to escape */
-	snprintf(out, cap, "service=\"%s\",method=\"%s\",path=\"%s\",status=\"%u\",server=\"%s\"",
-		 service, method ? method : "unknown", path, (unsigned)r->status, server);
+	snprintf(out, cap,
+		 "service=\"%s\",method=\"%s\",path=\"%s\",status=\"%u\",server=\"%s\"%s",
+		 service, method ? method : "unknown", path, (unsigned)r->status, server, container);
 }
 
 /* A gRPC row's labels in OpenTelemetry's RPC conventions (rpc.system,
@@ -148,6 +177,7 @@ static bool rpc_labels(const struct usm_http_stats_record *r, bool server_side, 
 		return false;
 	char service[LABEL_VALUE_MAX], rpc_service[LABEL_VALUE_MAX], rpc_method[LABEL_VALUE_MAX];
 	char server[HTTP_RECORD_SERVER_MAX], path[USM_HTTP_PATH_MAX];
+	char container[LABEL_VALUE_MAX + 32];
 	/* "/package.Service/Method" */
 	snprintf(path, sizeof(path), "%s", r->path[0] == '/' ? r->path + 1 : r->path);
 	char *slash = strrchr(path, '/');
@@ -155,12 +185,13 @@ static bool rpc_labels(const struct usm_http_stats_record *r, bool server_side, 
 		*slash = '\0';
 	label_value(slash ? path : "", rpc_service, sizeof(rpc_service));
 	label_value(slash ? slash + 1 : path, rpc_method, sizeof(rpc_method));
-	label_value(r->comm[0] ? r->comm : "unknown", service, sizeof(service));
+	service_value(r, "unknown", service, sizeof(service));
+	container_label(r, container, sizeof(container));
 	http_record_server(r, server, sizeof(server));
 	snprintf(out, cap,
 		 "rpc_system=\"grpc\",rpc_service=\"%s\",rpc_method=\"%s\","
-		 "rpc_grpc_status_code=\"%d\",service=\"%s\",server=\"%s\"",
-		 rpc_service, rpc_method, r->grpc_status, service, server);
+		 "rpc_grpc_status_code=\"%d\",service=\"%s\",server=\"%s\"%s",
+		 rpc_service, rpc_method, r->grpc_status, service, server, container);
 	return true;
 }
 
@@ -188,9 +219,10 @@ static bool otel_http_labels(const struct usm_http_stats_record *r, bool server_
 	if (r->grpc_status != USM_GRPC_STATUS_NONE || (r->pid != 0) != server_side)
 		return false;
 	char service[LABEL_VALUE_MAX], route[LABEL_VALUE_MAX], addr[INET6_ADDRSTRLEN];
-	char address[sizeof(addr) + 32] = "", port[32] = "";
+	char address[sizeof(addr) + 32] = "", port[32] = "", container[LABEL_VALUE_MAX + 32];
 	const char *method = usm_http_method_name(r->method);
-	label_value(r->comm[0] ? r->comm : OTEL_UNKNOWN_SERVICE, service, sizeof(service));
+	service_value(r, OTEL_UNKNOWN_SERVICE, service, sizeof(service));
+	container_label(r, container, sizeof(container));
 	/* usm knows no route templates: the path is the route, as Beyla's
 	 * `routes: unmatched: path` makes it. */
 	label_value(r->path, route, sizeof(route));
@@ -201,9 +233,9 @@ static bool otel_http_labels(const struct usm_http_stats_record *r, bool server_
 	}
 	snprintf(out, cap,
 		 "http_request_method=\"%s\",http_response_status_code=\"%u\",http_route=\"%s\""
-		 "%s%s,service_name=\"%s\"",
+		 "%s%s,service_name=\"%s\"%s",
 		 method ? method : OTEL_OTHER_METHOD, (unsigned)r->status, route, address, port,
-		 service);
+		 service, container);
 	return true;
 }
 

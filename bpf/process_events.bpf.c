@@ -27,7 +27,8 @@ const volatile __u8 lib_set[USM_MAX_LIB_RULES] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	/* 512 KiB: about 770 events of 680 bytes (exec carries the names) */
+	__uint(max_entries, 512 * 1024);
 } proc_events SEC(".maps");
 
 /* Events that did not fit the ring buffer; the collector reports them. */
@@ -44,6 +45,111 @@ static __always_inline void count_lost(void)
 	__u64 *lost = bpf_map_lookup_elem(&proc_events_lost, &zero);
 	if (lost)
 		*lost += 1;
+}
+
+/* ---- the names a process chose (usm_events.h) ----
+ * Read at exec, in the kernel, so that no user-space process needs the
+ * right to read another's /proc/PID/environ (policy/PRIVILEGES.md). The
+ * new image's environment was just written by exec into its stack, so
+ * it is resident and bpf_probe_read_user reads it without faulting. */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[USM_ENV_CHUNK]);
+} env_chunk SEC(".maps");
+
+struct env_scan {
+	__u64 p, end;   /* user addresses: the next read, the window's end */
+	__u64 otel, dd; /* where each variable's value starts, 0 if not seen */
+	__u64 skipping; /* p is inside a string longer than a chunk */
+};
+
+/* Whether buf starts with the literal `lit` (a NUL in buf ends a string
+ * earlier, so stale bytes past it never match). */
+#define HAS_PREFIX(buf, lit)                                                                       \
+	({                                                                                         \
+		int same_ = 1;                                                                     \
+		_Pragma("unroll") for (int j_ = 0; j_ < (int)sizeof(lit) - 1; j_++) same_ &=       \
+			(buf)[j_] == (lit)[j_];                                                    \
+		same_;                                                                             \
+	})
+
+#define OTEL_VAR "OTEL_SERVICE_NAME="
+#define DD_VAR "DD_SERVICE="
+
+/* One read of the environment: a whole string (or the next chunk of a
+ * long one). Stops at the window's end and once OTEL_SERVICE_NAME, which
+ * wins, is found. */
+static long env_step(__u32 index, void *ctx)
+{
+	struct env_scan *s = ctx;
+	__u32 zero = 0;
+	char *buf = bpf_map_lookup_elem(&env_chunk, &zero);
+	if (!buf || s->p >= s->end)
+		return 1;
+	__u64 at = s->p;
+	long n = bpf_probe_read_user_str(buf, USM_ENV_CHUNK, (const void *)at);
+	if (n <= 0)
+		return 1;
+	int start = !s->skipping;
+	s->skipping = n == USM_ENV_CHUNK; /* no NUL yet: the string goes on */
+	s->p = at + (s->skipping ? USM_ENV_CHUNK - 1 : (__u64)n);
+	if (start && HAS_PREFIX(buf, OTEL_VAR))
+		s->otel = at + sizeof(OTEL_VAR) - 1;
+	else if (start && !s->dd && HAS_PREFIX(buf, DD_VAR))
+		s->dd = at + sizeof(DD_VAR) - 1;
+	return s->otel != 0;
+}
+
+static __always_inline void read_service(struct task_struct *p, struct usm_proc_event *e)
+{
+	__u64 start = BPF_CORE_READ(p, mm, env_start), end = BPF_CORE_READ(p, mm, env_end);
+	struct env_scan s = {.p = start, .end = end};
+	if (end > start + USM_ENV_SCAN_BYTES)
+		s.end = start + USM_ENV_SCAN_BYTES;
+	e->service[0] = '\0';
+	e->service_from = USM_SERVICE_NONE;
+	if (start == 0 || end <= start)
+		return;
+	bpf_loop(USM_ENV_SCAN_READS, env_step, &s, 0);
+	__u64 value = s.otel ? s.otel : s.dd;
+	if (!value)
+		return;
+	e->service_from = s.otel ? USM_SERVICE_OTEL : USM_SERVICE_DD;
+	if (bpf_probe_read_user_str(e->service, sizeof(e->service), (const void *)value) <= 0)
+		e->service[0] = '\0';
+}
+
+/* kernfs_node's parent was renamed __parent in 6.15: both spellings. */
+struct kernfs_node___new {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(struct kernfs_node___new, __parent))
+		return BPF_CORE_READ((struct kernfs_node___new *)kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+static __always_inline void read_cgroup(struct task_struct *p, struct usm_proc_event *e)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(p, cgroups, dfl_cgrp, kn);
+#pragma unroll
+	for (int l = 0; l < USM_CGROUP_LEVELS; l++) {
+		e->cgroup[l][0] = '\0';
+		if (!kn)
+			continue;
+		const char *name = BPF_CORE_READ(kn, name);
+		if (bpf_probe_read_kernel_str(e->cgroup[l], USM_CGROUP_NAME_MAX, name) <= 0)
+			e->cgroup[l][0] = '\0';
+		kn = kn_parent(kn);
+	}
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -67,6 +173,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	long n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
 	e->path_len = n > 0 ? (__u32)n : 0;
+	__builtin_memset(e->pad2, 0, sizeof(e->pad2));
+	read_service(p, e);
+	read_cgroup(p, e);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

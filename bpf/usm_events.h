@@ -11,6 +11,32 @@
 #define USM_EXE_PATH_MAX 256
 #define USM_COMM_LEN 16
 
+/* The names a process chose, read by the kernel at exec (EXEC only):
+ * - service: the value of OTEL_SERVICE_NAME, else of DD_SERVICE, from the
+ *   new image's environment; at most USM_SERVICE_READ - 1 bytes are read,
+ *   more than the collector accepts, so that a value too long is seen as
+ *   too long rather than silently cut. Only the first USM_ENV_SCAN_BYTES
+ *   of the environment are looked at, in at most USM_ENV_SCAN_READS reads
+ *   of USM_ENV_CHUNK bytes (a variable set beyond is not seen).
+ * - cgroup: the names of the process's cgroup (v2, the default hierarchy)
+ *   and of its parents, leaf first, USM_CGROUP_LEVELS of them; "" above
+ *   the root. A container runtime's cgroup names hold the container id
+ *   (docker-<id>.scope, <id>, cri-containerd-<id>.scope, crio-<id>.scope,
+ *   libpod-<id>.scope); the collector finds it. A name longer than
+ *   USM_CGROUP_NAME_MAX - 1 bytes is cut (no container id is that long). */
+#define USM_SERVICE_READ 72
+#define USM_ENV_SCAN_BYTES (32 * 1024)
+#define USM_ENV_SCAN_READS 512
+#define USM_ENV_CHUNK 256
+#define USM_CGROUP_LEVELS 3
+#define USM_CGROUP_NAME_MAX 96
+
+enum usm_service_source {
+	USM_SERVICE_NONE = 0,
+	USM_SERVICE_OTEL = 1, /* OTEL_SERVICE_NAME */
+	USM_SERVICE_DD = 2,   /* DD_SERVICE */
+};
+
 enum usm_event_type {
 	USM_EVENT_EXEC = 1,
 	USM_EVENT_EXIT = 2,
@@ -43,6 +69,11 @@ struct usm_proc_event {
 	__u64 ktime_ns;
 	char comm[USM_COMM_LEN];
 	char path[USM_EXE_PATH_MAX];
+	/* EXEC only (see above); NUL-terminated when read */
+	__u8 service_from; /* enum usm_service_source */
+	__u8 pad2[7];
+	char service[USM_SERVICE_READ];
+	char cgroup[USM_CGROUP_LEVELS][USM_CGROUP_NAME_MAX];
 };
 
 /* TLS probe hit counters (per CPU), indexed by the attach cookie:

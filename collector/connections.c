@@ -10,6 +10,7 @@
 #include "h2_link.h"
 #include "ipc_codec.h"
 #include "log.h"
+#include "proc_names.h"
 
 /* Streams tracked at once per HTTP/2 connection: SETTINGS_MAX_CONCURRENT_
  * STREAMS is commonly 100 to 256. */
@@ -85,6 +86,7 @@ struct pid_entry {
 struct conn_table {
 	struct conn_limits lim;
 	struct http_stats *stats;
+	const struct proc_names *names;
 	void *by_key;
 	void *by_pid;
 	void *by_server;
@@ -185,6 +187,9 @@ static void aggregate(struct conn_table *t, struct conn *c, enum usm_http_method
 		k.port = c->tuple.lport;
 		k.pid = c->pid;
 		memcpy(k.comm, c->comm, sizeof(k.comm));
+		const struct proc_name *n = proc_names_get(t->names, c->pid);
+		k.service = n ? n->service : NULL;
+		k.container_id = n ? n->container_id : NULL;
 	}
 	k.method = (uint8_t)method;
 	k.status = status;
@@ -625,6 +630,11 @@ void conn_table_free(struct conn_table *t)
 }
 
 void conn_table_set_stats(struct conn_table *t, struct http_stats *stats) { t->stats = stats; }
+
+void conn_table_set_names(struct conn_table *t, const struct proc_names *names)
+{
+	t->names = names;
+}
 
 uint32_t conn_table_count(const struct conn_table *t) { return t->count; }
 

@@ -79,6 +79,11 @@ void conn_table_free(struct conn_table *t);
 
 void conn_table_set_stats(struct conn_table *t, struct http_stats *stats);
 
+/* The names processes chose, looked up for each server-side exchange's
+ * row (borrowed; NULL: every row is named by its command). */
+struct proc_names;
+void conn_table_set_names(struct conn_table *t, const struct proc_names *names);
+
 /* Applies one checked event (data_event_check) with its captured bytes. */
 void conn_table_event(struct conn_table *t, const struct usm_data_event *e, const uint8_t *data);
 

@@ -13,6 +13,7 @@
 #include "discovery_event.h"
 #include "log.h"
 #include "privd_client.h"
+#include "proc_name.h"
 #include "usm_events.h"
 
 /* ---- registry ops: requests to privd ---- */
@@ -310,6 +311,22 @@ static uint64_t user_dev(uint64_t kdev)
 	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
 }
 
+/* The names an exec event carries: kept for the process's rows; a part
+ * refused is said once per event, counted, and the process is named by
+ * its command (or keeps the part that was valid). */
+static void on_exec_names(struct collector *c, const struct usm_proc_event *e)
+{
+	struct proc_name n;
+	char why[96];
+	if (proc_name_from_event(e, &n, why, sizeof(why)) != 0) {
+		c->counters[USM_CTR_SERVICE_NAMES_REJECTED]++;
+		char comm[USM_COMM_LEN];
+		usm_copy_printable(comm, sizeof(comm), e->comm);
+		log_warn("pid %u (%s): %s; named by its command", e->pid, comm, why);
+	}
+	http_monitor_process_names(&c->http, e->pid, &n);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
@@ -324,6 +341,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	case USM_EVENT_EXEC:
 		/* An exec replaces the image: what the old one mapped is gone. */
 		registry_unregister(c->registry, e->pid, usm_monotonic_ms());
+		on_exec_names(c, e);
 		on_executable(c, e->pid, e->path, id, e->ktime_ns);
 		break;
 	case USM_EVENT_LIB_OPEN:
@@ -356,5 +374,6 @@ static bool pid_alive(void *ctx, uint32_t pid)
 
 unsigned discovery_prune(struct collector *c)
 {
+	http_monitor_prune_names(&c->http, pid_alive, c);
 	return registry_prune(c->registry, pid_alive, c, usm_monotonic_ms());
 }

@@ -11,6 +11,7 @@
 #include "ipc_codec.h"
 #include "log.h"
 #include "monotonic.h"
+#include "proc_names.h"
 
 int http_monitor_init(struct http_monitor *m, const struct usm_config *cfg)
 {
@@ -28,12 +29,16 @@ int http_monitor_init(struct http_monitor *m, const struct usm_config *cfg)
 	if (!m->stats)
 		return -errno;
 	m->conns = conn_table_new(&cl, m->stats);
-	if (!m->conns) {
-		int rc = -errno;
+	m->names = m->conns ? proc_names_new(PROC_NAMES_MAX) : NULL;
+	if (!m->names) {
+		int rc = m->conns ? -ENOMEM : -errno;
+		conn_table_free(m->conns);
+		m->conns = NULL;
 		http_stats_free(m->stats);
 		m->stats = NULL;
 		return rc;
 	}
+	conn_table_set_names(m->conns, m->names);
 	return 0;
 }
 
@@ -42,6 +47,7 @@ void http_monitor_free(struct http_monitor *m)
 	if (m->ring)
 		ring_buffer__free(m->ring);
 	conn_table_free(m->conns);
+	proc_names_free(m->names);
 	http_stats_free(m->stats);
 	http_stats_free(m->snapshot);
 	memset(m, 0, sizeof(*m));
@@ -107,6 +113,20 @@ int64_t http_monitor_tick(struct http_monitor *m, uint64_t now_ms)
 void http_monitor_process_exit(struct http_monitor *m, uint32_t pid)
 {
 	conn_table_drop_pid(m->conns, pid);
+	proc_names_remove(m->names, pid);
+}
+
+int http_monitor_process_names(struct http_monitor *m, uint32_t pid, const struct proc_name *n)
+{
+	int rc = proc_names_set(m->names, pid, n);
+	m->names_dropped += rc != 0;
+	return rc;
+}
+
+unsigned http_monitor_prune_names(struct http_monitor *m, bool (*alive)(void *ctx, uint32_t pid),
+				  void *ctx)
+{
+	return proc_names_prune(m->names, alive, ctx);
 }
 
 void http_monitor_counters(const struct http_monitor *m, uint64_t *ctr)
@@ -130,6 +150,7 @@ void http_monitor_counters(const struct http_monitor *m, uint64_t *ctr)
 	ctr[USM_CTR_HTTP2_STREAMS_RESET] = cc->h2_streams_reset;
 	ctr[USM_CTR_HTTP2_PUSHES_IGNORED] = cc->h2_pushes_ignored;
 	ctr[USM_CTR_HTTP2_GOAWAY] = cc->h2_goaway;
+	ctr[USM_CTR_PROCESS_NAMES_DROPPED] = m->names_dropped;
 	ctr[USM_CTR_HTTP_CONNECTIONS] = conn_table_count(m->conns);
 	ctr[USM_CTR_HTTP_CONNECTIONS_EVICTED] = cc->evicted;
 	ctr[USM_CTR_HTTP_STATS_OVERFLOW] = m->overflow_base + sc->overflow_exchanges;
@@ -167,6 +188,15 @@ static void fill_record(const struct http_stats_row *row, struct usm_http_stats_
 	/* A command is whatever a process named itself (prctl), control
 	 * characters included, which the codec refuses: replace them. */
 	usm_copy_printable(out->comm, sizeof(out->comm), row->key.comm);
+	/* The service: the name the process chose (checked printable by
+	 * proc_name.c), else its command. */
+	if (row->key.service && row->key.service[0])
+		usm_copy_printable(out->service, sizeof(out->service), row->key.service);
+	else
+		memcpy(out->service, out->comm, sizeof(out->comm));
+	if (row->key.container_id)
+		usm_copy_printable(out->container_id, sizeof(out->container_id),
+				   row->key.container_id);
 	/* The parser keeps no control character in a path (they end the
 	 * request-target); the row's length is at most 255 */
 	memcpy(out->path, row->key.path, row->key.path_len);

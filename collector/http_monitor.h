@@ -48,6 +48,8 @@ struct http_monitor {
 	struct http_stats *snapshot; /* being read by a reset read, or NULL */
 	uint64_t snapshot_ms;        /* when that read started */
 	struct conn_table *conns;
+	struct proc_names *names;    /* the names processes chose, by pid */
+	uint64_t names_dropped;      /* named processes not kept (table full, no memory) */
 	uint64_t malformed;
 	uint64_t next_expiry_ms;
 	uint32_t ticks;              /* expiry runs, one a second */
@@ -75,8 +77,18 @@ bool http_monitor_consume(struct http_monitor *m);
  * second; returns ms until the next one is due. */
 int64_t http_monitor_tick(struct http_monitor *m, uint64_t now_ms);
 
-/* A process exited: its connections end. */
+/* A process exited: its connections end, its names are forgotten. */
 void http_monitor_process_exit(struct http_monitor *m, uint32_t pid);
+
+/* A process exec'd with these names (proc_name.h): its next exchanges'
+ * rows carry them. 0, or -ENOSPC / -ENOMEM (not kept, counted in
+ * process_names_dropped; the process is named by its command). */
+struct proc_name;
+int http_monitor_process_names(struct http_monitor *m, uint32_t pid, const struct proc_name *n);
+
+/* Forgets the names of pids `alive` says are gone; returns how many. */
+unsigned http_monitor_prune_names(struct http_monitor *m, bool (*alive)(void *ctx, uint32_t pid),
+				  void *ctx);
 
 /* Fills the HTTP counters of enum usm_counter. */
 void http_monitor_counters(const struct http_monitor *m, uint64_t *counters);

@@ -35,6 +35,8 @@ struct row {
 	uint8_t protocol;
 	int8_t grpc_status;
 	char comm[HTTP_STATS_COMM_LEN];
+	char service[USM_SERVICE_MAX];
+	char container_id[USM_CONTAINER_ID_MAX];
 	char path[]; /* path_len bytes + NUL */
 };
 
@@ -50,6 +52,8 @@ struct canon {
 	uint8_t protocol;
 	int8_t grpc_status;
 	char comm[HTTP_STATS_COMM_LEN];
+	char service[USM_SERVICE_MAX];
+	char container_id[USM_CONTAINER_ID_MAX];
 	const char *path;
 	bool cut;
 };
@@ -184,6 +188,10 @@ static int canonicalize(const struct http_stats *t, const struct http_stats_key 
 	c->grpc_status = c->protocol == USM_HTTP_PROTO_H2 ? k->grpc_status : USM_GRPC_STATUS_NONE;
 	for (size_t i = 0; i < HTTP_STATS_COMM_LEN - 1 && k->comm[i]; i++)
 		c->comm[i] = k->comm[i];
+	for (size_t i = 0; k->service && i < USM_SERVICE_MAX - 1 && k->service[i]; i++)
+		c->service[i] = k->service[i];
+	for (size_t i = 0; k->container_id && i < USM_CONTAINER_ID_LEN && k->container_id[i]; i++)
+		c->container_id[i] = k->container_id[i];
 	c->path = k->path ? k->path : "";
 	c->cut = k->path_len > t->limits.max_path_len;
 	c->path_len = (uint16_t)(c->cut ? t->limits.max_path_len : k->path_len);
@@ -191,7 +199,9 @@ static int canonicalize(const struct http_stats *t, const struct http_stats_key 
 }
 
 /* Fixed fields in a fixed byte order (no padding), then the path. */
-#define FIXED_BYTES (16 + 4 + 2 + 2 + 2 + 1 + 1 + 1 + 1 + HTTP_STATS_COMM_LEN)
+#define FIXED_BYTES                                                                                \
+	(16 + 4 + 2 + 2 + 2 + 1 + 1 + 1 + 1 + HTTP_STATS_COMM_LEN + USM_SERVICE_MAX +              \
+	 USM_CONTAINER_ID_MAX)
 
 static uint64_t canon_hash(const struct http_stats *t, const struct canon *c)
 {
@@ -213,6 +223,10 @@ static uint64_t canon_hash(const struct http_stats *t, const struct canon *c)
 	*p++ = (uint8_t)c->grpc_status;
 	memcpy(p, c->comm, HTTP_STATS_COMM_LEN);
 	p += HTTP_STATS_COMM_LEN;
+	memcpy(p, c->service, USM_SERVICE_MAX);
+	p += USM_SERVICE_MAX;
+	memcpy(p, c->container_id, USM_CONTAINER_ID_MAX);
+	p += USM_CONTAINER_ID_MAX;
 	memcpy(p, c->path, c->path_len);
 	return siphash13(t->hash_key, buf, FIXED_BYTES + (size_t)c->path_len);
 }
@@ -224,6 +238,8 @@ static bool row_matches(const struct row *r, uint64_t hash, const struct canon *
 	       r->family == c->family && r->protocol == c->protocol &&
 	       r->grpc_status == c->grpc_status && memcmp(r->addr, c->addr, 16) == 0 &&
 	       memcmp(r->comm, c->comm, HTTP_STATS_COMM_LEN) == 0 &&
+	       memcmp(r->service, c->service, USM_SERVICE_MAX) == 0 &&
+	       memcmp(r->container_id, c->container_id, USM_CONTAINER_ID_MAX) == 0 &&
 	       memcmp(r->path, c->path, c->path_len) == 0;
 }
 
@@ -296,6 +312,8 @@ static struct row *row_new(const struct canon *c, uint64_t hash)
 	r->protocol = c->protocol;
 	r->grpc_status = c->grpc_status;
 	memcpy(r->comm, c->comm, HTTP_STATS_COMM_LEN);
+	memcpy(r->service, c->service, USM_SERVICE_MAX);
+	memcpy(r->container_id, c->container_id, USM_CONTAINER_ID_MAX);
 	memcpy(r->path, c->path, c->path_len);
 	r->path[c->path_len] = '\0';
 	return r;
@@ -437,6 +455,8 @@ static void row_view(const struct row *r, struct http_stats_row *out)
 	out->key.status = r->status;
 	out->key.pid = r->pid;
 	memcpy(out->key.comm, r->comm, HTTP_STATS_COMM_LEN);
+	out->key.service = r->service;
+	out->key.container_id = r->container_id;
 	out->key.path = r->path;
 	out->key.path_len = r->path_len;
 	out->count = r->count;

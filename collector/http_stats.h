@@ -11,7 +11,9 @@
  *   IPv4-mapped AF_INET6 address (::ffff:a.b.c.d, a dual-stack socket) is
  *   the AF_INET address a.b.c.d; AF_UNSPEC (0) is an unknown server
  *   address (its 16 bytes are ignored); comm is read up to its first NUL, at most
- *   15 characters (TASK_COMM_LEN); the path is cut at max_path_len bytes
+ *   15 characters (TASK_COMM_LEN); service and container_id (NULL: none)
+ *   up to their first NUL, at most USM_SERVICE_MAX - 1 and
+ *   USM_CONTAINER_ID_LEN bytes; the path is cut at max_path_len bytes
  *   (counted in paths_truncated: paths sharing that prefix share a row).
  *   A path is bytes, not a C string: path_len counts, NULs included.
  * - Refused with -EINVAL and counted in `rejected`: a family other than
@@ -40,7 +42,7 @@
  * that collide and turn every add into a walk of the table).
  *
  * Memory: sizeof(struct http_stats) (216 bytes on x86-64) plus, per row:
- * the row (136 bytes with its empty sketch, + the path + 1, one malloc),
+ * the row (272 bytes with its empty sketch, + the path + 1, one malloc),
  * 8 bytes in the insertion order and 8 to 16 bytes of hash slots (4 per
  * slot, 25-50 % full), plus its sketch's buckets (sketch.h: 16 bytes for
  * one distinct latency, ~270-540 for latencies spread over two decades,
@@ -73,6 +75,11 @@ struct http_stats_key {
 	uint16_t status;     /* 100..599 */
 	uint32_t pid;        /* server pid, 0 if unknown */
 	char comm[HTTP_STATS_COMM_LEN]; /* server command, "" if unknown */
+	/* The name the server's process chose and its container id
+	 * (proc_names.h); NULL or "" when none. Part of the key, as comm:
+	 * a pid's rows keep the names it had. */
+	const char *service;
+	const char *container_id;
 	const char *path;    /* without the query string; path_len bytes */
 	size_t path_len;
 	uint8_t protocol;    /* enum usm_http_protocol; 0 is taken as HTTP/1 */

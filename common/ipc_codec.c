@@ -212,7 +212,8 @@ static bool check_http_stats_page(const void *p, size_t len)
 		    r[i].grpc_status < USM_GRPC_STATUS_NONE ||
 		    r[i].grpc_status > USM_GRPC_STATUS_MAX ||
 		    (r[i].protocol == USM_HTTP_PROTO_HTTP1 && r[i].grpc_status != USM_GRPC_STATUS_NONE) ||
-		    !CSTR(r[i].comm) || !CSTR(r[i].path))
+		    !CSTR(r[i].comm) || !CSTR(r[i].path) || !CSTR(r[i].service) ||
+		    !CSTR(r[i].container_id))
 			return false;
 	return true;
 }
@@ -482,6 +483,8 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_HTTP2_STREAMS_RESET] = "http2_streams_reset",
 		[USM_CTR_HTTP2_PUSHES_IGNORED] = "http2_pushes_ignored",
 		[USM_CTR_HTTP2_GOAWAY] = "http2_goaway",
+		[USM_CTR_SERVICE_NAMES_REJECTED] = "service_names_rejected",
+		[USM_CTR_PROCESS_NAMES_DROPPED] = "process_names_dropped",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
 	return NAME_OR_UNKNOWN(names, counter);

@@ -196,6 +196,8 @@ enum usm_counter {
 	USM_CTR_HTTP2_STREAMS_RESET,   /* RST_STREAM on tracked streams */
 	USM_CTR_HTTP2_PUSHES_IGNORED,  /* server pushes (decoded, not counted as exchanges) */
 	USM_CTR_HTTP2_GOAWAY,          /* GOAWAY frames */
+	USM_CTR_SERVICE_NAMES_REJECTED, /* exec events whose service name or cgroup was refused */
+	USM_CTR_PROCESS_NAMES_DROPPED, /* named processes not kept: the process_names table full */
 	USM_CTR_COUNT,
 };
 
@@ -374,6 +376,13 @@ struct usm_scan_page {
 			10000000000ull                                                             \
 	}
 #define USM_HTTP_PATH_MAX 256 /* NUL included: http_max_path_len <= 255 */
+/* A service name a process chose (OTEL_SERVICE_NAME, DD_SERVICE): at most
+ * 63 bytes, NUL included 64. */
+#define USM_SERVICE_MAX 64
+/* A container id: 64 lowercase hex digits; the field holds them, the NUL,
+ * and rounds up to keep records 8-byte aligned. */
+#define USM_CONTAINER_ID_LEN 64
+#define USM_CONTAINER_ID_MAX 72
 #define USM_HTTP_PAGE_MAX_RECORDS 96
 
 enum usm_http_stats_flags {
@@ -415,6 +424,11 @@ struct usm_http_stats_record {
 	uint32_t pid;      /* server pid, 0 unknown */
 	char comm[16];     /* server command, "" unknown */
 	char path[USM_HTTP_PATH_MAX]; /* without the query string */
+	/* The server's service: the name its process chose, else its command;
+	 * "" unknown. Its container id, "" when not in a container or not
+	 * known. */
+	char service[USM_SERVICE_MAX];
+	char container_id[USM_CONTAINER_ID_MAX];
 	uint64_t count;
 	uint64_t bytes;    /* request + response */
 	uint64_t latency_sum_ns;

@@ -26,6 +26,7 @@ static struct usm_http_stats_record v4_row(void)
 		.grpc_status = USM_GRPC_STATUS_NONE,
 		.pid = 1234,
 		.comm = "nginx",
+		.service = "nginx",
 		.path = "/a",
 		.count = 3,
 		.bytes = 1234,
@@ -54,10 +55,38 @@ static void test_ipv4_row_renders_every_field(void **state)
 	(void)state;
 	struct usm_http_stats_record r = v4_row();
 	assert_json(&r, 1,
-		    "[{\"server\":{\"addr\":\"127.0.0.1\",\"port\":8443,\"pid\":1234,\"comm\":\"nginx\"},"
+		    "[{\"service\":\"nginx\",\"container_id\":null,"
+		    "\"server\":{\"addr\":\"127.0.0.1\",\"port\":8443,\"pid\":1234,\"comm\":\"nginx\"},"
 		    "\"protocol\":\"http/1.1\",\"method\":\"GET\",\"path\":\"/a\",\"status\":200,"
 		    "\"grpc_status\":null,\"count\":3,\"bytes\":1234,"
 		    "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.000001,\"max\":10,\"sum\":7.5}}]");
+}
+
+/* The name the process chose and its container, as the collector sent
+ * them; text that is not UTF-8 is cleaned as any other. */
+static void test_service_and_container_id_render(void **state)
+{
+	(void)state;
+	struct usm_http_stats_record r = v4_row();
+	strcpy(r.service, "checkout \"eu\"");
+	memset(r.container_id, 'a', USM_CONTAINER_ID_LEN);
+	json_object *list = http_render_json(&r, 1);
+	json_object *o = json_object_array_get_idx(list, 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "service")),
+			    "checkout \"eu\"");
+	char id[USM_CONTAINER_ID_LEN + 1];
+	memset(id, 'a', USM_CONTAINER_ID_LEN);
+	id[USM_CONTAINER_ID_LEN] = '\0';
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "container_id")), id);
+	json_object *server = json_object_object_get(o, "server");
+	assert_string_equal(json_object_get_string(json_object_object_get(server, "comm")), "nginx");
+	json_object_put(list);
+	strcpy(r.service, "caf\xc3");
+	list = http_render_json(&r, 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+				    json_object_array_get_idx(list, 0), "service")),
+			    "caf\xef\xbf\xbd");
+	json_object_put(list);
 }
 
 static void test_ipv6_server_address(void **state)
@@ -82,8 +111,9 @@ static void test_unknown_server_fields_are_null(void **state)
 	r.family = USM_AF_UNSPEC;
 	r.pid = 0;
 	r.comm[0] = '\0';
+	r.service[0] = '\0';
 	assert_json(&r, 1,
-		    "[{\"server\":{\"addr\":null,\"port\":null,\"pid\":null,\"comm\":null},"
+		    "[{\"service\":null,\"container_id\":null,\"server\":{\"addr\":null,\"port\":null,\"pid\":null,\"comm\":null},"
 		    "\"protocol\":\"http/1.1\",\"method\":\"GET\",\"path\":\"/a\",\"status\":200,"
 		    "\"grpc_status\":null,\"count\":3,\"bytes\":1234,"
 		    "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.000001,\"max\":10,\"sum\":7.5}}]");
@@ -284,6 +314,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_row_renders_every_field),
+		cmocka_unit_test(test_service_and_container_id_render),
 		cmocka_unit_test(test_ipv6_server_address),
 		cmocka_unit_test(test_unknown_server_fields_are_null),
 		cmocka_unit_test(test_every_method_has_its_name),

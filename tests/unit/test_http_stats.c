@@ -548,6 +548,36 @@ static void test_latency_quantiles_from_row_sketches(void **state)
 	http_stats_free(t);
 }
 
+/* The name a process chose and its container are part of the key, read
+ * up to their bounds; NULL and "" are the same (none). */
+static void test_service_and_container_id_make_their_own_rows(void **state)
+{
+	(void)state;
+	struct http_stats *t = table_new(16, 255);
+	struct http_stats_key plain = key_v4("/a"), named = key_v4("/a"), boxed = key_v4("/a");
+	named.service = "checkout";
+	boxed.service = "checkout";
+	char id[USM_CONTAINER_ID_MAX + 8];
+	memset(id, 'a', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0'; /* longer than an id: read up to USM_CONTAINER_ID_LEN */
+	boxed.container_id = id;
+	add(t, &plain, 1, 1000);
+	add(t, &named, 1, 1000);
+	add(t, &boxed, 1, 1000);
+	plain.service = "";
+	add(t, &plain, 1, 1000);
+	assert_int_equal(http_stats_count(t), 3);
+	struct http_stats_row r;
+	assert_int_equal(http_stats_lookup(t, &boxed, &r), 0);
+	assert_string_equal(r.key.service, "checkout");
+	assert_int_equal(strlen(r.key.container_id), USM_CONTAINER_ID_LEN);
+	assert_int_equal(r.count, 1);
+	assert_int_equal(http_stats_lookup(t, &plain, &r), 0);
+	assert_string_equal(r.key.service, "");
+	assert_int_equal(r.count, 2);
+	http_stats_free(t);
+}
+
 static void test_memory_per_row_is_small_until_latencies_spread(void **state)
 {
 	(void)state;
@@ -560,8 +590,9 @@ static void test_memory_per_row_is_small_until_latencies_spread(void **state)
 		add(t, &k, 1, 1000000);
 	}
 	size_t per_row = (http_stats_bytes(t) - empty) / N;
-	/* row + path + 16 one-byte sketch counters + order + slots */
-	assert_true(per_row <= 240);
+	/* row (with its service name and container id) + path + 16 one-byte
+	 * sketch counters + order + slots */
+	assert_true(per_row <= 380);
 	http_stats_free(t);
 }
 
@@ -581,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_generation_changes_on_new_rows_and_reset_only),
 		cmocka_unit_test(test_reset_clears_rows_and_overflow_and_keeps_counters),
 		cmocka_unit_test(test_latency_quantiles_from_row_sketches),
+		cmocka_unit_test(test_service_and_container_id_make_their_own_rows),
 		cmocka_unit_test(test_memory_per_row_is_small_until_latencies_spread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

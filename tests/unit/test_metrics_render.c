@@ -62,6 +62,7 @@ static struct usm_http_stats_record row(uint32_t pid, uint64_t count)
 		.grpc_status = USM_GRPC_STATUS_NONE,
 		.pid = pid,
 		.comm = "nginx",
+		.service = "nginx",
 		.path = "/a",
 		.count = count,
 		.bytes = 100 * count,
@@ -200,6 +201,7 @@ static void test_rows_with_other_labels_stay_apart(void **state)
 	r[2].method = USM_HTTP_METHOD_POST;
 	strcpy(r[3].path, "/b");
 	strcpy(r[4].comm, "httpd");
+	strcpy(r[4].service, "httpd");
 	r[5].port = 8080;
 	const char *doc = render(r, 6);
 	assert_int_equal(count_lines_starting(doc, "usm_http_requests_total{"), 6);
@@ -221,6 +223,7 @@ static void test_label_values_are_escaped(void **state)
 	struct usm_http_stats_record r = row(1, 1);
 	strcpy(r.path, "/q\"x\\y\nz");
 	strcpy(r.comm, "a\"b\\");
+	strcpy(r.service, "a\"b\\");
 	const char *doc = render(&r, 1);
 	assert_line(doc, "usm_http_requests_total{service=\"a\\\"b\\\\\",method=\"GET\","
 			 "path=\"/q\\\"x\\\\y\\nz\",status=\"200\",server=\"127.0.0.1:8443\"} 1");
@@ -255,6 +258,7 @@ static void test_unknown_service_method_and_server(void **state)
 	(void)state;
 	struct usm_http_stats_record r[2] = {row(1, 1), row(2, 2)};
 	r[0].comm[0] = '\0';
+	r[0].service[0] = '\0';
 	r[0].family = USM_AF_UNSPEC;
 	r[0].method = USM_HTTP_METHOD_UNKNOWN;
 	r[1].family = USM_AF_INET6;
@@ -326,6 +330,7 @@ static void test_grpc_rows_as_opentelemetry_rpc_series(void **state)
 		r[i].protocol = USM_HTTP_PROTO_H2;
 		r[i].method = USM_HTTP_METHOD_POST;
 		strcpy(r[i].comm, "python3");
+		strcpy(r[i].service, "python3");
 		strcpy(r[i].path, "/helloworld.Greeter/SayHello");
 	}
 	r[0].grpc_status = 0;
@@ -360,7 +365,8 @@ static void test_http_rows_as_opentelemetry_server_and_client_series(void **stat
 {
 	(void)state;
 	struct usm_http_stats_record r[3] = {row(7, 3), row(8, 2), row(0, 4)};
-	r[2].comm[0] = '\0'; /* a client-only row knows no server command */
+	r[2].comm[0] = '\0';
+	r[2].service[0] = '\0'; /* a client-only row knows no server command */
 	r[2].status = 404;
 	const char *doc = render(r, 3);
 	assert_line(doc, "# TYPE http_server_request_duration_seconds histogram");
@@ -388,6 +394,7 @@ static void test_opentelemetry_labels_of_unknown_and_ipv6_servers(void **state)
 	r[0].family = USM_AF_UNSPEC;
 	r[0].method = USM_HTTP_METHOD_UNKNOWN;
 	r[0].comm[0] = '\0';
+	r[0].service[0] = '\0';
 	r[1].family = USM_AF_INET6;
 	memset(r[1].addr, 0, sizeof(r[1].addr));
 	r[1].addr[15] = 1;
@@ -438,6 +445,47 @@ static void test_no_rows_still_documents_the_http_families(void **state)
 	assert_line(doc, "# TYPE http_client_request_duration_seconds histogram");
 }
 
+/* The name a process chose is the service in every family (service,
+ * service_name), with container_id when the process runs in one; escaped
+ * like any label value. */
+static void test_chosen_service_and_container_id_label_every_family(void **state)
+{
+	(void)state;
+	struct usm_http_stats_record r[3] = {row(1, 2), row(2, 3), row(0, 4)};
+	strcpy(r[0].service, "check\"out");
+	memset(r[0].container_id, 'f', USM_CONTAINER_ID_LEN);
+	r[1].protocol = USM_HTTP_PROTO_H2;
+	r[1].grpc_status = 0;
+	strcpy(r[1].path, "/pkg.Svc/Do");
+	strcpy(r[1].service, "billing");
+	r[2].comm[0] = r[2].service[0] = '\0'; /* client side: no server process */
+	const char *doc = render(r, 3);
+	char id[USM_CONTAINER_ID_LEN + 1];
+	memset(id, 'f', USM_CONTAINER_ID_LEN);
+	id[USM_CONTAINER_ID_LEN] = '\0';
+	char line[1024];
+	snprintf(line, sizeof(line),
+		 "usm_http_requests_total{service=\"check\\\"out\",method=\"GET\",path=\"/a\","
+		 "status=\"200\",server=\"127.0.0.1:8443\",container_id=\"%s\"} 2",
+		 id);
+	assert_line(doc, line);
+	snprintf(line, sizeof(line),
+		 "http_server_request_duration_seconds_count{http_request_method=\"GET\","
+		 "http_response_status_code=\"200\",http_route=\"/a\",server_address=\"127.0.0.1\","
+		 "server_port=\"8443\",service_name=\"check\\\"out\",container_id=\"%s\"} 2",
+		 id);
+	assert_line(doc, line);
+	assert_line(doc, "rpc_server_duration_seconds_count{rpc_system=\"grpc\",rpc_service=\"pkg.Svc\","
+			 "rpc_method=\"Do\",rpc_grpc_status_code=\"0\",service=\"billing\","
+			 "server=\"127.0.0.1:8443\"} 3");
+	assert_line(doc, "http_client_request_duration_seconds_count{http_request_method=\"GET\","
+			 "http_response_status_code=\"200\",http_route=\"/a\","
+			 "server_address=\"127.0.0.1\",server_port=\"8443\","
+			 "service_name=\"unknown_service\"} 4");
+	/* no container: no label at all, not an empty one */
+	assert_null(strstr(doc, "container_id=\"\""));
+}
+
 /* promtool on a document with every kind of row. */
 static void test_output_passes_promtool(void **state)
 {
@@ -450,6 +498,7 @@ static void test_output_passes_promtool(void **state)
 	r[2].addr[15] = 1;
 	r[3].family = USM_AF_UNSPEC;
 	r[3].comm[0] = '\0';
+	r[3].service[0] = '\0';
 	strcpy(r[3].path, "/q\"x\\y\nz/\xff");
 	r[4].method = USM_HTTP_METHOD_TRACE;
 	r[1].method = USM_HTTP_METHOD_UNKNOWN;
@@ -506,6 +555,8 @@ int main(void)
 			test_grpc_rows_are_not_in_the_opentelemetry_http_families, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_rows_still_documents_the_http_families, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_chosen_service_and_container_id_label_every_family, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_passes_promtool, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
