@@ -47,7 +47,7 @@ http {{
     ssl_certificate {tmp}/cert.pem;
     ssl_certificate_key {tmp}/key.pem;
     server {{
-        listen 127.0.0.1:{tls_port} ssl;
+        listen 127.0.0.1:{tls_port} ssl{http2};
         listen 127.0.0.1:{plain_port};
         root {tmp}/www;
         location = /tiny {{ return 200 "ok"; }}
@@ -61,13 +61,16 @@ http {{
 class Nginx:
     """`with Nginx() as n:` n.tls_port (HTTPS), n.plain_port (HTTP),
     n.master and n.workers (pids), n.libssl (the libssl file the workers map).
+    http2: the TLS listener offers h2 too (ALPN; clients that ask for
+    http/1.1 only, as wrk, still get HTTP/1.1).
 
     workers: worker processes; cpus: if given, worker i is pinned to
     cpus[i % len(cpus)] (worker_cpu_affinity), so that the load generator
     can be kept off its CPU."""
 
-    def __init__(self, tls_port=18443, plain_port=18480, workers=1, cpus=None, connections=4096):
-        self.tls_port, self.plain_port = tls_port, plain_port
+    def __init__(self, tls_port=18443, plain_port=18480, workers=1, cpus=None, connections=4096,
+                 http2=False):
+        self.tls_port, self.plain_port, self.http2 = tls_port, plain_port, http2
         self.nworkers, self.cpus, self.connections = workers, cpus, connections
         self.proc = None
 
@@ -95,7 +98,8 @@ class Nginx:
         with open(conf, "w") as f:
             f.write(CONFIG.format(tmp=self.tmp, workers=self.nworkers, affinity=affinity,
                                   connections=self.connections, nofile=2 * self.connections + 64,
-                                  tls_port=self.tls_port, plain_port=self.plain_port))
+                                  tls_port=self.tls_port, plain_port=self.plain_port,
+                                  http2=" http2" if self.http2 else ""))
         self.proc = subprocess.Popen([NGINX, "-p", self.tmp, "-c", conf,
                                       "-e", os.path.join(self.tmp, "error.log")],
                                      start_new_session=True)
