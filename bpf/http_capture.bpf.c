@@ -103,14 +103,22 @@ struct plain_call {
 	struct usm_conn_tuple tuple;
 };
 
-/* Iovecs of one vector call read, at most: servers write a head and a
- * body, or an HTTP/2 frame header and its payload, in a few; gRPC's core
- * writes every frame header and payload from a slice of its own, a dozen
- * or more per call. */
-#define USM_IOV_MAX 32
+/* Iovecs of one vector call read, at most (a power of two): servers
+ * write a head and a body, or an HTTP/2 frame header and its payload, in
+ * a few; gRPC's core writes every frame header and payload from a slice
+ * of its own, a dozen to a few hundred per call. Frames past the last one
+ * read cannot be walked: the collector counts that framing lost. */
+#define USM_IOV_MAX 128
 
 /* Ranges of one call captured beyond its first record (a power of two). */
 #define USM_RANGES_MAX 32
+
+/* A record of a range this short (a frame header) is this small. */
+#define USM_SMALL_RECORD 16
+
+/* Ranges this close are joined: the bytes between (a small DATA payload)
+ * cost less than another record. */
+#define USM_H2_JOIN_GAP 128
 
 struct call_range {
 	__u32 start;
@@ -138,9 +146,20 @@ struct walk_ctx {
 	__u64 off;      /* the walk: the next frame header; the emission: the
 			 * call's bytes before it are emitted */
 	__u32 nranges;
-	__u32 lost;     /* out of ranges, or a header could not be read */
+	__u32 lost;     /* a header could not be read */
 	__u32 r;        /* the emission: the range off is in or before */
-	__u32 pad;
+	__u32 seq;      /* the call's walk_seq (0: not walked) */
+	__u32 gen;      /* the capture this is for (emit_from's s->gen) */
+};
+
+/* gather_at's progress (in the scratch, as walk_ctx below). */
+struct gather_state {
+	__u64 off;  /* the call's bytes wanted from off ... */
+	__u64 n;    /* ... n of them */
+	__u64 done; /* put together so far */
+	__u64 pos;  /* where iovec i starts in the call */
+	__u32 i;
+	__u32 niov;
 };
 
 /* Per-CPU working space of one call's capture: a vector call's iovecs,
@@ -153,6 +172,14 @@ struct call_scratch {
 	struct iovec iov[USM_IOV_MAX];
 	struct call_range ranges[USM_RANGES_MAX];
 	struct walk_ctx w;
+	/* Counts captures on this CPU. A uprobe program can be preempted (it
+	 * runs with migration, not preemption, disabled), and another
+	 * capture on the CPU meanwhile overwrites this scratch: the walk and
+	 * the emission stop when the count is not theirs. */
+	__u32 gen;
+	struct gather_state g;
+	__u32 hint_i;   /* gather_at: the iovec where the last gather began ... */
+	__u64 hint_pos; /* ... and its offset in the call */
 	__u8 first[24]; /* the call's first bytes, as the first record holds them */
 	struct usm_data_event head; /* its data[] unused */
 };
@@ -177,6 +204,9 @@ struct h2_walk {
 	__u32 skip;
 	__u32 have;
 	__u8 hdr[16];
+	__u64 tuple_id; /* the connection's, once known: a key reused by another is not it */
+	__u32 seq;      /* calls walked (the records' walk_seq) */
+	__u32 pad;
 };
 
 /* LRU: connections whose end was not seen age out. */
@@ -186,6 +216,29 @@ struct {
 	__type(key, struct h2_walk_key);
 	__type(value, struct h2_walk);
 } h2_walks SEC(".maps");
+
+/* A connection's identity within the struct sock it lives in: its ports
+ * and a fold of its addresses. A connected TCP socket keeps its tuple for
+ * life; the next connection to get the same struct sock has another. */
+static __always_inline __u64 tuple_id(const struct usm_conn_tuple *t)
+{
+	__u32 w[8];
+	__builtin_memcpy(w, t->laddr, 16);
+	__builtin_memcpy(w + 4, t->raddr, 16);
+	__u32 h = 2166136261u ^ t->family; /* FNV-1a, by words */
+	for (int i = 0; i < 8; i++)
+		h = (h ^ w[i]) * 16777619u;
+	return (__u64)t->lport << 48 | (__u64)t->rport << 32 | h;
+}
+
+/* A direction's walk cannot go on (its call was not captured). */
+static __always_inline void forget_walk(__u64 conn, __u8 dir)
+{
+	struct h2_walk_key k = {.conn = conn,
+				.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32),
+				.dir = dir};
+	bpf_map_delete_elem(&h2_walks, &k);
+}
 
 /* A connection ended: its walks too. */
 static __always_inline void forget_walks(__u64 conn)
@@ -287,43 +340,69 @@ static __always_inline __u32 load_iovs(struct call_scratch *s, __u64 uiov, __u64
 	__u64 n = iovcnt < USM_IOV_MAX ? iovcnt : USM_IOV_MAX;
 	if (n == 0 || bpf_probe_read_user(s->iov, n * sizeof(struct iovec), (const void *)uiov) != 0)
 		return 0;
+	s->hint_i = 0;
+	s->hint_pos = 0;
 	return (__u32)n;
+}
+
+static long gather_step(__u64 j, void *ctx)
+{
+	__u32 zero = 0;
+	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
+	if (!s)
+		return 1;
+	struct gather_state *g = &s->g;
+	__u32 i = g->i;
+	__u64 done = g->done, n = g->n, off = g->off, pos = g->pos;
+	if (i >= g->niov || i >= USM_IOV_MAX || done >= n || n > USM_CAPTURE_MAX)
+		return 1;
+	struct iovec iov = s->iov[i & (USM_IOV_MAX - 1)];
+	if (done == 0 && off < pos + iov.iov_len) {
+		s->hint_i = i;
+		s->hint_pos = pos;
+	}
+	if (off + done < pos + iov.iov_len) {
+		__u64 within = off + done - pos;
+		__u64 take = iov.iov_len - within;
+		if (take > n - done)
+			take = n - done;
+		/* no-ops (done < n <= USM_CAPTURE_MAX) that give the verifier
+		 * its bounds: done + take < sizeof(s->buf) */
+		done &= USM_CAPTURE_MAX - 1;
+		if (take > USM_CAPTURE_MAX)
+			take = USM_CAPTURE_MAX;
+		if (bpf_probe_read_user(s->buf + done, take, (const __u8 *)iov.iov_base + within) != 0)
+			return 1;
+		g->done = done + take;
+	}
+	g->pos = pos + iov.iov_len;
+	g->i = i + 1;
+	return 0;
 }
 
 /* Puts bytes [off, off + n) of a vector call (n <= USM_CAPTURE_MAX,
  * niov iovecs in the scratch) together at the start of the scratch's
- * buf; returns how many it holds. A global function, verified once: its
- * loop inlined into the capture's bpf_loop callbacks multiplied the
- * verifier's states past its limit. */
+ * buf; returns how many it holds. A walk reads forward, so the search
+ * starts at the iovec the last gather began in when off is past it. A
+ * global function, and its loop a bpf_loop over state in the scratch:
+ * inlined, or as a plain loop, it multiplied the verifier's states past
+ * its limit. */
 __noinline int gather_at(__u32 niov, __u64 off, __u64 n)
 {
 	__u32 zero = 0;
 	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
 	if (!s || n > USM_CAPTURE_MAX)
 		return 0;
-	__u64 pos = 0, done = 0;
-	for (int i = 0; i < USM_IOV_MAX; i++) {
-		if ((__u32)i >= niov || done >= n)
-			break;
-		__u64 l = s->iov[i].iov_len;
-		if (off + done < pos + l) {
-			__u64 within = off + done - pos;
-			__u64 take = l - within;
-			if (take > n - done)
-				take = n - done;
-			/* no-ops (done < n <= USM_CAPTURE_MAX) that give the
-			 * verifier its bounds: done + take < sizeof(s->buf) */
-			done &= USM_CAPTURE_MAX - 1;
-			if (take > USM_CAPTURE_MAX)
-				take = USM_CAPTURE_MAX;
-			if (bpf_probe_read_user(s->buf + done, take,
-						(const __u8 *)s->iov[i].iov_base + within) != 0)
-				break;
-			done += take;
-		}
-		pos += l;
-	}
-	return (int)done;
+	struct gather_state *g = &s->g;
+	bool hinted = off >= s->hint_pos && s->hint_i < niov;
+	g->i = hinted ? s->hint_i : 0;
+	g->pos = hinted ? s->hint_pos : 0;
+	g->niov = niov;
+	g->off = off;
+	g->n = n;
+	g->done = 0;
+	bpf_loop(USM_IOV_MAX, gather_step, NULL, 0);
+	return (int)g->done;
 }
 
 /* Bytes [off, off + n) of the call at the start of s->buf (n <= 16). */
@@ -397,17 +476,17 @@ static __always_inline bool h2_preface(const __u8 *d)
  * the client's after its magic): no HTTP/1 message starts with a zero. */
 static __always_inline bool h2_settings(const __u8 *d)
 {
-	return d[0] == 0 && (((__u32)d[1] << 8 | d[2]) % 6) == 0 && d[3] == 4 && d[4] == 0 &&
-	       d[5] == 0 && d[6] == 0 && d[7] == 0 && d[8] == 0;
+	__u32 len = (__u32)d[1] << 8 | d[2]; /* at most 64 settings, as the collector accepts */
+	return d[0] == 0 && len % 6 == 0 && len <= 6 * 64 && d[3] == 4 && d[4] == 0 && d[5] == 0 &&
+	       d[6] == 0 && d[7] == 0 && d[8] == 0;
 }
 
-/* Frames whose payload the collector reads: header blocks, and the
- * stream and connection control frames it counts or obeys. */
+/* Frames whose payload the collector reads (collector/h2_link.c,
+ * keeps_payload): header blocks. Of the others it needs the header alone. */
 static __always_inline bool h2_payload_kept(__u8 type)
 {
 	return type == 1 /* HEADERS */ || type == 9 /* CONTINUATION */ ||
-	       type == 5 /* PUSH_PROMISE */ || type == 4 /* SETTINGS */ ||
-	       type == 3 /* RST_STREAM */ || type == 7 /* GOAWAY */;
+	       type == 5 /* PUSH_PROMISE */;
 }
 
 /* Adds [start, end) to the plan, past the first record and joined to the
@@ -423,17 +502,18 @@ static __always_inline void add_range(struct call_scratch *s, struct walk_ctx *w
 		return;
 	__u32 k = w->nranges;
 	if (k > 0 && k <= USM_RANGES_MAX) {
+		/* a small gap costs less copied than another record; out of
+		 * ranges, the last one grows to take the rest of the call's
+		 * frames whole (bounded by the records a call may have) */
 		struct call_range *last = &s->ranges[(k - 1) & (USM_RANGES_MAX - 1)];
-		if (last->end >= start) {
+		if (start <= last->end + USM_H2_JOIN_GAP || k >= USM_RANGES_MAX) {
 			if (end > last->end)
 				last->end = (__u32)end;
 			return;
 		}
 	}
-	if (k >= USM_RANGES_MAX) {
-		w->lost = 1;
+	if (k >= USM_RANGES_MAX)
 		return;
-	}
 	s->ranges[k & (USM_RANGES_MAX - 1)] = (struct call_range){(__u32)start, (__u32)end};
 	w->nranges = k + 1;
 }
@@ -451,11 +531,15 @@ static __always_inline void frame_range(struct call_scratch *s, struct walk_ctx 
 
 static long walk_frame(__u64 i, void *ctx)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, *gen = ctx;
 	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
-	if (!s)
+	if (!s || !gen)
 		return 1;
 	struct walk_ctx *w = &s->w;
+	if (s->gen != *gen) {
+		w->lost = 1; /* another capture took the scratch */
+		return 1;
+	}
 	if (w->lost || w->off + 9 > w->src.len)
 		return 1;
 	if (fetch_small(&w->src, s, w->off, 9) != 9) {
@@ -473,13 +557,17 @@ static long walk_frame(__u64 i, void *ctx)
  * from call to call. Returns the number of ranges in s->ranges; 0 also
  * for a call that is not HTTP/2. */
 static __always_inline __u32 h2_plan(const struct call_src *src, struct call_scratch *s,
-				     __u64 captured)
+				     __u64 captured, __u32 *gen)
 {
 	struct h2_walk_key k = {.conn = s->head.conn, .tgid = s->head.pid, .dir = s->head.dir};
 	struct h2_walk *st = bpf_map_lookup_elem(&h2_walks, &k);
+	__u64 tid = s->head.tuple.family ? tuple_id(&s->head.tuple) : 0;
 	/* A preface begins a connection: a walk left under the same key (a
-	 * session or socket address reused after an end not seen) is over. */
+	 * session or socket address reused after an end not seen) is over;
+	 * so is one whose connection had another tuple. */
 	bool preface = captured >= 24 && h2_preface(s->first);
+	if (st && tid && st->tuple_id && st->tuple_id != tid)
+		st = NULL;
 	if (!st || preface) {
 		__u32 start;
 		if (preface)
@@ -488,11 +576,15 @@ static __always_inline __u32 h2_plan(const struct call_src *src, struct call_scr
 			start = 0;
 		else
 			return 0;
-		struct h2_walk fresh = {.skip = start};
+		struct h2_walk fresh = {.skip = start, .tuple_id = tid};
 		bpf_map_update_elem(&h2_walks, &k, &fresh, BPF_ANY);
 		if (!(st = bpf_map_lookup_elem(&h2_walks, &k)))
 			return 0;
 	}
+	if (!st->tuple_id)
+		st->tuple_id = tid;
+	if (++st->seq == 0)
+		st->seq = 1;
 	__u64 len = src->len;
 	struct walk_ctx *w = &s->w;
 	w->src = *src;
@@ -500,6 +592,7 @@ static __always_inline __u32 h2_plan(const struct call_src *src, struct call_scr
 	w->off = st->skip;
 	w->nranges = 0;
 	w->lost = 0;
+	w->seq = st->seq;
 	__u32 have = st->have;
 	if (have > 0 && have < 9) {
 		/* the call begins with the rest of a header the last one cut */
@@ -511,6 +604,10 @@ static __always_inline __u32 h2_plan(const struct call_src *src, struct call_scr
 			if ((__u32)j >= have && (__u64)j < have + got)
 				st->hdr[j] = s->buf[at & 15];
 		}
+		if (got < (need < len ? need : len)) {
+			bpf_map_delete_elem(&h2_walks, &k); /* unreadable: the walk is lost */
+			return 0;
+		}
 		add_range(s, w, 0, got);
 		if (got < need) {
 			st->have = have + (__u32)got;
@@ -519,16 +616,26 @@ static __always_inline __u32 h2_plan(const struct call_src *src, struct call_scr
 		st->have = 0;
 		frame_range(s, w, 0, need, st->hdr);
 	}
-	bpf_loop(USM_H2_FRAMES_MAX, walk_frame, NULL, 0);
+	bpf_loop(USM_H2_FRAMES_MAX, walk_frame, gen, 0);
+	if (s->gen != *gen) {
+		bpf_map_delete_elem(&h2_walks, &k); /* its plan was overwritten */
+		return 0;
+	}
 	if (w->lost || w->off + 9 <= len) {
-		/* more frames than one walk covers: the collector finds a header
-		 * where nothing was captured and counts the framing lost */
+		/* a header that could not be read, or more frames than one walk
+		 * covers: the walk ends, and the collector, finding a header
+		 * where nothing was captured, counts that direction's framing
+		 * lost for the rest of the connection */
 		bpf_map_delete_elem(&h2_walks, &k);
 		return w->nranges;
 	}
 	if (w->off < len) {
 		/* a header cut by the call's end: keep its first bytes */
 		__u64 got = fetch_small(src, s, w->off, len - w->off);
+		if (got != len - w->off) {
+			bpf_map_delete_elem(&h2_walks, &k);
+			return w->nranges;
+		}
 		add_range(s, w, w->off, len);
 		for (int j = 0; j < 9; j++)
 			if ((__u64)j < got)
@@ -547,14 +654,15 @@ static __always_inline __u32 h2_plan(const struct call_src *src, struct call_scr
  * pipelined requests after a bodiless request head. Returns the number of
  * ranges in s->ranges. A global function: the verifier checks it once,
  * not at each of the many places the capture is inlined. */
-__noinline int plan_call(const struct call_src *src, __u64 captured)
+__noinline int plan_call(const struct call_src *src, __u64 captured, __u32 gen)
 {
 	__u32 zero = 0;
 	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
 	if (!src || !s || captured == 0 || captured > USM_CAPTURE_MAX)
 		return 0;
 	struct call_src c = *src;
-	__u32 n = h2_plan(&c, s, captured);
+	s->w.seq = 0;
+	__u32 n = h2_plan(&c, s, captured, &gen);
 	if (n || captured < 8 || c.len <= captured || !bodiless_request(s->first))
 		return (int)n;
 	s->ranges[0].start = (__u32)captured;
@@ -577,9 +685,9 @@ static __always_inline void submit(struct usm_data_event *e)
  * this one ends, or at the next range. */
 static long emit_chunk(__u64 i, void *ctx)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, *gen = ctx;
 	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
-	if (!s)
+	if (!s || !gen || s->gen != *gen) /* another capture took the scratch */
 		return 1;
 	struct walk_ctx *c = &s->w;
 	if (c->r >= c->nranges || c->r >= USM_RANGES_MAX)
@@ -594,7 +702,11 @@ static long emit_chunk(__u64 i, void *ctx)
 	__u64 next = start + n < g.end		? start + n
 		     : c->r + 1 < c->nranges ? s->ranges[(c->r + 1) & (USM_RANGES_MAX - 1)].start
 					       : c->src.len;
-	struct usm_data_event *e = bpf_ringbuf_reserve(&http_events, sizeof(*e) + capture_bytes, 0);
+	/* a frame header alone (a DATA frame's) goes in a small record */
+	bool small = n <= USM_SMALL_RECORD;
+	struct usm_data_event *e =
+		small ? bpf_ringbuf_reserve(&http_events, sizeof(*e) + USM_SMALL_RECORD, 0)
+		      : bpf_ringbuf_reserve(&http_events, sizeof(*e) + capture_bytes, 0);
 	if (!e) {
 		count_lost();
 		return 1;
@@ -602,7 +714,17 @@ static long emit_chunk(__u64 i, void *ctx)
 	__builtin_memcpy(e, &s->head, sizeof(*e));
 	e->offset = (__u32)start;
 	e->next = (__u32)next;
-	e->captured = (__u16)copy_range(&c->src, s, start, n, e->data);
+	if (small) {
+		__u64 got = fetch_small(&c->src, s, start, n);
+		barrier_var(got);
+		if (got > USM_SMALL_RECORD)
+			got = 0;
+		if (got && bpf_probe_read_kernel(e->data, got, s->buf) != 0)
+			got = 0;
+		e->captured = (__u16)got;
+	} else {
+		e->captured = (__u16)copy_range(&c->src, s, start, n, e->data);
+	}
 	submit(e);
 	c->off = start + n;
 	if (c->off >= g.end)
@@ -613,17 +735,17 @@ static long emit_chunk(__u64 i, void *ctx)
 /* Emits the records after a call's first, as planned (nranges ranges in
  * the per-CPU scratch, the first record's header there too). Global, as
  * plan_call. */
-__noinline int emit_rest(const struct call_src *src, __u64 captured, __u32 nranges)
+__noinline int emit_rest(const struct call_src *src, __u64 captured, __u32 nranges, __u32 gen)
 {
 	__u32 zero = 0;
 	struct call_scratch *s = bpf_map_lookup_elem(&call_scratch, &zero);
-	if (!src || !s)
+	if (!src || !s || s->gen != gen)
 		return 0;
 	s->w.src = *src;
 	s->w.off = captured;
 	s->w.r = 0;
 	s->w.nranges = nranges;
-	bpf_loop(2 * USM_RANGES_MAX + USM_REQUEST_CAPTURE_MAX / 64, emit_chunk, NULL, 0);
+	bpf_loop(2 * USM_RANGES_MAX + USM_REQUEST_CAPTURE_MAX / 64, emit_chunk, &gen, 0);
 	return 0;
 }
 
@@ -642,6 +764,9 @@ static __always_inline void emit_from(__u32 type, __u8 dir, __u8 tls, __u64 conn
 			: bpf_ringbuf_reserve(&http_events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
+		/* a walked connection's call lost whole: its walk cannot follow */
+		if (type == USM_EVENT_DATA)
+			forget_walk(conn, dir);
 		return;
 	}
 	__u64 id = bpf_get_current_pid_tgid();
@@ -653,7 +778,7 @@ static __always_inline void emit_from(__u32 type, __u8 dir, __u8 tls, __u64 conn
 	e->len = len > 0xffffffffull ? 0xffffffffu : (__u32)len;
 	e->offset = 0;
 	e->next = e->len;
-	e->pad = 0;
+	e->walk_seq = 0;
 	e->conn = conn;
 	e->ts_ns = bpf_ktime_get_ns();
 	if (t)
@@ -669,22 +794,29 @@ static __always_inline void emit_from(__u32 type, __u8 dir, __u8 tls, __u64 conn
 		submit(e);
 		return;
 	}
+	__u32 gen = ++s->gen;
 	struct call_src src = {.buf = ubuf, .max = max, .len = e->len};
 	if (uiov && !(src.niov = load_iovs(s, uiov, iovcnt)))
 		src.buf = 0;
 	__u64 n = ubuf || src.niov ? copy_range(&src, s, 0, src.len, e->data) : 0;
+	if (s->gen != gen)
+		n = 0; /* a vector call's bytes came through a scratch another capture took */
 	e->captured = (__u16)n;
 	int nranges = 0;
 	if (n > 0) {
 		__builtin_memcpy(&s->head, e, sizeof(*e));
 		__builtin_memcpy(s->first, e->data, sizeof(s->first)); /* capture_bytes >= 64 */
-		nranges = plan_call(&src, n);
+		nranges = plan_call(&src, n, gen);
+		e->walk_seq = s->w.seq;
+		s->head.walk_seq = s->w.seq;
 		if (nranges > 0 && nranges <= USM_RANGES_MAX)
 			e->next = s->ranges[0].start;
+	} else {
+		forget_walk(conn, dir); /* nothing read: a walk would lose its place */
 	}
 	submit(e);
 	if (nranges > 0 && nranges <= USM_RANGES_MAX)
-		emit_rest(&src, n, (__u32)nranges);
+		emit_rest(&src, n, (__u32)nranges, gen);
 }
 
 static __always_inline void emit(__u32 type, __u8 dir, __u8 tls, __u64 conn, __u64 len,
@@ -708,19 +840,6 @@ static __always_inline struct usm_conn_tuple *session_tuple(__u64 session)
 	return bpf_map_lookup_elem(&tls_sessions, &k);
 }
 
-/* A connection's identity within the struct sock it lives in: its ports
- * and a fold of its addresses. A connected TCP socket keeps its tuple for
- * life; the next connection to get the same struct sock has another. */
-static __always_inline __u64 tuple_id(const struct usm_conn_tuple *t)
-{
-	__u32 w[8];
-	__builtin_memcpy(w, t->laddr, 16);
-	__builtin_memcpy(w + 4, t->raddr, 16);
-	__u32 h = 2166136261u ^ t->family; /* FNV-1a, by words */
-	for (int i = 0; i < 8; i++)
-		h = (h ^ w[i]) * 16777619u;
-	return (__u64)t->lport << 48 | (__u64)t->rport << 32 | h;
-}
 
 /* The session now uses socket sk: remember its tuple, and that the socket
  * is TLS. */
@@ -1042,6 +1161,10 @@ static __always_inline void close_enter(int fd)
 	}
 }
 
+/* recv flags (not in vmlinux.h) whose bytes are not the stream's next. */
+#define USM_MSG_PEEK 0x2
+#define USM_MSG_TRUNC 0x20
+
 /* Syscall numbers (not in vmlinux.h). */
 #if defined(__TARGET_ARCH_x86)
 enum { NR_read = 0, NR_write = 1, NR_close = 3, NR_readv = 19, NR_writev = 20, NR_sendfile = 40,
@@ -1091,8 +1214,13 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	int fd = (int)PT_REGS_PARM1_SYSCALL(regs);
 	__u64 arg2 = PT_REGS_PARM2_SYSCALL(regs);
 	switch (id) {
-	case NR_read:
 	case NR_recvfrom:
+		/* a peek is read again; MSG_TRUNC on TCP discards unread bytes */
+		if (PT_REGS_PARM4_SYSCALL(regs) & (USM_MSG_PEEK | USM_MSG_TRUNC))
+			break;
+		sock_enter(fd, arg2, ~0ull, USM_DIR_READ);
+		break;
+	case NR_read:
 		sock_enter(fd, arg2, ~0ull, USM_DIR_READ);
 		break;
 	case NR_write:
@@ -1106,6 +1234,8 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		iov_enter(fd, arg2, PT_REGS_PARM3_SYSCALL(regs), USM_DIR_WRITE);
 		break;
 	case NR_recvmsg:
+		if (PT_REGS_PARM3_SYSCALL(regs) & (USM_MSG_PEEK | USM_MSG_TRUNC))
+			break;
 		msg_enter(fd, arg2, USM_DIR_READ);
 		break;
 	case NR_sendmsg:

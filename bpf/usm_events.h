@@ -137,11 +137,14 @@ enum usm_http_event_type {
  *   HEAD, DELETE, OPTIONS) is followed up to USM_REQUEST_CAPTURE_MAX bytes
  *   of the call: pipelined requests are each seen;
  * - on an HTTP/2 connection the kernel walks the frames, and delivers
- *   every frame header, and the payload of HEADERS, CONTINUATION,
- *   PUSH_PROMISE, SETTINGS, RST_STREAM and GOAWAY frames up to
- *   USM_H2_PAYLOAD_MAX bytes each, at most USM_H2_FRAMES_MAX frames per
- *   call (beyond, the direction's framing is lost, as the collector
- *   counts). */
+ *   every frame header, and the payload of HEADERS, CONTINUATION and
+ *   PUSH_PROMISE frames up to USM_H2_PAYLOAD_MAX bytes each (frames close
+ *   together in one record, the bytes between included), at most
+ *   USM_H2_FRAMES_MAX frames per call; past that, or when a header cannot
+ *   be read or a call was lost whole (walk_seq), the walk ends and the
+ *   collector counts that direction's framing lost for the rest of the
+ *   connection.
+ * Every record of a call carries the call's ts_ns, len and walk_seq. */
 #define USM_REQUEST_CAPTURE_MAX (64 * 1024)
 #define USM_H2_PAYLOAD_MAX 16384 /* SETTINGS_MAX_FRAME_SIZE's default */
 #define USM_H2_FRAMES_MAX 128
@@ -185,7 +188,9 @@ struct usm_data_event {
 	__u32 len;    /* bytes the call read or wrote (DATA) */
 	__u32 offset; /* where this record's bytes start in the call (DATA) */
 	__u32 next;   /* where the call's next record starts; len: none (DATA) */
-	__u32 pad;
+	__u32 walk_seq; /* an HTTP/2 connection the kernel walks: the call's number
+			 * in its direction (1, 2, ...; 0: not walked); a number
+			 * skipped is a call lost (DATA) */
 	__u64 conn;
 	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	struct usm_conn_tuple tuple;

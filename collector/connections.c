@@ -59,6 +59,8 @@ struct conn {
 	 * record's offset; 0: it is complete) and its length */
 	uint32_t call_next[2];
 	uint32_t call_len[2];
+	uint64_t call_ts[2];  /* its records' ts: the same for every record of a call */
+	uint32_t walk_seq[2]; /* the kernel's HTTP/2 walk: the last call's number */
 	struct h2_link_counters h2_reported; /* its counters already added to the table's */
 };
 
@@ -444,21 +446,46 @@ static void learn_tuple(struct conn_table *t, struct conn *c, const struct usm_c
 /* A connection whose first segment is an HTTP/2 preface (the client's, or
  * the server's SETTINGS) is HTTP/2 from then on; one that carried HTTP/1
  * first stays HTTP/1 (h2c upgrades are not followed yet). */
-/* A call arrives as one record or several in order (usm_events.h); a
- * record that is not where the last one said the next would start means
- * records between were lost (a full ring buffer, counted there). Returns
- * how many of the call's bytes went missing before e: for the parsers, a
- * gap like any other. */
-static uint32_t records_lost(struct conn *c, enum http_dir dir, const struct usm_data_event *e)
+/* A call arrives as one record or several in order (usm_events.h), every
+ * record of it with the call's ts and len; a record that is not where the
+ * last one said the next would start means records between were lost (a
+ * full ring buffer, counted there). Returns how many of the connection's
+ * bytes in this direction went missing before e: for the parsers, a gap
+ * like any other; *stale: e is behind what was already fed, dropped. */
+static uint32_t records_lost(struct conn *c, enum http_dir dir, const struct usm_data_event *e,
+			     bool *stale)
 {
 	uint32_t gap = 0, expected = c->call_next[dir];
-	if (e->offset == 0 && expected != 0)
-		gap = c->call_len[dir] - expected; /* the last call's rest */
-	else if (e->offset != 0 && e->offset > expected)
-		gap = e->offset - expected; /* expected 0: this call's first record */
+	uint32_t rest = expected ? c->call_len[dir] - expected : 0; /* the last call's */
+	bool same_call = e->ts_ns == c->call_ts[dir] && e->len == c->call_len[dir];
+	*stale = false;
+	if (e->offset == 0) {
+		gap = rest;
+	} else if (same_call) {
+		if (!expected || e->offset < expected) { /* the call was fed past it */
+			*stale = true;
+			return 0;
+		}
+		gap = e->offset - expected;
+	} else {
+		gap = rest + e->offset; /* this call's first records were lost */
+	}
 	c->call_next[dir] = e->next < e->len ? e->next : 0;
 	c->call_len[dir] = e->len;
+	c->call_ts[dir] = e->ts_ns;
 	return gap;
+}
+
+/* The kernel numbers the calls of a direction it walks as HTTP/2: a
+ * number skipped, or a walk that ended, is a call lost whole. */
+static void walk_continuity(struct conn *c, enum http_dir dir, const struct usm_data_event *e)
+{
+	uint32_t last = c->walk_seq[dir], want = last + 1 ? last + 1 : 1;
+	if (e->offset != 0)
+		return;
+	if (c->h2 && last != 0 && e->walk_seq != want)
+		h2_link_lose(c->h2, dir);
+	c->walk_seq[dir] = e->walk_seq;
 }
 
 static void start_h2(struct conn_table *t, struct conn *c, enum http_dir dir, const uint8_t *data,
@@ -516,12 +543,16 @@ void conn_table_event(struct conn_table *t, const struct usm_data_event *e, cons
 		return;
 	struct feed_ctx f = {t, c};
 	enum http_dir dir = e->dir == USM_DIR_READ ? HTTP_DIR_READ : HTTP_DIR_WRITE;
-	uint32_t lost = records_lost(c, dir, e);
+	bool stale;
+	uint32_t lost = records_lost(c, dir, e, &stale);
+	if (stale)
+		return;
 	/* the record stands for the call's bytes [offset, next) */
 	size_t total = e->next - e->offset;
 	if (!c->h2 && e->offset == 0 && lost == 0)
 		start_h2(t, c, dir, data, e->captured);
 	if (c->h2) {
+		walk_continuity(c, dir, e);
 		if (lost)
 			h2_link_feed(c->h2, dir, data, 0, lost, e->ts_ns, &h2_sink, &f);
 		h2_link_feed(c->h2, dir, data, e->captured, total, e->ts_ns, &h2_sink, &f);

@@ -84,6 +84,11 @@ static void lose(struct h2_link *l, enum http_dir dir)
 	h2_conn_lost(&l->conn, dir);
 }
 
+void h2_link_lose(struct h2_link *l, enum http_dir dir)
+{
+	lose(l, dir);
+}
+
 static void frame_done(struct h2_link *l, enum http_dir dir, uint64_t ts_ns,
 		       const struct h2_sink *sink, void *ctx)
 {

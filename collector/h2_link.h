@@ -45,6 +45,10 @@ void h2_link_free(struct h2_link *l);
 void h2_link_feed(struct h2_link *l, enum http_dir dir, const uint8_t *data, size_t captured,
 		  size_t total, uint64_t ts_ns, const struct h2_sink *sink, void *ctx);
 
+/* Calls of direction dir were lost whole (the capture says so): its
+ * framing and header table are lost, as for a frame header in a gap. */
+void h2_link_lose(struct h2_link *l, enum http_dir dir);
+
 /* The side the connection's requests arrive on, once known (the preface's
  * direction, or the role given). */
 enum http_role h2_link_role(const struct h2_link *l);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -297,6 +298,115 @@ static void test_garbage_is_counted_and_the_connection_recovers(void **state)
 	assert_int_equal(row_of(&s, true, 10, "server", "/a", 200).count, 1);
 }
 
+/* One record of a call of len bytes: text is its bytes from offset, the
+ * call's next record at next (usm_events.h). */
+static void record(uint64_t conn, uint8_t dir, const struct usm_conn_tuple *t, uint64_t ts_ms,
+		   const char *text, uint32_t offset, uint32_t next, uint32_t len,
+		   uint32_t walk_seq)
+{
+	size_t n = strlen(text);
+	struct usm_data_event *e = calloc(1, sizeof(*e) + n + 8);
+	assert_non_null(e);
+	e->type = USM_EVENT_DATA;
+	e->pid = e->tid = 10;
+	e->dir = dir;
+	e->captured = (uint16_t)n;
+	e->len = len;
+	e->offset = offset;
+	e->next = next;
+	e->walk_seq = walk_seq;
+	e->conn = conn;
+	e->ts_ns = ts_ms * MS;
+	e->tuple = *t;
+	memcpy(e->comm, "server", 7);
+	memcpy(e->data, text, n);
+	const uint8_t *data;
+	assert_int_equal(data_event_check(e, sizeof(*e) + n, &data), DATA_EVENT_OK);
+	conn_table_event(table, e, data);
+	free(e);
+}
+
+static const char req_b[] = "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+
+/* Pipelined requests in one read, as the kernel delivers a call past its
+ * first record: each request counted and answered in order; a
+ * continuation whose call's first record was lost is placed after a gap
+ * (no wrong row), and one behind what was fed is dropped. */
+static void test_a_call_in_several_records(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40010);
+	size_t a = strlen(req_a), b = strlen(req_b);
+	uint32_t len = (uint32_t)(a + b + a);
+	char head[64];
+	/* [0, 20) | [20, a + b) | the last request's first bytes lost | ... */
+	memcpy(head, req_a, 20);
+	head[20] = 0;
+	record(0x7, USM_DIR_READ, &s, 100, head, 0, 20, len, 0);
+	char mid[128];
+	snprintf(mid, sizeof(mid), "%s%s", req_a + 20, req_b);
+	record(0x7, USM_DIR_READ, &s, 100, mid, 20, (uint32_t)(a + b), len, 0);
+	record(0x7, USM_DIR_READ, &s, 100, req_a, (uint32_t)(a + b), len, len, 0);
+	record(0x7, USM_DIR_READ, &s, 100, req_b, 20, (uint32_t)(a + b), len, 0); /* behind: dropped */
+	record(0x7, USM_DIR_WRITE, &s, 103, resp_200, 0, (uint32_t)strlen(resp_200),
+	       (uint32_t)strlen(resp_200), 0);
+	record(0x7, USM_DIR_WRITE, &s, 104, resp_404, 0, (uint32_t)strlen(resp_404),
+	       (uint32_t)strlen(resp_404), 0);
+	record(0x7, USM_DIR_WRITE, &s, 105, resp_200, 0, (uint32_t)strlen(resp_200),
+	       (uint32_t)strlen(resp_200), 0);
+	assert_int_equal(row_of(&s, true, 10, "server", "/a", 200).count, 2);
+	assert_int_equal(row_of(&s, true, 10, "server", "/b", 404).count, 1);
+	assert_int_equal(conn_table_counters(table)->exchanges, 3);
+	assert_int_equal(conn_table_counters(table)->orphan_responses, 0);
+
+	/* a call of 2 requests whose first record was lost: its second
+	 * record (another ts) is fed after a gap, where the parser cannot
+	 * know a message starts: desync counted, the stream resynchronises
+	 * on the record's start line (not glued to the last call's bytes) */
+	uint64_t errors = conn_table_counters(table)->parse_errors;
+	record(0x7, USM_DIR_READ, &s, 200, req_b, (uint32_t)a, (uint32_t)(a + b),
+	       (uint32_t)(a + b), 0);
+	assert_int_equal(conn_table_counters(table)->parse_errors, errors + 1);
+	record(0x7, USM_DIR_WRITE, &s, 201, resp_404, 0, (uint32_t)strlen(resp_404),
+	       (uint32_t)strlen(resp_404), 0);
+	assert_int_equal(row_of(&s, true, 10, "server", "/b", 404).count, 2);
+}
+
+/* An HTTP/2 connection the kernel walks numbers its calls: a number
+ * skipped is a call lost whole, and that direction's framing with it. */
+static void test_a_walked_call_lost_loses_the_framing(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40011);
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	uint32_t n = (uint32_t)strlen(preface);
+	record(0x8, USM_DIR_READ, &s, 100, preface, 0, n, n, 1);
+	assert_int_equal(conn_table_counters(table)->h2_connections, 1);
+	/* a PING frame (8 bytes of payload), as call 2: in step */
+	static const char ping[17] = {0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+	struct usm_data_event *e = calloc(1, sizeof(*e) + sizeof(ping));
+	assert_non_null(e);
+	for (uint32_t seq = 2; seq <= 4; seq += 2) { /* 2, then 4: call 3 was lost */
+		memset(e, 0, sizeof(*e));
+		e->type = USM_EVENT_DATA;
+		e->pid = e->tid = 10;
+		e->dir = USM_DIR_READ;
+		e->captured = e->len = e->next = sizeof(ping);
+		e->walk_seq = seq;
+		e->conn = 0x8;
+		e->ts_ns = (100 + seq) * MS;
+		e->tuple = s;
+		memcpy(e->comm, "server", 7);
+		memcpy(e->data, ping, sizeof(ping));
+		const uint8_t *data;
+		assert_int_equal(data_event_check(e, sizeof(*e) + sizeof(ping), &data),
+				 DATA_EVENT_OK);
+		conn_table_event(table, e, data);
+		assert_int_equal(conn_table_counters(table)->h2_framing_lost, seq == 4);
+	}
+	free(e);
+}
+
 static void test_unanswered_requests_expire(void **state)
 {
 	(void)state;
@@ -420,6 +530,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tls_records_stop_parsing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_is_counted_and_the_connection_recovers,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_call_in_several_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_walked_call_lost_loses_the_framing, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unanswered_requests_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_connections_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_ends_a_body_delimited_by_close, setup,
