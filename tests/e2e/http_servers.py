@@ -6,6 +6,7 @@ usage: http_servers.py plain PORT
        http_servers.py plain6 PORT        (on [::1])
        http_servers.py tls PORT CERT KEY
        http_servers.py silent PORT        (reads requests, never answers)
+       http_servers.py threaded PORT      (plain, a thread per connection)
 
 plain and tls speak HTTP/1.1 with keep-alive: /missing answers 404,
 /boom 500, anything else 200 with a small body. Prints "ready" once
@@ -14,7 +15,7 @@ import socket
 import ssl
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -63,6 +64,10 @@ def main():
         class Server6(HTTPServer):
             address_family = socket.AF_INET6
         server = Server6(("::1", port), Handler)
+    elif kind == "threaded":
+        # a keep-alive client would hold the one-connection server for
+        # itself: clients that connect meanwhile need their own thread
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     else:
         server = HTTPServer(("127.0.0.1", port), Handler)
     if kind == "tls":

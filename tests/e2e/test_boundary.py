@@ -21,7 +21,7 @@ import unittest
 from test_foundation import assert_status_matches, privileges_md_row
 from usm_harness import (BUILD, IPC_PROBE, MSG_PRIVD_HEALTH_REQ, Usm, ipc_probe, pid_alive,
                          proc_status, proc_status_path, processes_named, require_privileges,
-                         wait_for)
+                         test_failed, wait_for)
 
 PRIVD_CLAIMS = os.path.join(BUILD, "tests", "e2e", "privd_claims")
 LIBSSL = "libssl.so.3"
@@ -51,7 +51,7 @@ class BoundaryTestCase(unittest.TestCase):
             if p.stdout:
                 p.stdout.close()
         self.usm.stop()
-        if self._outcome.success is False:
+        if test_failed(self):
             print(self.usm.log_text())
         shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -11,7 +11,7 @@ import time
 import unittest
 
 from usm_harness import (Usm, free_port, make_cert, node_tls_server_args, pid_alive,
-                         require_privileges, wait_for)
+                         require_privileges, test_failed, wait_for)
 
 LIBSSL = "libssl.so.3"
 
@@ -70,7 +70,7 @@ class DiscoveryTestCase(unittest.TestCase):
                 p.wait()
         if hasattr(self, "usm"):
             self.usm.stop()
-            if self._outcome.success is False:
+            if test_failed(self):
                 print(self.usm.log_text())
         shutil.rmtree(self.tmp, ignore_errors=True)
 

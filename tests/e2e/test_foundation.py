@@ -12,7 +12,7 @@ import unittest
 
 from usm_harness import (MSG_COLL_STATS_REQ, MSG_PRIVD_HEALTH_REQ, PRIVD, Usm,
                          ipc_probe, pid_alive, proc_status, processes_named, require_privileges,
-                         wait_for)
+                         test_failed, wait_for)
 
 CAP_NUMBERS = {"CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SYS_PTRACE": 19,
                "CAP_SYS_ADMIN": 21, "CAP_PERFMON": 38, "CAP_BPF": 39}
@@ -100,7 +100,7 @@ class UsmTestCase(unittest.TestCase):
 
     def stop_usm(self):
         self.usm.stop()
-        if self._outcome.success is False:
+        if test_failed(self):
             print(self.usm.log_text())
 
     def collector_runtime_socket(self):

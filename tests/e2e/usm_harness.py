@@ -50,6 +50,15 @@ def require_privileges(test):
     raise unittest.SkipTest(why)
 
 
+def test_failed(test):
+    """Whether test (running its cleanups) has failed or errored so far.
+    Not test._outcome.success: since Python 3.11 a failure goes straight
+    to the result and leaves it True, so logs meant for failures were
+    never printed."""
+    result = test._outcome.result
+    return any(t is test for t, _ in result.failures + result.errors)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
