@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "landlock.h"
 #include "log.h"
 #include "sandbox.h"
 #include "seccomp_install.h"
+#include "signal_fd.h"
 
 int usm_child_start(int argc, char **argv, const char *name, struct usm_config *cfg)
 {
@@ -37,17 +37,10 @@ int usm_child_start(int argc, char **argv, const char *name, struct usm_config *
 	if (usm_require_unprivileged() != 0)
 		exit(1);
 
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return -errno;
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	static const int handled[] = {SIGTERM, SIGINT, SIGHUP};
+	int fd = usm_signal_fd(handled, sizeof(handled) / sizeof(handled[0]));
 	if (fd < 0) {
-		log_error("signalfd: %s", strerror(errno));
+		log_error("signalfd: %s", strerror(-fd));
 		exit(1);
 	}
 	return fd;

@@ -1,7 +1,9 @@
 /* usm-privd, the supervisor. Start-up as root: the configuration (exit
- * 2 on any error, before anything starts); the signals blocked before
- * any thread exists anywhere, so they arrive on the signalfd; the runtime
- * directory; tracefs mounted if nobody did; the BPF owner forked
+ * 2 on any error, before anything starts); the pre-flight checks, tracefs
+ * mounted if nobody did among them (common/preflight.h: an exit status of
+ * its own for each environment usm cannot run in); the signals blocked
+ * before any thread exists anywhere, so they arrive on the signalfd; the
+ * runtime directory; the BPF owner forked
  * (owner.c); the binaries opened (after the fork: the owner never holds
  * them); the owner's READY; only CAP_SETUID, CAP_SETGID and CAP_KILL
  * kept; policy/privd.policy (compiled at build time); the children. Then
@@ -19,12 +21,15 @@
 
 #include "config_cli.h"
 #include "identity.h"
+#include "kernel.h"
 #include "log.h"
 #include "owner.h"
 #include "owner_channel.h"
+#include "preflight.h"
 #include "privd_seccomp_filter.h"
 #include "runtime_dir.h"
 #include "seccomp_install.h"
+#include "signal_fd.h"
 #include "supervisor.h"
 
 #define STOP_TIMEOUT_MS 5000
@@ -44,23 +49,11 @@ static void usage(FILE *out)
 		     "  -c, --config FILE   read `key = value` settings from FILE\n"
 		     "  -o, --option K=V    set one key (after the file; may repeat)\n"
 		     "  -V, --version       print the version and exit (-h, --help: this help)\n\n"
-		     "Keys and defaults: see README.md. Exit status 2: bad configuration.\n");
+		     "Keys, defaults and exit statuses: see README.md.\n");
 }
 
-static int open_signalfd(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return -errno;
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return fd < 0 ? -errno : fd;
-}
+/* Read from the signalfd, and inherited (blocked, the fd too) by the BPF owner. */
+static const int handled_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
 
 /* true: stop. */
 static bool handle_signals(int sigfd, struct supervisor *sup)
@@ -124,18 +117,18 @@ static void run_loop(int sigfd, struct supervisor *sup)
 }
 
 /* The syscall tracepoints are found through tracefs: mount it if the
- * kernel has it but nobody did, while privd may still mount. */
-static void ensure_tracefs(void)
+ * kernel has it but nobody did, while privd may still mount. 0 or -errno. */
+static int ensure_tracefs(void)
 {
 	struct stat st;
 	if (stat("/sys/kernel/tracing/events", &st) == 0 ||
 	    stat("/sys/kernel/debug/tracing/events", &st) == 0)
-		return;
+		return 0;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) == 0)
-		log_info("mounted tracefs on /sys/kernel/tracing (the syscall tracepoints need it)");
-	else
-		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
+		  NULL) != 0)
+		return -errno;
+	log_info("mounted tracefs on /sys/kernel/tracing (the syscall tracepoints need it)");
+	return 0;
 }
 
 /* Waits for OWNER_READY (its ring buffer fds become the collector's 3 and
@@ -166,15 +159,18 @@ int main(int argc, char **argv)
 	usm_log_set_level(cfg.log_level);
 	if (geteuid() != 0) {
 		log_error("usm-privd must be started as root (it drops what it does not need)");
-		return 1;
+		return USM_EXIT_FAILED;
 	}
-	int sigfd = open_signalfd();
+	int bad = usm_preflight(&cfg);
+	if (bad == 0 && !usm_config_monitoring_disabled(&cfg)) /* what only root can find out */
+		bad = usm_preflight_root(&cfg, ensure_tracefs(), uprobe_multi_supported());
+	if (bad != 0)
+		return bad;
+	int sigfd = usm_signal_fd(handled_signals, sizeof(handled_signals) / sizeof(int));
 	int rc = sigfd < 0 ? sigfd
 			   : runtime_dir_prepare(cfg.runtime_dir, cfg.bpf_user.uid,
 						 cfg.collector_user.uid, cfg.collector_user.gid,
 						 cfg.api_user.gid);
-	if (rc == 0 && !usm_config_monitoring_disabled(&cfg))
-		ensure_tracefs();
 	if (rc == 0)
 		rc = supervisor_init(&sup, &cfg);
 	if (rc == 0) {
@@ -200,7 +196,7 @@ int main(int argc, char **argv)
 		log_error("start-up failed: %s", strerror(-rc));
 		supervisor_stop_all(&sup, STOP_TIMEOUT_MS);
 		runtime_dir_remove(cfg.runtime_dir);
-		return 1;
+		return USM_EXIT_FAILED;
 	}
 	log_info("usm %s running: API on http://%s, runtime directory %s", USM_VERSION,
 		 cfg.api_listen, cfg.runtime_dir);

@@ -5,12 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Room for the descriptors a message may carry, aligned as a cmsghdr. */
+union owner_control {
+	struct cmsghdr h;
+	char buf[CMSG_SPACE(sizeof(int) * OWNER_MAX_FDS)];
+};
+
 int owner_send(int sock, const struct owner_msg *m, const int *fds, unsigned nfds)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * OWNER_MAX_FDS)];
-	} control;
+	union owner_control control;
 	struct iovec iov = {(void *)m, sizeof(*m)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	if (nfds > OWNER_MAX_FDS)
@@ -49,10 +52,7 @@ static int fds_expected(const struct owner_msg *m)
 
 int owner_recv(int sock, struct owner_msg *m, int *fds, unsigned *nfds)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * OWNER_MAX_FDS)];
-	} control;
+	union owner_control control;
 	struct iovec iov = {m, sizeof(*m)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
 			     .msg_controllen = sizeof(control.buf)};

@@ -246,9 +246,13 @@ class Usm:
         # suite with the policies reporting instead of killing (see README).
         self.options += os.environ.get("USM_E2E_OPTIONS", "").split()
         self.proc = None
+        # A command that execs usm-privd (its arguments appended) in the
+        # environment a test makes: a mount namespace, a smaller bounding
+        # set (tests/e2e/test_bad_environments.py).
+        self.wrapper = []
 
     def start(self, wait=True):
-        args = [PRIVD]
+        args = self.wrapper + [PRIVD]
         for o in self.options:
             args += ["-o", o]
         self.log = open(self.log_path, "w")
