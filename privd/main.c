@@ -102,16 +102,18 @@ static bool handle_owner(struct supervisor *sup)
 	return false;
 }
 
-static void run_loop(int sigfd, struct supervisor *sup)
+/* Returns privd's exit status: 0 when asked to stop, USM_EXIT_FAILED
+ * when the owner went away or broke the protocol. */
+static int run_loop(int sigfd, struct supervisor *sup)
 {
 	for (;;) {
 		struct pollfd pfd[2] = {{sigfd, POLLIN, 0}, {sup->channel, POLLIN, 0}};
 		if (poll(pfd, 2, supervisor_next_timeout_ms(sup)) < 0 && errno != EINTR)
-			return;
+			return USM_EXIT_FAILED;
 		if ((pfd[0].revents & POLLIN) && handle_signals(sigfd, sup))
-			return;
+			return sup->owner_pid == 0 ? USM_EXIT_FAILED : 0;
 		if (pfd[1].revents && handle_owner(sup))
-			return;
+			return USM_EXIT_FAILED;
 		supervisor_tick(sup);
 	}
 }
@@ -200,9 +202,9 @@ int main(int argc, char **argv)
 	}
 	log_info("usm %s running: API on http://%s, runtime directory %s", USM_VERSION,
 		 cfg.api_listen, cfg.runtime_dir);
-	run_loop(sigfd, &sup);
+	int status = run_loop(sigfd, &sup);
 	supervisor_stop_all(&sup, STOP_TIMEOUT_MS);
 	runtime_dir_remove(cfg.runtime_dir);
 	log_info("stopped");
-	return 0;
+	return status;
 }

@@ -488,14 +488,10 @@ class TestKills(FaultsTestCase):
         wait_for(lambda: len(self.links()) == len(links), timeout=10,
                  what="as many links as before the kill")
 
-    @unittest.expectedFailure
     def test_privd_exits_1_when_its_bpf_owner_is_killed(self):
         """README: "If the BPF owner dies, everything stops (exit status
         1)", which tells a service manager to start usm again
-        (Restart=on-failure). Known bug: privd/main.c's main() returns 0
-        whatever ended run_loop(), so a killed owner reads as a clean stop.
-        The fix is in privd/ (run_loop telling why it returned), whose
-        line budget is full: reported, not made here."""
+        (Restart=on-failure): run_loop() says why it ended."""
         self.kill_bpf_owner()
         self.stop_traffic()
         self.assertEqual(self.usm.proc.returncode, 1)
