@@ -32,7 +32,9 @@ struct deferred {
 	enum usm_http_method method;
 	uint16_t status;
 	uint16_t path_len;
+	bool path_cut;
 	uint64_t bytes, latency_ns, at_ns;
+	uint64_t request_ts_ns, request_bytes; /* an upgrade's, for its stream 1 */
 	char *path;
 };
 
@@ -55,6 +57,7 @@ struct conn {
 	TAILQ_ENTRY(conn) siblings; /* the pid's connections */
 	struct http_conn http;
 	struct h2_link *h2;        /* set when the connection turned out to be HTTP/2 */
+	struct deferred *upgrade;  /* an exchange answered 101, until what follows is known */
 	/* per direction: where the call in progress continues (its next
 	 * record's offset; 0: it is complete) and its length */
 	uint32_t call_next[2];
@@ -243,10 +246,49 @@ static void flush_deferred(struct conn_table *t, struct conn *c)
 	c->ndeferred = 0;
 }
 
+/* An exchange answered 101 is kept until the connection's next bytes
+ * say what follows: HTTP/2 (h2c), where the request is stream 1 and its
+ * response comes as frames (after_upgrade), or another protocol, where
+ * the 101 was the answer. False if there is no memory: counted as it is. */
+static bool keep_upgrade(struct conn *c, const struct http_exchange *x)
+{
+	struct deferred *u = c->upgrade ? NULL : calloc(1, sizeof(*u));
+	char *path = u ? malloc(x->path_len + 1) : NULL;
+	if (!path) {
+		free(u);
+		return false;
+	}
+	memcpy(path, x->path, x->path_len);
+	path[x->path_len] = '\0';
+	*u = (struct deferred){.method = x->method, .status = x->status,
+			       .path_len = (uint16_t)x->path_len, .path_cut = x->path_cut,
+			       .bytes = x->request_bytes + x->response_bytes,
+			       .latency_ns = x->latency_ns, .request_ts_ns = x->request_ts_ns,
+			       .request_bytes = x->request_bytes, .path = path};
+	c->upgrade = u;
+	return true;
+}
+
+/* The 101's exchange as it was (not h2c), or none (h2c: stream 1). */
+static void drop_upgrade(struct conn_table *t, struct conn *c, bool count)
+{
+	struct deferred *u = c->upgrade;
+	if (!u)
+		return;
+	if (count)
+		aggregate(t, c, u->method, u->status, u->path, u->path_len, u->bytes, u->latency_ns,
+			  USM_HTTP_PROTO_HTTP1, USM_GRPC_STATUS_NONE);
+	free(u->path);
+	free(u);
+	c->upgrade = NULL;
+}
+
 static void on_exchange(void *ctx, const struct http_exchange *x)
 {
 	struct feed_ctx *f = ctx;
 	struct conn *c = f->c;
+	if (x->status == 101 && !c->h2 && keep_upgrade(c, x))
+		return;
 	if (c->tls && c->tuple.family == 0 && defer(c, x))
 		return;
 	aggregate(f->t, c, x->method, x->status, x->path, x->path_len,
@@ -358,6 +400,7 @@ static void end_conn(struct conn_table *t, struct conn *c)
 	http_conn_close(&c->http, &sink, &f);
 	account(t, c);
 	flush_deferred(t, c); /* without a tuple, if none came */
+	drop_upgrade(t, c, true); /* nothing came after its 101 */
 	unmark_server(t, c);
 	h2_link_free(c->h2);
 	tdelete(c, &t->by_key, cmp_key);
@@ -507,6 +550,31 @@ static void start_h2(struct conn_table *t, struct conn *c, enum http_dir dir, co
 		t->counters.alloc_failed++;
 }
 
+/* The first bytes after a 101 (the rest of its segment, or the next
+ * one): HTTP/2 (the client's preface, or the server's SETTINGS) makes the
+ * connection h2c, whose stream 1 is the upgraded request; anything else
+ * (a WebSocket) leaves the 101 as the exchange's answer. */
+static void after_upgrade(struct conn_table *t, struct conn *c, enum http_dir dir,
+			  const uint8_t *data, size_t captured, size_t total, uint64_t ts_ns)
+{
+	enum h2_detect d = h2_link_detect(data, captured);
+	struct deferred *u = c->upgrade;
+	bool requests_here = d == H2_CLIENT_PREFACE;
+	enum http_role role = requests_here == (dir == HTTP_DIR_READ) ? HTTP_ROLE_SERVER
+								   : HTTP_ROLE_CLIENT;
+	struct h2_limits lim = {.max_path_len = HTTP_PATH_MAX, .max_streams = CONN_H2_MAX_STREAMS};
+	if (d == H2_NOT || !(c->h2 = h2_link_new(role, &lim))) {
+		drop_upgrade(t, c, true);
+		return;
+	}
+	t->counters.h2_connections++;
+	h2_link_upgraded(c->h2, u->method, u->path, u->path_len, u->path_cut, u->request_ts_ns,
+			 u->request_bytes);
+	drop_upgrade(t, c, false);
+	struct feed_ctx f = {t, c};
+	h2_link_feed(c->h2, dir, data, captured, total, ts_ns, &h2_sink, &f);
+}
+
 void conn_table_event(struct conn_table *t, const struct usm_data_event *e, const uint8_t *data)
 {
 	t->counters.events++;
@@ -539,7 +607,7 @@ void conn_table_event(struct conn_table *t, const struct usm_data_event *e, cons
 	memcpy(c->comm, e->comm, sizeof(c->comm));
 	if (c->tuple.family == 0 && e->tuple.family != 0)
 		learn_tuple(t, c, &e->tuple);
-	if (c->dead)
+	if (c->dead && !c->h2 && !c->upgrade)
 		return;
 	struct feed_ctx f = {t, c};
 	enum http_dir dir = e->dir == USM_DIR_READ ? HTTP_DIR_READ : HTTP_DIR_WRITE;
@@ -549,6 +617,16 @@ void conn_table_event(struct conn_table *t, const struct usm_data_event *e, cons
 		return;
 	/* the record stands for the call's bytes [offset, next) */
 	size_t total = e->next - e->offset;
+	if (c->dead && !c->h2) { /* HTTP/1 ended with a 101: what comes next? */
+		if (e->offset == 0 && lost == 0)
+			after_upgrade(t, c, dir, data, e->captured, total, e->ts_ns);
+		else
+			drop_upgrade(t, c, true);
+		if (c->h2)
+			walk_continuity(c, dir, e);
+		account(t, c);
+		return;
+	}
 	if (!c->h2 && e->offset == 0 && lost == 0)
 		start_h2(t, c, dir, data, e->captured);
 	if (c->h2) {
@@ -569,7 +647,12 @@ void conn_table_event(struct conn_table *t, const struct usm_data_event *e, cons
 		if (r == HTTP_FEED_NOT_HTTP)
 			t->counters.not_http++;
 		c->dead = true;
+		size_t at = http_conn_stopped_at(&c->http, dir);
 		http_conn_close(&c->http, &sink, &f);
+		if (c->upgrade && at < e->captured) /* the segment goes on past the 101 */
+			after_upgrade(t, c, dir, data + at, e->captured - at, total - at, e->ts_ns);
+		if (c->h2 && !c->mark && c->tuple.family != 0 && request_dir(c) == HTTP_DIR_READ)
+			mark_server(t, c);
 	} else if (!c->mark && c->tuple.family != 0 &&
 		   http_conn_request_dir(&c->http) == HTTP_DIR_READ) {
 		mark_server(t, c);

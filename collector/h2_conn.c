@@ -153,6 +153,16 @@ static void open_stream(struct h2_conn *c, uint32_t id, const struct h2_block *b
 		.path = path};
 }
 
+void h2_conn_upgraded(struct h2_conn *c, enum usm_http_method method, const char *path,
+		      size_t path_len, bool path_cut, uint64_t ts_ns, uint64_t bytes)
+{
+	struct h2_block b = {.method = method, .has_method = true, .grpc_status = -1};
+	b.path_len = path_len < c->lim.max_path_len ? path_len : c->lim.max_path_len;
+	b.path_cut = path_cut || b.path_len < path_len;
+	memcpy(b.path, path, b.path_len);
+	open_stream(c, 1, &b, ts_ns, bytes);
+}
+
 /* A response block: informational, the final head, or trailers. */
 static void respond(struct h2_stream *s, const struct h2_block *b, uint64_t ts_ns)
 {

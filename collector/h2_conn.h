@@ -140,4 +140,10 @@ void h2_conn_frame(struct h2_conn *c, enum http_dir dir, const struct h2_frame_h
 /* Bytes of direction dir were lost: it is not trusted any more. */
 void h2_conn_lost(struct h2_conn *c, enum http_dir dir);
 
+/* An HTTP/1.1 request upgraded to h2c (RFC 7540 §3.2): it is stream 1,
+ * whose response comes as HTTP/2 frames. Opens stream 1 as if its request
+ * HEADERS had been decoded (ts: the request's first byte). */
+void h2_conn_upgraded(struct h2_conn *c, enum usm_http_method method, const char *path,
+		      size_t path_len, bool path_cut, uint64_t ts_ns, uint64_t bytes);
+
 #endif

@@ -84,6 +84,12 @@ static void lose(struct h2_link *l, enum http_dir dir)
 	h2_conn_lost(&l->conn, dir);
 }
 
+void h2_link_upgraded(struct h2_link *l, enum usm_http_method method, const char *path,
+		      size_t path_len, bool path_cut, uint64_t ts_ns, uint64_t bytes)
+{
+	h2_conn_upgraded(&l->conn, method, path, path_len, path_cut, ts_ns, bytes);
+}
+
 void h2_link_lose(struct h2_link *l, enum http_dir dir)
 {
 	lose(l, dir);

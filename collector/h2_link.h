@@ -49,6 +49,10 @@ void h2_link_feed(struct h2_link *l, enum http_dir dir, const uint8_t *data, siz
  * framing and header table are lost, as for a frame header in a gap. */
 void h2_link_lose(struct h2_link *l, enum http_dir dir);
 
+/* An HTTP/1.1 request upgraded to h2c: h2_conn_upgraded. */
+void h2_link_upgraded(struct h2_link *l, enum usm_http_method method, const char *path,
+		      size_t path_len, bool path_cut, uint64_t ts_ns, uint64_t bytes);
+
 /* The side the connection's requests arrive on, once known (the preface's
  * direction, or the role given). */
 enum http_role h2_link_role(const struct h2_link *l);

@@ -340,6 +340,11 @@ int http_conn_request_dir(const struct http_conn *c)
 	return c->request_dir;
 }
 
+size_t http_conn_stopped_at(const struct http_conn *c, enum http_dir dir)
+{
+	return http_stream_stopped_at(&c->stream[dir]);
+}
+
 unsigned http_conn_pending(const struct http_conn *c)
 {
 	return c->pending_count;

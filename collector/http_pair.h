@@ -155,6 +155,10 @@ void http_conn_close(struct http_conn *c, const struct http_sink *sink, void *ct
 /* The request direction (enum http_dir), or -1 while unknown. */
 int http_conn_request_dir(const struct http_conn *c);
 
+/* After a feed of dir that returned HTTP_FEED_STOPPED: the bytes of its
+ * segment HTTP used (http_stream_stopped_at). */
+size_t http_conn_stopped_at(const struct http_conn *c, enum http_dir dir);
+
 /* Requests waiting for their response, the one being answered included. */
 unsigned http_conn_pending(const struct http_conn *c);
 

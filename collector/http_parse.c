@@ -857,12 +857,23 @@ enum http_feed_result http_stream_feed(struct http_stream *s, const uint8_t *dat
 		s->state = S_IDLE;
 		s->flags = F_SEEKING;
 	}
-	while (off < captured)
+	if (s->state != S_STOPPED)
+		s->stopped_at = captured;
+	while (off < captured) {
+		bool was_stopped = s->state == S_STOPPED;
 		off += step(s, data + off, captured - off, &f);
+		if (!was_stopped && s->state == S_STOPPED)
+			s->stopped_at = off;
+	}
 	on_gap(s, total - captured, &f);
 	if (s->state == S_TO_SEGMENT_END)
 		end_message(s, &f, HTTP_END_GUESSED, S_SEEK);
 	return result_of(s);
+}
+
+size_t http_stream_stopped_at(const struct http_stream *s)
+{
+	return s->stopped_at;
 }
 
 void http_stream_finish(struct http_stream *s, const struct http_parse_sink *sink, void *ctx)

@@ -157,6 +157,7 @@ struct http_stream {
 	uint64_t start_ts_ns;
 	uint64_t msg_bytes;
 	struct http_stream_counters counters;
+	size_t stopped_at; /* http_stream_stopped_at() */
 	char line[HTTP_LINE_KEEP];
 	char path[HTTP_PATH_MAX + 1];
 };
@@ -175,6 +176,11 @@ void http_stream_set_kind(struct http_stream *s, enum http_stream_kind kind);
 enum http_feed_result http_stream_feed(struct http_stream *s, const uint8_t *data, size_t captured,
 				       size_t total, uint64_t ts_ns,
 				       const struct http_parse_sink *sink, void *ctx);
+
+/* After the feed in which HTTP ended on the stream (a 101's head, a
+ * tunnel opened): how many of that segment's captured bytes were HTTP's;
+ * the rest are the next protocol's (h2c after its 101). */
+size_t http_stream_stopped_at(const struct http_stream *s);
 
 /* The stream ended (connection closed, or the caller stops parsing): a body
  * delimited by close ends with HTTP_END_CLOSE, any other message in

@@ -37,7 +37,7 @@ if [ "$kind" = test ]; then
 	# BoringSSL (the TLS library envoy carries), for the server that stands in for envoy
 	packages+=(android-libboringssl-dev)
 	# HTTP/2 (tests/e2e/test_http2.py): nginx serves h2, h2load drives it
-	packages+=(nginx nghttp2-client python3-grpcio)
+	packages+=(nginx nghttp2-client nghttp2-server python3-grpcio)
 	packages+=(tmux) # a real terminal for usmctl top (tests/e2e/test_usmctl.py)
 	# the Debian package (tests/e2e/test_package.py builds, installs and verifies it):
 	# dpkg-buildpackage and debhelper, adduser for its postinst, systemd-analyze

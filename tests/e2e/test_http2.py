@@ -14,7 +14,8 @@ Clear text with prior knowledge too (curl --http2-prior-knowledge and
 h2load http://): nginx writes frames with writev, whose iovecs the
 capture reads together. Frames past the first http_capture_bytes of a
 call (large responses multiplexed with small ones, a 3 KB header block)
-reach the collector through the kernel's frame walk. gRPC below; Go in
+reach the collector through the kernel's frame walk. gRPC below; h2c by
+upgrade at Apache and nghttpd (nghttp2-server) at the end; Go in
 test_go_tls.py."""
 import os
 import shutil
@@ -358,3 +359,151 @@ class GrpcTestCase(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+APACHE = "/usr/sbin/apache2"
+APACHE_MODULES = "/usr/lib/apache2/modules"
+NGHTTPD = "/usr/sbin/nghttpd"
+
+# Apache's mod_http2 in clear text: h2c by upgrade (curl --http2 on an
+# http:// URL sends "Upgrade: h2c") and with prior knowledge.
+APACHE_H2C_CONF = """ServerRoot {modules}/..
+ServerName localhost
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule http2_module {modules}/mod_http2.so
+LoadModule mime_module {modules}/mod_mime.so
+TypesConfig /etc/mime.types
+Listen 127.0.0.1:{port}
+PidFile {dir}/httpd.pid
+ErrorLog {dir}/error.log
+DocumentRoot {dir}/www
+User www-data
+Group www-data
+Protocols h2c http/1.1
+"""
+
+
+class OtherH2ServersTestCase(unittest.TestCase):
+    """h2c by upgrade at Apache (mod_http2), and nghttpd (nghttp2's own
+    server) over TLS and in clear text: exact at the server, as h2."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.usm = None
+        cls.tmp = tempfile.mkdtemp(prefix="usm-h2c-")
+        os.chmod(cls.tmp, 0o755)
+        cls.key, cls.cert = make_cert(cls.tmp)
+        os.chmod(cls.key, 0o644)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.usm:
+            cls.usm.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        require_privileges(self)
+        for binary in (APACHE, NGHTTPD, H2LOAD):
+            if not os.path.exists(binary):
+                self.fail("%s is not installed (scripts/setup.sh test installs it)" % binary)
+        if type(self).usm is None:
+            type(self).usm = Usm("http_request_timeout_ms=1500").start()
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="srv-", dir=self.tmp)
+        os.chmod(self.dir, 0o755)
+        os.mkdir(os.path.join(self.dir, "www"))
+        with open(os.path.join(self.dir, "www", "index.html"), "w") as f:
+            f.write("hello over h2c\n")
+
+    def start(self, argv):
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True, cwd=self.dir)
+        self.addCleanup(self.stop, p)
+        return p
+
+    @staticmethod
+    def stop(p):
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+    def curl(self, url, *options):
+        r = subprocess.run(["curl", "-sk", *options, "-o", "/dev/null", "-w",
+                            "%{http_version}/%{http_code}", url],
+                           capture_output=True, text=True, timeout=30)
+        return r.stdout
+
+    def counts(self):
+        out = {}
+        for r in self.usm.get("/usm/http_stats").json():
+            if r["server"]["port"] == self.port:
+                k = (r["method"], r["path"], r["status"], r["protocol"])
+                out[k] = out.get(k, 0) + r["count"]
+        return out
+
+    def exact(self, want, server_pids):
+        try:
+            wait_for(lambda: self.counts() == want, timeout=10, what="counts %s" % want)
+        except AssertionError:
+            self.assertEqual(self.counts(), want)
+        time.sleep(1.0)
+        self.assertEqual(self.counts(), want)
+        for r in self.usm.get("/usm/http_stats").json():
+            if r["server"]["port"] == self.port:
+                self.assertIn(r["server"]["pid"], server_pids(), r)
+
+    def test_h2c_upgrade_exact_at_apache(self):
+        conf = os.path.join(self.dir, "httpd.conf")
+        with open(conf, "w") as f:
+            f.write(APACHE_H2C_CONF.format(modules=APACHE_MODULES, port=self.port, dir=self.dir))
+        p = self.start([APACHE, "-f", conf, "-DFOREGROUND"])
+        url = "http://127.0.0.1:%d/index.html" % self.port
+        wait_for(lambda: self.curl(url, "--http1.1") == "1.1/200", timeout=15,
+                 what="Apache answering")
+        wait_for(lambda: self.counts().get(("GET", "/index.html", 200, "http/1.1")) == 1,
+                 timeout=10, what="the warm-up counted")
+        before = self.usm.get("/usm/stats").json()["counters"]
+        for _ in range(8):  # curl --http2 on http:// asks for h2c by Upgrade
+            self.assertEqual(self.curl(url, "--http2"), "2/200")
+        self.assertEqual(self.curl(url.replace("index.html", "missing"), "--http2"), "2/404")
+        for _ in range(3):
+            self.assertEqual(self.curl(url, "--http2-prior-knowledge"), "2/200")
+        children = lambda: {int(x) for x in subprocess.run(
+            ["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()}
+        self.exact({("GET", "/index.html", 200, "http/1.1"): 1,
+                    ("GET", "/index.html", 200, "h2"): 11,
+                    ("GET", "/missing", 404, "h2"): 1}, children)
+        after = self.usm.get("/usm/stats").json()["counters"]
+        for name in ("http2_hpack_desync", "http2_framing_lost", "http2_started_unseen"):
+            self.assertEqual(after[name], before[name], name)
+
+    def test_nghttpd_exact_over_tls_and_in_clear_text(self):
+        tls = self.start([NGHTTPD, "-a", "127.0.0.1", "-d", os.path.join(self.dir, "www"),
+                          str(self.port), self.key, self.cert])
+        url = "https://127.0.0.1:%d/index.html" % self.port
+        wait_for(lambda: self.curl(url, "--http2") == "2/200", timeout=15,
+                 what="nghttpd answering")
+        wait_for(lambda: self.counts() == {("GET", "/index.html", 200, "h2"): 1}, timeout=10,
+                 what="the warm-up counted")
+        for _ in range(5):
+            self.assertEqual(self.curl(url, "--http2"), "2/200")
+        r = subprocess.run([H2LOAD, "-n", "200", "-c", "2", "-m", "8", url],
+                           capture_output=True, text=True, timeout=120)
+        self.assertIn("200 succeeded", r.stdout, r.stdout + r.stderr)
+        self.exact({("GET", "/index.html", 200, "h2"): 206}, lambda: {tls.pid})
+        self.stop(tls)
+        self.port = free_port()
+        plain = self.start([NGHTTPD, "--no-tls", "-a", "127.0.0.1", "-d",
+                            os.path.join(self.dir, "www"), str(self.port)])
+        url = "http://127.0.0.1:%d/index.html" % self.port
+        wait_for(lambda: self.curl(url, "--http2-prior-knowledge") == "2/200", timeout=15,
+                 what="nghttpd answering in clear text")
+        r = subprocess.run([H2LOAD, "-n", "100", "-c", "1", "-m", "4", url],
+                           capture_output=True, text=True, timeout=120)
+        self.assertIn("100 succeeded", r.stdout, r.stdout + r.stderr)
+        self.exact({("GET", "/index.html", 200, "h2"): 101}, lambda: {plain.pid})

@@ -407,6 +407,100 @@ static void test_a_walked_call_lost_loses_the_framing(void **state)
 	free(e);
 }
 
+/* One whole call of n bytes (binary allowed). */
+static void call(uint64_t conn, uint8_t dir, const struct usm_conn_tuple *t, uint64_t ts_ms,
+		 const void *bytes, size_t n)
+{
+	struct usm_data_event *e = calloc(1, sizeof(*e) + n);
+	assert_non_null(e);
+	e->type = USM_EVENT_DATA;
+	e->pid = e->tid = 10;
+	e->dir = dir;
+	e->captured = (uint16_t)n;
+	e->len = e->next = (uint32_t)n;
+	e->conn = conn;
+	e->ts_ns = ts_ms * MS;
+	e->tuple = *t;
+	memcpy(e->comm, "server", 7);
+	memcpy(e->data, bytes, n);
+	const uint8_t *data;
+	assert_int_equal(data_event_check(e, sizeof(*e) + n, &data), DATA_EVENT_OK);
+	conn_table_event(table, e, data);
+	free(e);
+}
+
+static uint64_t rows_with(const struct usm_conn_tuple *s, const char *path, uint16_t status,
+			  uint8_t protocol)
+{
+	struct http_stats_key k;
+	memset(&k, 0, sizeof(k));
+	k.family = s->family;
+	memcpy(k.addr, s->laddr, 16);
+	k.port = s->lport;
+	k.pid = 10;
+	strcpy(k.comm, "server");
+	k.method = USM_HTTP_METHOD_GET;
+	k.status = status;
+	k.protocol = protocol;
+	k.grpc_status = USM_GRPC_STATUS_NONE;
+	k.path = path;
+	k.path_len = strlen(path);
+	struct http_stats_row r;
+	return http_stats_lookup(stats, &k, &r) == 0 ? r.count : 0;
+}
+
+static const char upgrade_req[] = "GET /up HTTP/1.1\r\nHost: h\r\n"
+				  "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+				  "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n";
+static const char switching[] = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+				"Upgrade: h2c\r\n\r\n";
+
+/* h2c by upgrade (RFC 7540 3.2): the request is HTTP/1.1, its answer
+ * stream 1's HEADERS after the 101; the server's SETTINGS in the same
+ * write as the 101. One exchange, h2, with the request's path and the
+ * final status; no row of status 101. */
+static void test_an_h2c_upgrade_counts_stream_one(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40012);
+	call(0x9, USM_DIR_READ, &s, 100, upgrade_req, strlen(upgrade_req));
+	uint8_t w[128];
+	size_t n = strlen(switching);
+	memcpy(w, switching, n);
+	static const uint8_t settings[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+	memcpy(w + n, settings, sizeof(settings));
+	call(0x9, USM_DIR_WRITE, &s, 101, w, n + sizeof(settings));
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	uint8_t r[64];
+	memcpy(r, preface, 24);
+	memcpy(r + 24, settings, sizeof(settings));
+	call(0x9, USM_DIR_READ, &s, 102, r, 24 + sizeof(settings));
+	/* HEADERS, stream 1, END_HEADERS | END_STREAM: ":status: 200" (static 8) */
+	static const uint8_t headers[10] = {0, 0, 1, 1, 5, 0, 0, 0, 1, 0x88};
+	call(0x9, USM_DIR_WRITE, &s, 105, headers, sizeof(headers));
+	assert_int_equal(conn_table_counters(table)->h2_connections, 1);
+	assert_int_equal(rows_with(&s, "/up", 200, USM_HTTP_PROTO_H2), 1);
+	assert_int_equal(rows_with(&s, "/up", 101, USM_HTTP_PROTO_HTTP1), 0);
+	assert_int_equal(conn_table_counters(table)->exchanges, 1);
+}
+
+/* A 101 to something else (a WebSocket): the 101 is the answer. */
+static void test_a_websocket_upgrade_is_counted_as_101(void **state)
+{
+	(void)state;
+	struct usm_conn_tuple s = tuple(8080, 40013);
+	static const char ws_req[] = "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+				     "Connection: Upgrade\r\n\r\n";
+	static const char ws_101[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+				     "Connection: Upgrade\r\n\r\n";
+	call(0xa, USM_DIR_READ, &s, 100, ws_req, strlen(ws_req));
+	call(0xa, USM_DIR_WRITE, &s, 101, ws_101, strlen(ws_101));
+	static const uint8_t frame[4] = {0x81, 0x02, 'h', 'i'};
+	call(0xa, USM_DIR_WRITE, &s, 102, frame, sizeof(frame));
+	assert_int_equal(rows_with(&s, "/ws", 101, USM_HTTP_PROTO_HTTP1), 1);
+	assert_int_equal(conn_table_counters(table)->h2_connections, 0);
+}
+
 static void test_unanswered_requests_expire(void **state)
 {
 	(void)state;
@@ -532,6 +626,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_call_in_several_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_walked_call_lost_loses_the_framing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_an_h2c_upgrade_counts_stream_one, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_websocket_upgrade_is_counted_as_101, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unanswered_requests_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_connections_end, setup, teardown),
