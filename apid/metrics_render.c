@@ -105,6 +105,10 @@ static const struct counter_doc {
 	[USM_CTR_PROCESS_NAMES_DROPPED] = {"Processes whose chosen service name or container id "
 					   "was not kept because the table was full.",
 					   false},
+	[USM_CTR_FORKS_PARENT_UNNAMED] = {"Forked processes whose parent's names were not kept "
+					  "(refused, dropped, or no container id in a long cgroup "
+					  "name); the child is named by its command.",
+					  false},
 };
 _Static_assert(sizeof(counter_docs) / sizeof(counter_docs[0]) == USM_CTR_COUNT,
 	       "document every counter");

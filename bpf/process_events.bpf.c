@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
-/* Process exec and exit events for the collector's process table.
+/* Process exec, fork and exit events for the collector's process table.
  *
  * BTF tracepoints (tp_btf) rather than tp/sched/...: they need no tracefs,
  * and they give typed access to the task and the binprm, so the
@@ -137,19 +137,51 @@ static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
 }
 
-static __always_inline void read_cgroup(struct task_struct *p, struct usm_proc_event *e)
+/* A container id is 64 hex digits (USM_CONTAINER_ID_LEN, which the
+ * collector checks): a shorter cgroup name cannot hold one. */
+#define CONTAINER_ID_HEX 64
+
+/* Returns whether some name is long enough to hold a container id (the
+ * collector decides whether it does). */
+static __always_inline int read_cgroup(struct task_struct *p, struct usm_proc_event *e)
 {
 	struct kernfs_node *kn = BPF_CORE_READ(p, cgroups, dfl_cgrp, kn);
+	int long_name = 0;
 #pragma unroll
 	for (int l = 0; l < USM_CGROUP_LEVELS; l++) {
 		e->cgroup[l][0] = '\0';
 		if (!kn)
 			continue;
 		const char *name = BPF_CORE_READ(kn, name);
-		if (bpf_probe_read_kernel_str(e->cgroup[l], USM_CGROUP_NAME_MAX, name) <= 0)
+		long n = bpf_probe_read_kernel_str(e->cgroup[l], USM_CGROUP_NAME_MAX, name);
+		if (n <= 0)
 			e->cgroup[l][0] = '\0';
+		long_name |= n > CONTAINER_ID_HEX;
 		kn = kn_parent(kn);
 	}
+	return long_name;
+}
+
+/* ---- forks: children named as their parents (usm_events.h) ----
+ * The processes whose exec found a service name or a cgroup name that
+ * may hold a container id, and their forked children: only their forks
+ * are sent, so that every other fork on the host costs one lookup. LRU
+ * keeps it bounded without a counter: a named process evicted by 32,768
+ * newer ones has its later children named by their command. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, USM_NAMED_TGIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} named_tgids SEC(".maps");
+
+static __always_inline void set_named(__u32 tgid, int named)
+{
+	__u8 one = 1;
+	if (named)
+		bpf_map_update_elem(&named_tgids, &tgid, &one, BPF_ANY);
+	else
+		bpf_map_delete_elem(&named_tgids, &tgid);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -160,6 +192,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	struct usm_proc_event *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
 	if (!e) {
+		/* The collector will not know its names: its forks would
+		 * name their children after a previous image. */
+		set_named(tgid, 0);
 		count_lost();
 		return 0;
 	}
@@ -175,7 +210,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e->path_len = n > 0 ? (__u32)n : 0;
 	__builtin_memset(e->pad2, 0, sizeof(e->pad2));
 	read_service(p, e);
-	read_cgroup(p, e);
+	int long_cgroup = read_cgroup(p, e);
+	set_named(tgid, e->service[0] != '\0' || long_cgroup);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -186,6 +222,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 	if (pid != tgid || (ignored_tgid && tgid == ignored_tgid))
 		return 0; /* a thread, not the process */
+	set_named(tgid, 0);
 	struct usm_proc_event *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
@@ -195,6 +232,28 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->type = USM_EVENT_EXIT;
 	e->pid = tgid;
 	e->ktime_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 pid = BPF_CORE_READ(child, pid), tgid = BPF_CORE_READ(child, tgid);
+	if (pid != tgid || !bpf_map_lookup_elem(&named_tgids, &ptgid))
+		return 0; /* a thread (CLONE_THREAD), or a parent nobody named */
+	struct usm_fork_event *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(); /* and the child stays unnamed, here as there */
+		return 0;
+	}
+	e->type = USM_EVENT_FORK;
+	e->pid = tgid;
+	e->ppid = ptgid;
+	e->pad = 0;
+	e->ktime_ns = bpf_ktime_get_ns();
+	set_named(tgid, 1);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -41,6 +41,7 @@ enum usm_event_type {
 	USM_EVENT_EXEC = 1,
 	USM_EVENT_EXIT = 2,
 	USM_EVENT_LIB_OPEN = 3,
+	USM_EVENT_FORK = 4, /* struct usm_fork_event, not usm_proc_event */
 };
 
 /* The kernel-side library filter: file name prefixes (from the attach
@@ -55,6 +56,7 @@ enum usm_event_type {
  * - LIB_OPEN from the openat/openat2 syscall tracepoints: a successful
  *   open of a file whose name matches a library rule; set_id is that
  *   rule's probe set; dev/ino are the opened file's, read from the new fd.
+ * - FORK (struct usm_fork_event below) from sched_process_fork.
  * dev is the kernel's encoding (MAJOR << 20 | MINOR); the collector
  * converts it to the st_dev form stat(2) returns. */
 struct usm_proc_event {
@@ -74,6 +76,24 @@ struct usm_proc_event {
 	__u8 pad2[7];
 	char service[USM_SERVICE_READ];
 	char cgroup[USM_CGROUP_LEVELS][USM_CGROUP_NAME_MAX];
+};
+
+/* A new process (not a thread) forked by one whose exec found a service
+ * name or a cgroup name long enough to hold a container id: it runs the
+ * same image with the same environment and cgroup until it execs, so it
+ * is named as its parent. Pre-forking servers (nginx, gunicorn, Apache
+ * prefork) serve from such children. Only processes in named_tgids (at
+ * most USM_NAMED_TGIDS, least recently used evicted) send it, so that a
+ * fork costs a hash lookup and the ring buffer sees no other fork. The
+ * first three fields are laid out as usm_proc_event's; the collector
+ * tells the two apart by type, then by size. */
+#define USM_NAMED_TGIDS 32768
+struct usm_fork_event {
+	__u32 type; /* USM_EVENT_FORK */
+	__u32 pid;  /* the child's tgid */
+	__u32 ppid; /* the parent's tgid */
+	__u32 pad;
+	__u64 ktime_ns;
 };
 
 /* TLS probe hit counters (per CPU), indexed by the attach cookie:

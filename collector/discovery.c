@@ -327,15 +327,29 @@ static void on_exec_names(struct collector *c, const struct usm_proc_event *e)
 	http_monitor_process_names(&c->http, e->pid, &n);
 }
 
+/* A child forked without exec runs its parent's image in its parent's
+ * environment and cgroup: it is named as its parent. The kernel sends
+ * this only for parents whose exec found something (usm_events.h); a
+ * parent whose names the collector refused or did not keep is counted. */
+static void on_fork(struct collector *c, const struct usm_fork_event *f)
+{
+	if (http_monitor_process_fork(&c->http, f->ppid, f->pid) == -ENOENT)
+		c->counters[USM_CTR_FORKS_PARENT_UNNAMED]++;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 	const struct usm_proc_event *e = data;
-	if (!discovery_event_valid(e, size)) {
+	if (!discovery_event_valid(data, size)) {
 		c->counters[USM_CTR_PROC_EVENTS_MALFORMED]++;
 		return 0;
 	}
 	c->counters[USM_CTR_PROC_EVENTS]++;
+	if (e->type == USM_EVENT_FORK) {
+		on_fork(c, data);
+		return 0;
+	}
 	struct path_id id = {user_dev(e->dev), e->ino};
 	switch (e->type) {
 	case USM_EVENT_EXEC:

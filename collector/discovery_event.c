@@ -1,7 +1,22 @@
 #include "discovery_event.h"
 
-bool discovery_event_valid(const struct usm_proc_event *e, size_t size)
+#include <stdint.h>
+#include <string.h>
+
+static bool fork_valid(const struct usm_fork_event *f, size_t size)
 {
+	return size == sizeof(*f) && f->pid != 0 && f->ppid != 0 && f->pid != f->ppid;
+}
+
+bool discovery_event_valid(const void *data, size_t size)
+{
+	uint32_t type;
+	if (size < sizeof(type))
+		return false;
+	memcpy(&type, data, sizeof(type));
+	if (type == USM_EVENT_FORK)
+		return fork_valid(data, size);
+	const struct usm_proc_event *e = data;
 	if (size != sizeof(*e) || e->pid == 0)
 		return false;
 	switch (e->type) {

@@ -123,6 +123,13 @@ int http_monitor_process_names(struct http_monitor *m, uint32_t pid, const struc
 	return rc;
 }
 
+int http_monitor_process_fork(struct http_monitor *m, uint32_t parent, uint32_t child)
+{
+	int rc = proc_names_inherit(m->names, parent, child);
+	m->names_dropped += rc == -ENOSPC || rc == -ENOMEM;
+	return rc;
+}
+
 unsigned http_monitor_prune_names(struct http_monitor *m, bool (*alive)(void *ctx, uint32_t pid),
 				  void *ctx)
 {

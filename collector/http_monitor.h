@@ -86,6 +86,12 @@ void http_monitor_process_exit(struct http_monitor *m, uint32_t pid);
 struct proc_name;
 int http_monitor_process_names(struct http_monitor *m, uint32_t pid, const struct proc_name *n);
 
+/* A process forked without exec (parent and child tgids): the child's
+ * rows carry its parent's names. 0; -ENOENT when the parent's are not
+ * kept (nothing changes; the caller counts it); -ENOSPC / -ENOMEM as
+ * above (counted in process_names_dropped). */
+int http_monitor_process_fork(struct http_monitor *m, uint32_t parent, uint32_t child);
+
 /* Forgets the names of pids `alive` says are gone; returns how many. */
 unsigned http_monitor_prune_names(struct http_monitor *m, bool (*alive)(void *ctx, uint32_t pid),
 				  void *ctx);

@@ -154,8 +154,10 @@ static void run_loop(struct collector *c, int sigfd)
 				return;
 		}
 		/* Events first: a query right after a process started should
-		 * see it. */
-		if (pfd[2].revents & POLLIN)
+		 * see it. Whether or not poll() said so: a fork event is
+		 * committed before the child's first capture record, and must
+		 * be applied before it even when both came after poll(). */
+		if (c->proc_ring)
 			ring_buffer__consume(c->proc_ring);
 		/* Captured data in batches, so that a flood of it delays
 		 * queries and discovery by one batch at most. */

@@ -64,6 +64,15 @@ int proc_names_set(struct proc_names *t, uint32_t pid, const struct proc_name *n
 	return 0;
 }
 
+int proc_names_inherit(struct proc_names *t, uint32_t parent, uint32_t child)
+{
+	const struct proc_name *p = proc_names_get(t, parent);
+	if (!p)
+		return -ENOENT;
+	struct proc_name copy = *p; /* p may move when child's node is made */
+	return proc_names_set(t, child, &copy);
+}
+
 void proc_names_remove(struct proc_names *t, uint32_t pid)
 {
 	struct node **p = slot(t, pid);

@@ -9,6 +9,9 @@
  *   its environment); names with neither part remove pid. At most `max`
  *   pids are kept: a new one beyond is refused (-ENOSPC) and the caller
  *   counts it; -ENOMEM likewise.
+ * - proc_names_inherit() gives a forked child its parent's names (a fork
+ *   keeps the environment and the cgroup): -ENOENT when the parent is not
+ *   kept (the child is then not changed), else as proc_names_set().
  * - proc_names_get() on a NULL table or an unknown pid is NULL; the
  *   pointer is valid until the next set, remove, prune or free.
  * - Memory: about 170 bytes per kept pid (152 and malloc's overhead), plus 8 bytes per bucket
@@ -33,6 +36,8 @@ void proc_names_free(struct proc_names *t);
 /* 0, -ENOSPC (full), -ENOMEM. */
 int proc_names_set(struct proc_names *t, uint32_t pid, const struct proc_name *n);
 void proc_names_remove(struct proc_names *t, uint32_t pid);
+/* 0, -ENOENT (parent unknown), -ENOSPC, -ENOMEM. */
+int proc_names_inherit(struct proc_names *t, uint32_t parent, uint32_t child);
 const struct proc_name *proc_names_get(const struct proc_names *t, uint32_t pid);
 uint32_t proc_names_count(const struct proc_names *t);
 

@@ -485,6 +485,7 @@ const char *usm_counter_name(unsigned counter)
 		[USM_CTR_HTTP2_GOAWAY] = "http2_goaway",
 		[USM_CTR_SERVICE_NAMES_REJECTED] = "service_names_rejected",
 		[USM_CTR_PROCESS_NAMES_DROPPED] = "process_names_dropped",
+		[USM_CTR_FORKS_PARENT_UNNAMED] = "forks_parent_unnamed",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USM_CTR_COUNT, "name every counter");
 	return NAME_OR_UNKNOWN(names, counter);

@@ -198,6 +198,7 @@ enum usm_counter {
 	USM_CTR_HTTP2_GOAWAY,          /* GOAWAY frames */
 	USM_CTR_SERVICE_NAMES_REJECTED, /* exec events whose service name or cgroup was refused */
 	USM_CTR_PROCESS_NAMES_DROPPED, /* named processes not kept: the process_names table full */
+	USM_CTR_FORKS_PARENT_UNNAMED,  /* fork events whose parent's names were not kept */
 	USM_CTR_COUNT,
 };
 

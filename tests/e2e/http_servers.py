@@ -7,10 +7,14 @@ usage: http_servers.py plain PORT
        http_servers.py tls PORT CERT KEY
        http_servers.py silent PORT        (reads requests, never answers)
        http_servers.py threaded PORT      (plain, a thread per connection)
+       http_servers.py forked PORT        (plain, served by a forked child)
 
 plain and tls speak HTTP/1.1 with keep-alive: /missing answers 404,
 /boom 500, anything else 200 with a small body. Prints "ready" once
-listening."""
+listening ("ready CHILD_PID" for forked)."""
+import ctypes
+import os
+import signal
 import socket
 import ssl
 import sys
@@ -55,10 +59,37 @@ def silent(port):
         held.append(conn)
 
 
+def forked(port):
+    """Binds, then forks a child that serves without exec, as pre-forking
+    servers do; the parent only waits (and stops the child when told)."""
+    server = HTTPServer(("127.0.0.1", port), Handler)
+    child = os.fork()
+    if child == 0:
+        PR_SET_PDEATHSIG = 1  # the child goes when the parent does
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == 1:
+            os._exit(0)
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+        server.serve_forever()
+        os._exit(0)
+    server.socket.close()
+
+    def stop(*_):
+        os.kill(child, signal.SIGTERM)
+        os.waitpid(child, 0)
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    print("ready %d" % child, flush=True)
+    os.waitpid(child, 0)
+
+
 def main():
     kind, port = sys.argv[1], int(sys.argv[2])
     if kind == "silent":
         silent(port)
+        return
+    if kind == "forked":
+        forked(port)
         return
     if kind == "plain6":
         class Server6(HTTPServer):

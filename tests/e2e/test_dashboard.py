@@ -1,9 +1,11 @@
 """End-to-end: the dashboard apid serves at GET /, in headless Chromium
 (Debian's `chromium`, driven over the DevTools protocol: chromium.py).
 
-Real traffic to a server of this test's own, under a command name no
-other process has (so its service's totals are exact even while other
-tests run servers on this host); the page must show exactly what
+Real traffic to a server of this test's own, under a service name
+(OTEL_SERVICE_NAME) and a command name no other process has (so its
+service's totals are exact even while other tests run servers on this
+host); the page groups by the service name, not the command, and must
+show exactly what
 /usm/http_stats says for it, compute rates from two successive reads,
 load with no console error (its Content-Security-Policy would turn any
 asset from elsewhere into one), and show a path from the network as
@@ -84,8 +86,10 @@ class DashboardTestCase(unittest.TestCase):
         if cls.usm is None:
             cls.usm = Usm().start()
             cls.port = free_port()
-            cls.service = "usmdash%d" % (os.getpid() % 100000)  # <= 15 characters
-            spawn_ready(renamed_http_server_args(cls.service, "plain", cls.port), cls.procs)
+            cls.comm = "usmdash%d" % (os.getpid() % 100000)  # <= 15 characters
+            cls.service = "dashboard-e2e-%d" % os.getpid()
+            spawn_ready(renamed_http_server_args(cls.comm, "plain", cls.port), cls.procs,
+                        env=dict(os.environ, OTEL_SERVICE_NAME=cls.service))
             cls.server = "127.0.0.1:%d" % cls.port
         if cls.browser is None:
             cls.browser = Chromium()
@@ -155,6 +159,10 @@ class DashboardTestCase(unittest.TestCase):
             self.assertEqual(number(e["values"]["error_pct"]), errors / total, e)
         svc = self.page_service()
         self.assertIsNotNone(svc, "no section for service %s" % self.service)
+        self.assertEqual({(r["service"], r["server"]["comm"]) for r in rows},
+                         {(self.service, self.comm)})
+        self.assertIsNone(self.browser.evaluate(SERVICE_JS % self.comm),
+                          "a section for the command %s" % self.comm)
         total = sum(r["count"] for r in rows)
         self.assertEqual(int(svc["count"]), total)
         self.assertEqual(number(svc["error_pct"]),

@@ -19,32 +19,17 @@ upgrade at Apache and nghttpd (nghttp2-server) at the end; Go in
 test_go_tls.py."""
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
-from usm_harness import Usm, free_port, make_cert, require_privileges, wait_for
+from usm_harness import (NGINX, Usm, free_port, make_cert, nginx_conf, require_privileges,
+                         stop_nginx, wait_for)
 
-NGINX = "/usr/sbin/nginx"
 H2LOAD = "/usr/bin/h2load"
 
-NGINX_CONF = """daemon off;
-master_process on;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    default_type text/plain;
-    server {{
+NGINX_SERVER = """    server {{
         listen 127.0.0.1:{port} ssl http2;
         listen 127.0.0.1:{plain_port} http2;
         ssl_certificate {cert};
@@ -52,9 +37,7 @@ http {{
         root {dir}/www;
         location = /missing {{ return 404; }}
         location = /teapot {{ return 418 "short and stout"; }}
-    }}
-}}
-"""
+    }}"""
 
 
 class Http2TestCase(unittest.TestCase):
@@ -90,8 +73,9 @@ class Http2TestCase(unittest.TestCase):
             f.write(os.urandom(100 * 1024))  # several DATA frames per write
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=d, port=self.port, plain_port=self.plain_port,
-                                      cert=self.cert, key=self.key))
+            f.write(nginx_conf(d, NGINX_SERVER.format(
+                dir=d, port=self.port, plain_port=self.plain_port, cert=self.cert,
+                key=self.key)))
         self.nginx = subprocess.Popen([NGINX, "-c", conf, "-p", d], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         self.addCleanup(self.stop_nginx)
@@ -101,13 +85,7 @@ class Http2TestCase(unittest.TestCase):
                  what="the warm-up request counted")
 
     def stop_nginx(self):
-        if self.nginx.poll() is None:
-            self.nginx.send_signal(signal.SIGTERM)
-            try:
-                self.nginx.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.nginx.pid, signal.SIGKILL)
-                self.nginx.wait()
+        stop_nginx(self.nginx)
 
     def curl(self, *paths, check=True, clear=False, headers=()):
         """TLS with ALPN h2, or (clear) clear text with prior knowledge."""

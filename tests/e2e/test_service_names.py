@@ -3,21 +3,31 @@ OTEL_SERVICE_NAME, with DD_SERVICE, with both, with neither, with a name
 too long, and one inside a cgroup named like a docker container's; their
 rows in /usm/http_stats and their series in /metrics must carry exactly
 the name the kernel read from the environment at exec (else the command)
-and the container id from the cgroup.
+and the container id from the cgroup. Servers that serve from a child
+forked without exec (nginx's worker, a python server that forks) must
+carry their parent's name at the child's pid.
 
 Every assertion is about this test's own server ports; counters are
 compared as deltas."""
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 import unittest
 
-from usm_harness import Usm, free_port, require_privileges, stop_processes, wait_for
+from usm_harness import (NGINX, Usm, free_port, nginx_conf, require_privileges, stop_nginx,
+                         stop_processes, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVERS = os.path.join(HERE, "http_servers.py")
+# Clear-text HTTP/1.1 at nginx's worker.
+NGINX_SERVER = """    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 200 "ok\\n"; }}
+    }}"""
 
 
 def cgroup2_root():
@@ -72,21 +82,27 @@ class ServiceNamesTestCase(unittest.TestCase):
 
     # ---- helpers ----
 
-    def server(self, env_extra, prefix=()):
-        """A plain HTTP server with env_extra added to a clean environment
-        (neither variable inherited from whoever runs the suite)."""
+    @staticmethod
+    def environment(env_extra):
+        """env_extra added to a clean environment (neither variable
+        inherited from whoever runs the suite)."""
         env = {k: v for k, v in os.environ.items()
                if k not in ("OTEL_SERVICE_NAME", "DD_SERVICE")}
         env.update(env_extra)
+        return env
+
+    def server(self, env_extra, prefix=(), kind="plain"):
+        """A plain HTTP server (kind "forked": served by a child it forks;
+        its pid is then the third value, else the server's own)."""
         port = free_port()
-        args = list(prefix) + [sys.executable, SERVERS, "plain", str(port)]
+        args = list(prefix) + [sys.executable, SERVERS, kind, str(port)]
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env)
+                             env=self.environment(env_extra))
         type(self).procs.append(p)
-        line = p.stdout.readline()
-        if line.strip() != "ready":
+        line = p.stdout.readline().split()
+        if not line or line[0] != "ready":
             raise AssertionError("%s did not start: %s%s" % (args, line, p.stderr.read()))
-        return port, p
+        return port, p, int(line[1]) if len(line) > 1 else p.pid
 
     def rows(self, port):
         r = self.usm.get("/usm/http_stats")
@@ -112,15 +128,21 @@ class ServiceNamesTestCase(unittest.TestCase):
     def counter(self, name):
         return self.usm.get("/usm/stats").json()["counters"][name]
 
-    def check(self, env_extra, paths, service, container_id=None, prefix=()):
-        port, p = self.server(env_extra, prefix)
+    def check(self, env_extra, paths, service, container_id=None, prefix=(), kind="plain"):
+        port, _, pid = self.server(env_extra, prefix, kind)
+        self.check_rows(port, pid, "python3", paths, service, container_id)
+        return port
+
+    def check_rows(self, port, pid, comm, paths, service, container_id=None):
+        """Sends paths to port and checks the rows and series they make:
+        all at pid, named service."""
         exchange(port, paths)
         rows = self.wait_rows(port, len(paths))
         for row in rows:
             self.assertEqual(row["service"], service, row)
             self.assertEqual(row["container_id"], container_id, row)
-            self.assertEqual(row["server"]["pid"], p.pid)
-            self.assertEqual(row["server"]["comm"], "python3")
+            self.assertEqual(row["server"]["pid"], pid)
+            self.assertEqual(row["server"]["comm"], comm)
         self.assertEqual({(r["path"], r["count"]) for r in rows},
                          {(path, paths.count(path)) for path in set(paths)})
         lines = self.metrics_lines(port)
@@ -136,7 +158,6 @@ class ServiceNamesTestCase(unittest.TestCase):
                           % (path, port, service, container, n), lines)
         if not container_id:
             self.assertFalse([l for l in lines if "container_id" in l], lines)
-        return port
 
     # ---- tests ----
 
@@ -168,7 +189,7 @@ class ServiceNamesTestCase(unittest.TestCase):
 
     def test_label_values_are_escaped(self):
         env = {"OTEL_SERVICE_NAME": 'we"ird\\name'}
-        port, p = self.server(env)
+        port, _, _ = self.server(env)
         exchange(port, ["/q"])
         rows = self.wait_rows(port, 1)
         self.assertEqual(rows[0]["service"], 'we"ird\\name')
@@ -190,6 +211,74 @@ class ServiceNamesTestCase(unittest.TestCase):
         self.check({"OTEL_SERVICE_NAME": "boxed"}, ["/in-box", "/in-box"], "boxed",
                    container_id=cid, prefix=prefix)
         self.check({}, ["/bare"], "python3", container_id=cid, prefix=prefix)
+
+    # ---- children forked without exec ----
+
+    def test_forked_child_is_named_as_its_parent(self):
+        before = self.counter("forks_parent_unnamed")
+        self.check({"DD_SERVICE": "forked-api"}, ["/child", "/child", "/other"], "forked-api",
+                   kind="forked")
+        self.assertEqual(self.counter("forks_parent_unnamed"), before)
+
+    def test_forked_child_of_an_unnamed_parent_keeps_the_command(self):
+        self.check({}, ["/unnamed-child"], "python3", kind="forked")
+
+    def test_fork_of_a_refused_name_is_counted_and_keeps_the_command(self):
+        # The kernel saw a value and sends the fork; the collector refused
+        # the parent's name, so it knows none to give the child.
+        before = self.counter("forks_parent_unnamed")
+        self.check({"OTEL_SERVICE_NAME": "r" * 64}, ["/refused-child"], "python3",
+                   kind="forked")
+        self.assertGreaterEqual(self.counter("forks_parent_unnamed") - before, 1)
+
+    def test_nginx_worker_is_named_as_its_master(self):
+        if not os.path.exists(NGINX):
+            self.fail("%s is not installed (scripts/setup.sh test installs it)" % NGINX)
+        d = tempfile.mkdtemp(prefix="usm-svc-nginx-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)  # the worker runs as nobody
+        port = free_port()
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(nginx_conf(d, NGINX_SERVER.format(port=port)))
+        nginx = subprocess.Popen([NGINX, "-c", conf, "-p", d], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True,
+                                 env=self.environment({"OTEL_SERVICE_NAME": "frontend"}))
+        self.addCleanup(stop_nginx, nginx)
+        workers = lambda: [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(nginx.pid)], capture_output=True, text=True).stdout.split()]
+        wait_for(lambda: len(workers()) == 1, timeout=15, what="nginx's worker")
+        wait_for(lambda: self.answers(port), timeout=15, what="nginx answering")
+        # the probe's exchanges counted, then only this test's
+        wait_for(lambda: sum(r["count"] for r in self.rows(port)) >= 1, timeout=10,
+                 what="nginx's first exchange counted")
+        probes = sum(r["count"] for r in self.rows(port))
+        paths = ["/front"] * 3 + ["/door"]
+        exchange(port, paths)
+        rows = self.wait_rows(port, probes + len(paths))
+        worker = workers()[0]
+        for row in rows:
+            self.assertEqual(row["service"], "frontend", row)
+            self.assertIsNone(row["container_id"], row)
+            self.assertEqual(row["server"]["pid"], worker, row)
+            self.assertEqual(row["server"]["comm"], "nginx", row)
+        counts = {r["path"]: r["count"] for r in rows}
+        self.assertEqual(counts.get("/front"), 3, counts)
+        self.assertEqual(counts.get("/door"), 1, counts)
+        self.assertIn('usm_http_requests_total{service="frontend",method="GET",path="/front",'
+                      'status="200",server="127.0.0.1:%d"} 3' % port, self.metrics_lines(port))
+
+    @staticmethod
+    def answers(port):
+        import http.client
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/ready")
+            ok = c.getresponse().status == 200
+            c.close()
+            return ok
+        except OSError:
+            return False
 
 
 if __name__ == "__main__":

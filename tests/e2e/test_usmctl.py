@@ -1,6 +1,8 @@
 """End-to-end: usmctl, the terminal client, against a real usm. Real
-traffic (curl to python3's http.server in clear text) with exact counts;
-usmctl's text and --json checked against the API's own documents;
+traffic (curl to python3's http.server in clear text, started with
+OTEL_SERVICE_NAME: usmctl groups by the service it chose, not by its
+command) with exact counts; usmctl's text and --json checked against the
+API's own documents;
 `usmctl top` run in a real terminal (tmux: send-keys, capture-pane) until
 `q`. And the failures people meet: nothing listening, something else on
 the port, malformed JSON, each with its message and exit status (these
@@ -18,6 +20,7 @@ import unittest
 from usm_harness import BUILD, Usm, free_port, pid_alive, require_privileges, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SERVICE = "storefront"  # the server's chosen name; its command is python3
 SERVERS = os.path.join(HERE, "http_servers.py")
 USMCTL = os.path.join(BUILD, "tools", "usmctl", "usmctl")
 
@@ -65,8 +68,9 @@ class Peers:
     def __init__(self):
         self.procs = []
 
-    def spawn(self, args):
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def spawn(self, args, env=None):
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
         self.procs.append(p)
         line = p.stdout.readline()
         if line.strip() != "ready":
@@ -157,7 +161,8 @@ class UsmctlTestCase(unittest.TestCase):
         if cls.usm is None:
             cls.usm = Usm().start()
             cls.port = free_port()
-            cls.peers.spawn([sys.executable, SERVERS, "plain", str(cls.port)])
+            cls.peers.spawn([sys.executable, SERVERS, "plain", str(cls.port)],
+                            env=dict(os.environ, OTEL_SERVICE_NAME=SERVICE))
             cls.api = "127.0.0.1:%d" % cls.usm.port
             # curl in clear text, one keep-alive connection: /u1 x3, /u2 x2, /boom (500)
             self.curl("/u1", "/u1", "/u1", "/u2", "/u2", "/boom")
@@ -204,8 +209,10 @@ class UsmctlTestCase(unittest.TestCase):
         mine = [e for e in doc["endpoints"] if e["server"] == self.server()]
         self.assertEqual({(e["method"], e["path"]): e["count"] for e in mine}, self.want)
         rows = self.api_rows()
+        self.assertEqual({(r["service"], r["server"]["comm"]) for r in rows},
+                         {(SERVICE, "python3")})
         for e in mine:
-            self.assertEqual(e["service"], "python3")
+            self.assertEqual(e["service"], SERVICE)
             self.assertEqual(e["errors"], 1 if e["path"] == "/boom" else 0)
             self.assertEqual(e["rate"], 0)  # nothing sent during the interval
             # one row per endpoint here: its quantiles exactly the API's
@@ -214,7 +221,7 @@ class UsmctlTestCase(unittest.TestCase):
             self.assertEqual(e["p99_ms"], row["latency_ms"]["p99"])
         (service,) = [s for s in doc["services"] if s["server"] == self.server()]
         self.assertEqual((service["service"], service["count"], service["errors"]),
-                         ("python3", 6, 1))
+                         (SERVICE, 6, 1))
         self.assertAlmostEqual(service["error_rate"], 1 / 6)
 
     def test_stats_text_and_path_filter(self):
@@ -224,7 +231,7 @@ class UsmctlTestCase(unittest.TestCase):
         self.assertTrue(lines[1].startswith("SERVICE "), lines[1])
         mine = [line.split() for line in lines if self.server() in line]
         # the service line, then its endpoints, /boom first (sorted by errors)
-        self.assertEqual(mine[0][:6], ["python3", self.server(), "0.0", "6", "1", "16.7"])
+        self.assertEqual(mine[0][:6], [SERVICE, self.server(), "0.0", "6", "1", "16.7"])
         endpoints = [m for m in mine if len(m) == 10]
         self.assertEqual([(m[8], m[9], m[3], m[4]) for m in endpoints],
                          [("GET", "/boom", "1", "1"), ("GET", "/u1", "3", "0"),
@@ -291,7 +298,7 @@ class UsmctlTestCase(unittest.TestCase):
             time.sleep(0.1)
         wait_for(lambda: self.api_counts().get(("GET", "/live")) == 50, timeout=10,
                  what="50 /live in the API")
-        # its row: python3, server, REQ/S > 0 at some refresh, then COUNT 50
+        # its row: the service, server, REQ/S > 0 at some refresh, then COUNT 50
         seen_rate = []
 
         def counted():
@@ -302,7 +309,7 @@ class UsmctlTestCase(unittest.TestCase):
 
         wait_for(counted, timeout=10, what="/live counted 50 in top:\n" + screen())
         words = row("/live")
-        self.assertEqual(words[:2], ["python3", self.server()])
+        self.assertEqual(words[:2], [SERVICE, self.server()])
         self.assertEqual(words[-2:], ["GET", "/live"])
         self.assertEqual(row("/u1")[3], "3")
         self.assertTrue(seen_rate or float(words[2]) > 0, screen())

@@ -102,6 +102,48 @@ def node_tls_server_args(directory, port, cert, key, access_log=None):
     return ["node", js, str(port), cert, key] + ([access_log] if access_log else [])
 
 
+NGINX = "/usr/sbin/nginx"
+
+# Debian's nginx run by a test: in the foreground, one master and one
+# worker, every file in the test's own directory; the test gives the
+# server block.
+_NGINX_CONF = """daemon off;
+master_process on;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    default_type text/plain;
+{server}
+}}
+"""
+
+
+def nginx_conf(d, server):
+    """nginx.conf's text for a directory d (0755: the worker runs as
+    nobody) and one server block."""
+    return _NGINX_CONF.format(dir=d, server=server)
+
+
+def stop_nginx(nginx):
+    """SIGTERM to nginx's master (started with start_new_session), SIGKILL
+    to its whole group after 10 s."""
+    if nginx.poll() is None:
+        nginx.send_signal(signal.SIGTERM)
+        try:
+            nginx.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(nginx.pid, signal.SIGKILL)
+            nginx.wait()
+
+
 HTTP_SERVERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_servers.py")
 
 # http_servers.py under another command name, written to /proc/self/comm
@@ -112,16 +154,19 @@ _RENAMED = ("import runpy, sys; open('/proc/self/comm', 'w').write(sys.argv[2]);
 
 
 def renamed_http_server_args(comm, kind, port):
-    """argv of `http_servers.py KIND PORT` whose command (and so usm's
-    service) is comm, at most 15 characters: a name no other process on
-    the host has makes a service's totals this test's own."""
+    """argv of `http_servers.py KIND PORT` whose command (usm's service
+    unless it chose a name) is comm, at most 15 characters: a name no
+    other process on the host has makes a service's totals this test's
+    own."""
     return [sys.executable, "-c", _RENAMED, HTTP_SERVERS, comm, kind, str(port)]
 
 
-def spawn_ready(args, procs):
-    """Starts args, appends it to procs (the caller stops them:
-    stop_processes) and waits for its first line, which must be "ready"."""
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def spawn_ready(args, procs, env=None):
+    """Starts args (in env, else this process's environment), appends it
+    to procs (the caller stops them: stop_processes) and waits for its
+    first line, which must be "ready"."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env)
     procs.append(p)
     line = p.stdout.readline()
     if line.strip() != "ready":

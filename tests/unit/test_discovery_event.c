@@ -68,6 +68,49 @@ static void test_bad_paths_are_rejected(void **state)
 	assert_false(discovery_event_valid(&e, sizeof(e)));
 }
 
+static struct usm_fork_event fork_of(uint32_t parent, uint32_t child)
+{
+	struct usm_fork_event f;
+	memset(&f, 0, sizeof(f));
+	f.type = USM_EVENT_FORK;
+	f.pid = child;
+	f.ppid = parent;
+	return f;
+}
+
+static void test_fork_event_passes_at_its_own_size(void **state)
+{
+	(void)state;
+	struct usm_fork_event f = fork_of(100, 101);
+	assert_true(discovery_event_valid(&f, sizeof(f)));
+	/* not at the size of the other events, nor cut */
+	struct usm_proc_event big;
+	memset(&big, 0, sizeof(big));
+	memcpy(&big, &f, sizeof(f));
+	assert_false(discovery_event_valid(&big, sizeof(big)));
+	assert_false(discovery_event_valid(&f, sizeof(f) - 1));
+	assert_false(discovery_event_valid(&f, 3)); /* not even a type */
+}
+
+static void test_fork_event_needs_two_distinct_pids(void **state)
+{
+	(void)state;
+	struct usm_fork_event f = fork_of(0, 101);
+	assert_false(discovery_event_valid(&f, sizeof(f)));
+	f = fork_of(100, 0);
+	assert_false(discovery_event_valid(&f, sizeof(f)));
+	f = fork_of(100, 100);
+	assert_false(discovery_event_valid(&f, sizeof(f)));
+}
+
+static void test_other_events_at_the_fork_events_size_are_rejected(void **state)
+{
+	(void)state;
+	struct usm_fork_event f = fork_of(100, 101);
+	f.type = USM_EVENT_EXIT;
+	assert_false(discovery_event_valid(&f, sizeof(f)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -75,6 +118,9 @@ int main(void)
 		cmocka_unit_test(test_record_of_another_size_is_rejected),
 		cmocka_unit_test(test_unknown_type_and_pid_zero_are_rejected),
 		cmocka_unit_test(test_bad_paths_are_rejected),
+		cmocka_unit_test(test_fork_event_passes_at_its_own_size),
+		cmocka_unit_test(test_fork_event_needs_two_distinct_pids),
+		cmocka_unit_test(test_other_events_at_the_fork_events_size_are_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,6 +184,46 @@ static void test_table_keeps_named_pids_until_they_go(void **state)
 	proc_names_free(t);
 }
 
+static void test_forked_child_inherits_its_parents_names(void **state)
+{
+	(void)state;
+	struct proc_names *t = proc_names_new(3);
+	assert_non_null(t);
+	struct proc_name named = {.service = "frontend",
+				  .container_id = "0123456789abcdef0123456789abcdef"
+						  "0123456789abcdef0123456789abcdef"};
+	assert_int_equal(proc_names_set(t, 100, &named), 0);
+	assert_int_equal(proc_names_inherit(t, 100, 101), 0);
+	assert_string_equal(proc_names_get(t, 101)->service, "frontend");
+	assert_string_equal(proc_names_get(t, 101)->container_id, named.container_id);
+	/* a grandchild, through the child */
+	assert_int_equal(proc_names_inherit(t, 101, 102 + PROC_NAMES_BUCKETS), 0);
+	assert_string_equal(proc_names_get(t, 102 + PROC_NAMES_BUCKETS)->service, "frontend");
+	/* the child's names are its own from now: the parent's exec does
+	 * not rename it */
+	struct proc_name other = {.service = "admin"};
+	assert_int_equal(proc_names_set(t, 100, &other), 0);
+	assert_string_equal(proc_names_get(t, 101)->service, "frontend");
+	proc_names_free(t);
+}
+
+static void test_fork_of_an_unknown_parent_changes_nothing(void **state)
+{
+	(void)state;
+	struct proc_names *t = proc_names_new(1);
+	assert_non_null(t);
+	struct proc_name named = {.service = "worker"};
+	assert_int_equal(proc_names_inherit(t, 7, 8), -ENOENT);
+	assert_null(proc_names_get(t, 8));
+	assert_int_equal(proc_names_count(t), 0);
+	/* full: the child is refused as a new pid would be */
+	assert_int_equal(proc_names_set(t, 7, &named), 0);
+	assert_int_equal(proc_names_inherit(t, 7, 8), -ENOSPC);
+	assert_null(proc_names_get(t, 8));
+	assert_string_equal(proc_names_get(t, 7)->service, "worker");
+	proc_names_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_nearest_cgroup_with_an_id_wins),
 		cmocka_unit_test(test_unterminated_cgroup_name_is_refused),
 		cmocka_unit_test(test_table_keeps_named_pids_until_they_go),
+		cmocka_unit_test(test_forked_child_inherits_its_parents_names),
+		cmocka_unit_test(test_fork_of_an_unknown_parent_changes_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,24 +16,36 @@
 #include "http_rows.h"
 #include "table.h"
 
-/* A row as apid renders it. */
-static void row(char *out, size_t cap, const char *comm, int port, const char *method,
-		const char *path, int status, const char *grpc, unsigned long long count,
-		double p50, double p99)
+/* A row as apid renders it, of a process named `service` whose command
+ * is `comm` (pid 7). */
+static void named_row(char *out, size_t cap, const char *service, const char *comm, int port,
+		      const char *method, const char *path, int status, const char *grpc,
+		      unsigned long long count, double p50, double p99)
 {
-	char c[64] = "null", m[64] = "null";
+	char s[96] = "null", c[64] = "null", m[64] = "null";
+	if (service)
+		snprintf(s, sizeof(s), "\"%s\"", service);
 	if (comm)
 		snprintf(c, sizeof(c), "\"%s\"", comm);
 	if (method)
 		snprintf(m, sizeof(m), "\"%s\"", method);
 	size_t n = strlen(out);
 	snprintf(out + n, cap - n,
-		 "%s{\"server\":{\"addr\":\"127.0.0.1\",\"port\":%d,\"pid\":%s,\"comm\":%s},"
+		 "%s{\"service\":%s,\"container_id\":null,"
+		 "\"server\":{\"addr\":\"127.0.0.1\",\"port\":%d,\"pid\":%s,\"comm\":%s},"
 		 "\"protocol\":\"http/1.1\",\"method\":%s,\"path\":\"%s\",\"status\":%d,"
 		 "\"grpc_status\":%s,\"count\":%llu,\"bytes\":10,"
 		 "\"latency_ms\":{\"p50\":%g,\"p90\":%g,\"p99\":%g,\"max\":%g}}",
-		 n > 1 ? "," : "", port, comm ? "7" : "null", c, m, path, status, grpc, count, p50,
-		 (p50 + p99) / 2, p99, p99 * 1.5);
+		 n > 1 ? "," : "", s, port, comm ? "7" : "null", c, m, path, status, grpc, count,
+		 p50, (p50 + p99) / 2, p99, p99 * 1.5);
+}
+
+/* A row of a process that chose no name: its service is its command. */
+static void row(char *out, size_t cap, const char *comm, int port, const char *method,
+		const char *path, int status, const char *grpc, unsigned long long count,
+		double p50, double p99)
+{
+	named_row(out, cap, comm, comm, port, method, path, status, grpc, count, p50, p99);
 }
 
 static int parse_text(const char *text, struct http_rows *rows, char *err, size_t cap)
@@ -57,7 +69,8 @@ static void test_readme_example_row_is_read(void **state)
 {
 	(void)state;
 	struct http_rows rows;
-	parse_ok("[{\"server\":{\"addr\":\"127.0.0.1\",\"port\":8443,\"pid\":1234,\"comm\":"
+	parse_ok("[{\"service\":\"nginx\",\"container_id\":null,"
+		 "\"server\":{\"addr\":\"127.0.0.1\",\"port\":8443,\"pid\":1234,\"comm\":"
 		 "\"nginx\"},\"protocol\":\"http/1.1\",\"method\":\"GET\",\"path\":\"/a\","
 		 "\"status\":200,\"grpc_status\":null,\"count\":3,\"bytes\":1234,"
 		 "\"latency_ms\":{\"p50\":1.234,\"p90\":2.5,\"p99\":3.1,\"max\":3.2}}]",
@@ -79,11 +92,13 @@ static void test_nulls_read_as_the_metrics_labels_spell_them(void **state)
 	(void)state;
 	struct http_rows rows;
 	parse_ok(
-		"[{\"server\":{\"addr\":null,\"port\":null,\"pid\":null,\"comm\":null},"
-		"\"method\":null,\"path\":\"/p\",\"status\":200,\"grpc_status\":0,\"count\":1,"
+		"[{\"service\":null,\"server\":{\"addr\":null,\"port\":null,\"pid\":null,"
+		"\"comm\":null},\"method\":null,\"path\":\"/p\",\"status\":200,\"grpc_status\":0,"
+		"\"count\":1,"
 		"\"latency_ms\":{\"p50\":1,\"p90\":1,\"p99\":1,\"max\":1}},"
-		"{\"server\":{\"addr\":\"::1\",\"port\":80,\"pid\":null,\"comm\":null},"
-		"\"method\":\"GET\",\"path\":\"/\",\"status\":200,\"grpc_status\":null,\"count\":1,"
+		"{\"service\":null,\"server\":{\"addr\":\"::1\",\"port\":80,\"pid\":null,"
+		"\"comm\":null},\"method\":\"GET\",\"path\":\"/\",\"status\":200,"
+		"\"grpc_status\":null,\"count\":1,"
 		"\"latency_ms\":{\"p50\":1,\"p90\":1,\"p99\":1,\"max\":1},\"new_field\":[1]}]",
 		&rows);
 	assert_string_equal(rows.v[0].service, "unknown");
@@ -104,7 +119,8 @@ static void assert_refused(const char *text, const char *says)
 	assert_null(rows.v);
 }
 
-#define GOOD_SERVER "\"server\":{\"addr\":\"127.0.0.1\",\"port\":1,\"pid\":2,\"comm\":\"x\"}"
+#define GOOD_SERVER                                                                                \
+	"\"service\":\"x\",\"server\":{\"addr\":\"127.0.0.1\",\"port\":1,\"pid\":2,\"comm\":\"x\"}"
 #define GOOD_LATENCY "\"latency_ms\":{\"p50\":1,\"p90\":1,\"p99\":1,\"max\":1}"
 
 static void test_rows_of_another_shape_refused(void **state)
@@ -114,6 +130,14 @@ static void test_rows_of_another_shape_refused(void **state)
 	assert_refused("[1]", "row 0: not an object");
 	assert_refused("[{" GOOD_LATENCY "}]", "no \"server\"");
 	assert_refused("[{\"server\":{\"addr\":1,\"port\":1,\"pid\":2,\"comm\":\"x\"}}]", "server");
+	assert_refused("[{\"server\":{\"addr\":\"127.0.0.1\",\"port\":1,\"pid\":2,\"comm\":\"x\"},"
+		       "\"method\":\"GET\",\"path\":\"/\",\"status\":200,\"grpc_status\":null,"
+		       "\"count\":1," GOOD_LATENCY "}]",
+		       "\"service\"");
+	assert_refused("[{\"service\":7,\"server\":{\"addr\":\"127.0.0.1\",\"port\":1,\"pid\":2,"
+		       "\"comm\":\"x\"},\"method\":\"GET\",\"path\":\"/\",\"status\":200,"
+		       "\"grpc_status\":null,\"count\":1," GOOD_LATENCY "}]",
+		       "\"service\"");
 	assert_refused("[{" GOOD_SERVER ",\"method\":\"GET\",\"path\":null,\"status\":200,"
 		       "\"grpc_status\":null,\"count\":1," GOOD_LATENCY "}]",
 		       "\"path\"");
@@ -215,6 +239,35 @@ static void test_services_sum_their_endpoints(void **state)
 	http_rows_free(&now);
 }
 
+/* A pre-forked server's master and worker, or two programs under one
+ * chosen name, are one service; one command under two names is two. */
+static void test_services_are_the_names_processes_chose(void **state)
+{
+	(void)state;
+	struct http_rows now;
+	doc_a[0] = '\0';
+	strcat(doc_a, "[");
+	named_row(doc_a, sizeof(doc_a), "frontend", "nginx", 80, "GET", "/a", 200, "null", 5, 1, 2);
+	named_row(doc_a, sizeof(doc_a), "frontend", "gunicorn", 80, "GET", "/b", 200, "null", 3, 1,
+		  2);
+	named_row(doc_a, sizeof(doc_a), "checkout", "python3", 81, "GET", "/c", 200, "null", 2, 1,
+		  2);
+	named_row(doc_a, sizeof(doc_a), "billing", "python3", 81, "GET", "/c", 200, "null", 1, 1,
+		  2);
+	strcat(doc_a, "]");
+	parse_ok(doc_a, &now);
+	struct table t;
+	assert_int_equal(table_build(&now, NULL, 0, TABLE_SERVICES, &t), 0);
+	assert_int_equal(t.n, 3);
+	assert_int_equal(find(&t, "frontend", NULL)->count, 8);
+	assert_int_equal(find(&t, "checkout", NULL)->count, 2);
+	assert_int_equal(find(&t, "billing", NULL)->count, 1);
+	for (size_t i = 0; i < t.n; i++)
+		assert_string_not_equal(t.v[i].key->service, "python3");
+	table_free(&t);
+	http_rows_free(&now);
+}
+
 static void test_no_rate_without_a_previous_read(void **state)
 {
 	(void)state;
@@ -313,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_errors_are_server_errors_as_opentelemetry_counts_them),
 		cmocka_unit_test(test_endpoint_rates_from_two_reads),
 		cmocka_unit_test(test_services_sum_their_endpoints),
+		cmocka_unit_test(test_services_are_the_names_processes_chose),
 		cmocka_unit_test(test_no_rate_without_a_previous_read),
 		cmocka_unit_test(test_quantiles_of_one_row_are_exact_and_merged_ones_weighted),
 		cmocka_unit_test(test_sort_orders),

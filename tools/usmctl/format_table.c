@@ -6,7 +6,7 @@
 
 #include "http_rows.h"
 
-#define LINE_MAX_BYTES (HTTP_ROW_PATH_MAX + 4 * HTTP_ROW_TEXT_MAX + 128)
+#define LINE_MAX_BYTES (HTTP_ROW_PATH_MAX + HTTP_ROW_SERVICE_MAX + 3 * HTTP_ROW_TEXT_MAX + 128)
 
 /* Cuts the line at width bytes, backing off over UTF-8 continuation
  * bytes so that no character is split. */

@@ -94,13 +94,13 @@ static bool milliseconds(json_object *o, const char *key, double *out)
 
 static int parse_server(json_object *server, struct http_row *r, char *err, size_t cap, size_t i)
 {
-	char addr[HTTP_ROW_TEXT_MAX];
+	char addr[HTTP_ROW_TEXT_MAX], comm[HTTP_ROW_TEXT_MAX];
 	int64_t port, pid;
 	if (!json_object_is_type(server, json_type_object) ||
 	    !text(server, "addr", "", addr, sizeof(addr)) ||
 	    !integer(server, "port", 0, 65535, true, &port) ||
 	    !integer(server, "pid", 1, UINT32_MAX, true, &pid) ||
-	    !text(server, "comm", "unknown", r->service, sizeof(r->service)))
+	    !text(server, "comm", "unknown", comm, sizeof(comm)))
 		return bad(err, cap, i,
 			   "\"server\" is not {\"addr\", \"port\", \"pid\", \"comm\"}");
 	/* The /metrics label's spelling: [v6]:port, and "unknown". */
@@ -124,6 +124,12 @@ static int parse_row(json_object *o, struct http_row *r, char *err, size_t cap, 
 	int rc = parse_server(server, r, err, cap, i);
 	if (rc != 0)
 		return rc;
+	/* Grouped by the name /metrics labels the row with, not the command:
+	 * a pre-forked worker and its master, or two programs one service
+	 * name covers, are one service. */
+	if (!text(o, "service", "unknown", r->service, sizeof(r->service)))
+		return bad(err, cap, i, "\"service\" is not a string of at most %d bytes or null",
+			   HTTP_ROW_SERVICE_MAX - 1);
 	int64_t status, grpc;
 	if (!text(o, "method", "unknown", r->method, sizeof(r->method)))
 		return bad(err, cap, i, "\"method\" is not a short string or null");

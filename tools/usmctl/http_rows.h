@@ -2,8 +2,8 @@
  * into plain rows, every field checked.
  *
  * Contract of http_rows_parse(): pure. doc must be an array of objects
- * each with server {addr, port, pid, comm}, method, path, status,
- * grpc_status, count and latency_ms {p50, p90, p99, max}, of the types
+ * each with service, server {addr, port, pid, comm}, method, path,
+ * status, grpc_status, count and latency_ms {p50, p90, p99, max}, of the types
  * the README documents (null where it allows null); other members are
  * ignored, so fields apid adds later do not break usmctl. Returns 0 with
  * out filled (free with http_rows_free), -EBADMSG with a one-line reason
@@ -16,10 +16,14 @@
 #include <stdint.h>
 
 #define HTTP_ROW_TEXT_MAX 64  /* a command (16 bytes, each maybe U+FFFD), "[v6]:port" */
+#define HTTP_ROW_SERVICE_MAX 192 /* a chosen name: 63 bytes, each maybe U+FFFD, and a NUL */
 #define HTTP_ROW_PATH_MAX 800 /* 255 bytes, each maybe U+FFFD (3 bytes), and a NUL */
 
 struct http_row {
-	char service[HTTP_ROW_TEXT_MAX]; /* server.comm, "unknown" when null */
+	/* The row's service: the name its process chose (OTEL_SERVICE_NAME,
+	 * DD_SERVICE), else its command, as /metrics labels it; "unknown"
+	 * when null (the server side was not captured). */
+	char service[HTTP_ROW_SERVICE_MAX];
 	char server[HTTP_ROW_TEXT_MAX];	 /* "addr:port", "[addr]:port", "unknown" */
 	char method[HTTP_ROW_TEXT_MAX];	 /* "unknown" when null (an extension method) */
 	char path[HTTP_ROW_PATH_MAX];

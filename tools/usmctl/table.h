@@ -1,5 +1,6 @@
 /* The table usmctl stats and usmctl top show: rows of /usm/http_stats
- * grouped by service (the server's command and address) or by endpoint
+ * grouped by service (the server's service name, as /metrics labels it,
+ * and address) or by endpoint
  * (service, method and path), with a request rate from two reads.
  *
  * What each column means, and why:
