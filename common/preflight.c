@@ -1,8 +1,10 @@
 #include "preflight.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/socket.h>
@@ -26,13 +28,32 @@ static bool searchable(const struct stat *st, uid_t uid, gid_t gid)
 	return st->st_mode & S_IXOTH;
 }
 
+/* The directories a path goes through, as the kernel walks them: its
+ * nearest existing ancestor with every symlink resolved (a link's target
+ * has parents of its own), then the part still to be made. */
+static bool resolved(const char *dir, char *out, size_t cap)
+{
+	char path[USM_CONFIG_STR_MAX], real[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", dir);
+	size_t cut = strlen(path);
+	while (!realpath(path, real)) {
+		char *slash = strrchr(path, '/');
+		if (errno != ENOENT || !slash || slash == path)
+			return false;
+		*slash = '\0';
+		cut = (size_t)(slash - path);
+	}
+	return (size_t)snprintf(out, cap, "%s%s", strcmp(real, "/") ? real : "", dir + cut) < cap;
+}
+
 int usm_preflight_runtime_dir(const char *dir, const struct usm_config *cfg, char *msg, size_t cap)
 {
 	const struct usm_user *users[] = {&cfg->bpf_user, &cfg->collector_user, &cfg->api_user};
-	char path[USM_CONFIG_STR_MAX];
+	char path[USM_CONFIG_STR_MAX], real[USM_CONFIG_STR_MAX];
+	if (strlen(dir) >= sizeof(path) || !resolved(dir, real, sizeof(real)))
+		return 0; /* the configuration or runtime_dir_prepare refuses such a runtime_dir */
+	dir = real;
 	size_t len = strlen(dir);
-	if (len >= sizeof(path))
-		return 0; /* the configuration refuses such a runtime_dir */
 	/* "/", each parent in turn, then dir itself. */
 	for (size_t end = 1; end <= len; end++) {
 		if (end > 1 && end < len && dir[end] != '/')
@@ -41,7 +62,8 @@ int usm_preflight_runtime_dir(const char *dir, const struct usm_config *cfg, cha
 		path[end] = '\0';
 		struct stat st;
 		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-			return 0; /* what does not exist yet, privd makes (or refuses) itself */
+			return 0; /* what does not exist yet privd makes; what is not a
+				   * directory, runtime_dir_prepare refuses */
 		for (size_t u = 0; u < sizeof(users) / sizeof(users[0]); u++) {
 			if (searchable(&st, users[u]->uid, users[u]->gid))
 				continue;
@@ -81,14 +103,43 @@ int usm_preflight_writable(const char *dir, char *msg, size_t cap)
 	return USM_EXIT_RUNTIME_DIR_READ_ONLY;
 }
 
+/* The first port a process without CAP_NET_BIND_SERVICE may bind (the
+ * kernel's own file); 1024, its default, if it cannot be read. The bind
+ * below runs as root, which may bind any. */
+static unsigned unprivileged_port_start(void)
+{
+	unsigned first = 1024;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+	if (f) {
+		if (fscanf(f, "%u", &first) != 1)
+			first = 1024;
+		fclose(f);
+	}
+	return first;
+}
+
 int usm_preflight_api_listen(const char *listen, char *msg, size_t cap)
 {
 	char host[64];
 	const char *colon = strrchr(listen, ':');
 	bool v6 = listen[0] == '[';
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen - 2 * v6), listen + v6);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai;
+	/* Numeric only: privd, root here, looks nothing up (a name's answer
+	 * comes from the network); apid reports a name it cannot bind. */
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST},
+			*ai;
 	int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (rc == EAI_NONAME)
+		return 0;
+	unsigned port = (unsigned)atoi(colon + 1), first = unprivileged_port_start();
+	if (rc == 0 && port < first) {
+		freeaddrinfo(ai);
+		snprintf(msg, cap, "api_listen %s: usm-apid holds no capability and ports below %u "
+			 "are privileged here (net.ipv4.ip_unprivileged_port_start); set api_listen to "
+			 "a port of %u or above", listen, first, first);
+		return USM_EXIT_API_ADDRESS_IN_USE;
+	}
 	if (rc != 0) {
 		snprintf(msg, cap, "api_listen %s: cannot resolve %s (%s); set api_listen to an address "
 			 "of this host", listen, host, gai_strerror(rc));

@@ -157,6 +157,7 @@ int main(int argc, char **argv)
 	static struct supervisor sup;
 
 	usm_log_init("usm-privd", USM_LOG_INFO);
+	umask(022); /* runtime_dir is made 0755 whatever umask privd was started with */
 	usm_config_from_args(argc, argv, "usm-privd", usage, &cfg);
 	usm_log_set_level(cfg.log_level);
 	if (geteuid() != 0) {

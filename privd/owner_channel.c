@@ -65,6 +65,8 @@ int owner_recv(int sock, struct owner_msg *m, int *fds, unsigned *nfds)
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg); /* one SCM_RIGHTS at most: the buffer holds no more */
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 		*nfds = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		/* CMSG_SPACE rounds up: the buffer may hold more than fds[] does */
+		*nfds = *nfds > OWNER_MAX_FDS ? OWNER_MAX_FDS : *nfds;
 		memcpy(fds, CMSG_DATA(c), *nfds * sizeof(int));
 	}
 	int want = n == (ssize_t)sizeof(*m) ? fds_expected(m) : -1;

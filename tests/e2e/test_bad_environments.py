@@ -112,6 +112,43 @@ class BadEnvironmentTest(unittest.TestCase):
                      + r"usm-bpf is uid \d+; mode 0700, owner 0:0\); make it 0711 or choose "
                      r"another runtime_dir")
 
+    def test_a_runtime_dir_reached_through_a_symlink_into_a_closed_directory(self):
+        """The check follows the path as the kernel does: a symlink's
+        target has parents of its own."""
+        closed = os.path.join(self.usm.tmp, "closed")
+        os.makedirs(os.path.join(closed, "sub"))
+        os.chmod(closed, 0o700)
+        link = os.path.join(self.usm.tmp, "link")
+        os.symlink(os.path.join(closed, "sub"), link)
+        self.usm.runtime_dir = os.path.join(link, "run")
+        self.usm.options[0] = "runtime_dir=" + self.usm.runtime_dir
+        self.refused(3, re.escape("runtime_dir %s: its ancestor %s is not searchable by the "
+                                  "service users (" % (os.path.join(closed, "sub", "run"),
+                                                       closed))
+                     + r"usm-bpf is uid \d+; mode 0700, owner 0:0\); make it 0711 or choose "
+                     r"another runtime_dir")
+
+    def test_a_privileged_api_port(self):
+        """apid holds no capability: a port below the kernel's unprivileged
+        start is refused, although privd (root) could bind it."""
+        self.usm.options = [o for o in self.usm.options if not o.startswith("api_listen=")]
+        self.usm.options.append("api_listen=127.0.0.1:81")
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            first = int(f.read())
+        self.assertGreater(first, 81, "this host lets anyone bind port 81")
+        self.refused(5, re.escape(
+            "api_listen 127.0.0.1:81: usm-apid holds no capability and ports below %d are "
+            "privileged here (net.ipv4.ip_unprivileged_port_start); set api_listen to a port "
+            "of %d or above" % (first, first)))
+
+    def test_started_with_a_closed_umask_usm_still_runs(self):
+        """runtime_dir is made 0755 whatever umask privd inherited (with
+        umask 077 it was made 0700, where the BPF owner could not listen)."""
+        self.usm.wrapper = ["sh", "-c", 'umask 077 && exec "$0" "$@"']
+        self.usm.start()
+        self.assertEqual(self.usm.health()["status"], "ok")
+        self.assertEqual(os.stat(self.usm.runtime_dir).st_mode & 0o777, 0o755)
+
     def test_a_runtime_dir_on_a_read_only_file_system(self):
         ro = os.path.join(self.usm.tmp, "ro")
         os.mkdir(ro)
