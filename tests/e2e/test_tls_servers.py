@@ -365,6 +365,48 @@ class TlsServersTestCase(unittest.TestCase):
     def test_lighttpd_mod_gnutls_exact_at_the_server(self):
         self.exact_at_the_server("lighttpd-gnutls", "lighttpd")
 
+    def h2_exact_at_lighttpd(self, tls):
+        """HTTP/2 over lighttpd's TLS module (it offers h2 by ALPN): curl
+        --http2 fresh and on one connection, h2load with many streams; every
+        exchange counted once at lighttpd as h2, no table lost."""
+        port, server = self.start_server("lighttpd-" + tls)
+        base = "https://127.0.0.1:%d" % port
+        key = ("GET", "/index.html", 200)
+        wait_for(lambda: self.counts(port).get(key, 0) >= 1, timeout=10,
+                 what="the warm-up request counted")
+        before = self.counts(port)[key]
+        counters = self.usm.get("/usm/stats").json()["counters"]
+        for _ in range(5):
+            r = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null", "-w",
+                                "%{http_version}", base + "/index.html"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.stdout, "2", r.stderr)
+        r = subprocess.run(["h2load", "-n", "200", "-c", "2", "-m", "8", base + "/index.html"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertIn("200 succeeded", r.stdout, r.stdout + r.stderr)
+        want = {key: before + 5 + 200}
+        try:
+            wait_for(lambda: self.counts(port) == want, timeout=10, what="counts %s" % want)
+        except AssertionError:
+            self.assertEqual(self.counts(port), want)
+        time.sleep(1.0)
+        self.assertEqual(self.counts(port), want)
+        h2 = [row for row in self.rows(port) if row["protocol"] == "h2"]
+        self.assertEqual(sum(row["count"] for row in h2), 205)
+        for row in h2:
+            self.assertEqual(row["server"]["pid"], server.pid, row)
+            self.assertEqual(row["server"]["addr"], "127.0.0.1", row)
+        after = self.usm.get("/usm/stats").json()["counters"]
+        for name in ("http2_hpack_desync", "http2_framing_lost", "http2_started_unseen",
+                     "http_exchanges_without_tuple"):
+            self.assertEqual(after[name], counters[name], name)
+
+    def test_h2_over_gnutls_exact_at_lighttpd(self):
+        self.h2_exact_at_lighttpd("gnutls")
+
+    def test_h2_over_openssl_exact_at_lighttpd(self):
+        self.h2_exact_at_lighttpd("openssl")
+
     def test_node_https_server_exact_at_the_server(self):
         self.exact_at_the_server("node-https", "node")
 
