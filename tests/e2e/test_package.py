@@ -35,6 +35,7 @@ CONF = "/etc/usm/usm.conf"
 EXPECTED_FILES = {
     "/usr/sbin/usm-privd",
     "/usr/bin/usm-policy",
+    "/usr/bin/usmctl",  # the terminal client (README, "usmctl")
     "/usr/libexec/usm/usm-collector",
     "/usr/libexec/usm/usm-apid",
     "/usr/libexec/usm/usm-inspector",
