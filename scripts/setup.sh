@@ -38,6 +38,8 @@ if [ "$kind" = test ]; then
 	packages+=(android-libboringssl-dev)
 	# HTTP/2 (tests/e2e/test_http2.py): nginx serves h2, h2load drives it
 	packages+=(nginx nghttp2-client nghttp2-server python3-grpcio)
+	# HTTP/2 frames exactly as a test wants them (tests/e2e/test_http2_scenarios.py)
+	packages+=(python3-h2)
 	packages+=(tmux) # a real terminal for usmctl top (tests/e2e/test_usmctl.py)
 	# the Debian package (tests/e2e/test_package.py builds, installs and verifies it):
 	# dpkg-buildpackage and debhelper, adduser for its postinst, systemd-analyze

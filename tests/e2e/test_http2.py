@@ -19,6 +19,7 @@ upgrade at Apache and nghttpd (nghttp2-server) at the end; Go in
 test_go_tls.py."""
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -37,10 +38,15 @@ NGINX_SERVER = """    server {{
         root {dir}/www;
         location = /missing {{ return 404; }}
         location = /teapot {{ return 418 "short and stout"; }}
+{locations}
     }}"""
 
 
-class Http2TestCase(unittest.TestCase):
+class NginxH2:
+    """nginx serving h2 over TLS (self.port) and h2c with prior knowledge
+    (self.plain_port), one per test, and the checks of what usm counted
+    at it, with the class's usm (started by the test case's setUp), its
+    directory and certificate (test_http2_scenarios.py uses it too)."""
 
     @classmethod
     def setUpClass(cls):
@@ -55,13 +61,9 @@ class Http2TestCase(unittest.TestCase):
             cls.usm.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def setUp(self):
-        require_privileges(self)
-        for binary in (NGINX, H2LOAD):
-            if not os.path.exists(binary):
-                self.fail("%s is not installed (scripts/setup.sh test installs it)" % binary)
-        if type(self).usm is None:
-            type(self).usm = Usm("http_request_timeout_ms=1500").start()
+    def start_nginx(self, locations=""):
+        """nginx with NGINX_SERVER's locations and these, answering; the
+        warm-up request (GET /index.html over TLS) counted."""
         self.port = free_port()
         self.plain_port = free_port()
         d = tempfile.mkdtemp(prefix="nginx-", dir=self.tmp)
@@ -75,7 +77,7 @@ class Http2TestCase(unittest.TestCase):
         with open(conf, "w") as f:
             f.write(nginx_conf(d, NGINX_SERVER.format(
                 dir=d, port=self.port, plain_port=self.plain_port, cert=self.cert,
-                key=self.key)))
+                key=self.key, locations=locations)))
         self.nginx = subprocess.Popen([NGINX, "-c", conf, "-p", d], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         self.addCleanup(self.stop_nginx)
@@ -140,6 +142,18 @@ class Http2TestCase(unittest.TestCase):
         for name in unchanged:
             self.assertEqual(after[name], before[name], name)
         self.assertGreater(after["http2_connections"], before["http2_connections"])
+
+
+class Http2TestCase(NginxH2, unittest.TestCase):
+
+    def setUp(self):
+        require_privileges(self)
+        for binary in (NGINX, H2LOAD):
+            if not os.path.exists(binary):
+                self.fail("%s is not installed (scripts/setup.sh test installs it)" % binary)
+        if type(self).usm is None:
+            type(self).usm = Usm("http_request_timeout_ms=1500").start()
+        self.start_nginx()
 
     def test_curl_fresh_and_multiplexed_exact_at_nginx(self):
         before_counts = self.counts()
