@@ -487,8 +487,9 @@ static void learn_tuple(struct conn_table *t, struct conn *c, const struct usm_c
 }
 
 /* A connection whose first segment is an HTTP/2 preface (the client's, or
- * the server's SETTINGS) is HTTP/2 from then on; one that carried HTTP/1
- * first stays HTTP/1 (h2c upgrades are not followed yet). */
+ * the server's SETTINGS), or a frame (one that started before usm), is
+ * HTTP/2 from then on; one that carried HTTP/1 first stays HTTP/1 until a
+ * 101 (after_upgrade). */
 /* A call arrives as one record or several in order (usm_events.h), every
  * record of it with the call's ts and len; a record that is not where the
  * last one said the next would start means records between were lost (a
@@ -539,10 +540,12 @@ static void start_h2(struct conn_table *t, struct conn *c, enum http_dir dir, co
 	if (d == H2_NOT || h->requests || h->responses || h->interim)
 		return;
 	/* the client preface travels with the requests, the server's with
-	 * the responses */
+	 * the responses; a connection met mid-way has no known side (it is
+	 * counted as started unseen and yields no rows) */
 	bool requests_here = d == H2_CLIENT_PREFACE;
-	enum http_role role = requests_here == (dir == HTTP_DIR_READ) ? HTTP_ROLE_SERVER
-								   : HTTP_ROLE_CLIENT;
+	enum http_role role = d == H2_MIDSTREAM ? HTTP_ROLE_UNKNOWN
+			      : requests_here == (dir == HTTP_DIR_READ) ? HTTP_ROLE_SERVER
+									 : HTTP_ROLE_CLIENT;
 	struct h2_limits lim = {.max_path_len = HTTP_PATH_MAX, .max_streams = CONN_H2_MAX_STREAMS};
 	if ((c->h2 = h2_link_new(role, &lim)) != NULL)
 		t->counters.h2_connections++;
@@ -563,7 +566,7 @@ static void after_upgrade(struct conn_table *t, struct conn *c, enum http_dir di
 	enum http_role role = requests_here == (dir == HTTP_DIR_READ) ? HTTP_ROLE_SERVER
 								   : HTTP_ROLE_CLIENT;
 	struct h2_limits lim = {.max_path_len = HTTP_PATH_MAX, .max_streams = CONN_H2_MAX_STREAMS};
-	if (d == H2_NOT || !(c->h2 = h2_link_new(role, &lim))) {
+	if (d == H2_NOT || d == H2_MIDSTREAM || !(c->h2 = h2_link_new(role, &lim))) {
 		drop_upgrade(t, c, true);
 		return;
 	}

@@ -359,6 +359,14 @@ static void header_frame(struct h2_conn *c, enum http_dir dir, const struct h2_f
 	bool end = h->flags & H2_FLAG_END_HEADERS;
 	if (end)
 		d->in_block = false;
+	enum http_dir other = dir == HTTP_DIR_READ ? HTTP_DIR_WRITE : HTTP_DIR_READ;
+	if (d->trusted && !requests_in(c, dir) && !c->dir[other].seen && c->nstreams == 0) {
+		/* A header block before any request: what looked like the
+		 * server's preface was a SETTINGS frame of a connection that
+		 * started before usm (a new one's server answers requests only) */
+		c->counters.started_unseen = 1;
+		d->trusted = false;
+	}
 	if (!d->trusted) {
 		c->counters.undecoded_blocks += end;
 		return;

@@ -33,9 +33,22 @@ enum h2_detect h2_link_detect(const uint8_t *data, size_t captured)
 		return H2_NOT;
 	struct h2_frame_header h;
 	h2_frame_header_read(data, &h);
-	return h.type == H2_SETTINGS && h.flags == 0 && h.stream == 0 && h.length % 6 == 0 &&
-			       h.length <= 6 * 64
-		       ? H2_SERVER_PREFACE
+	if (h.type == H2_SETTINGS && h.flags == 0 && h.stream == 0 && h.length % 6 == 0 &&
+	    h.length <= 6 * 64)
+		return H2_SERVER_PREFACE;
+	/* A frame of a connection that started before usm: a known type, on
+	 * a stream where that type belongs, no longer than the default frame
+	 * size; no HTTP/1 message starts with a zero byte. */
+	bool on_stream = h.type == H2_DATA || h.type == H2_HEADERS || h.type == H2_PRIORITY ||
+			 h.type == H2_RST_STREAM || h.type == H2_PUSH_PROMISE ||
+			 h.type == H2_CONTINUATION;
+	bool on_conn = (h.type == H2_SETTINGS && h.length % 6 == 0) || h.type == H2_PING ||
+		       h.type == H2_GOAWAY;
+	bool reserved = data[5] & 0x80;
+	return data[0] == 0 && !reserved && h.length <= 16384 &&
+			       ((on_stream && h.stream != 0) || (on_conn && h.stream == 0) ||
+				h.type == H2_WINDOW_UPDATE)
+		       ? H2_MIDSTREAM
 		       : H2_NOT;
 }
 

@@ -12,7 +12,9 @@
  *
  * Which connections are HTTP/2 (h2_link_detect): a segment that starts
  * with the client preface, or with a SETTINGS frame on stream 0 (the
- * server's preface; no HTTP/1 message starts with a zero byte). */
+ * server's preface; no HTTP/1 message starts with a zero byte), or with
+ * another plausible frame header (a connection that started before usm:
+ * no side known, nothing trusted). */
 #ifndef USM_COLLECTOR_H2_LINK_H
 #define USM_COLLECTOR_H2_LINK_H
 
@@ -28,6 +30,7 @@ enum h2_detect {
 	H2_NOT = 0,
 	H2_CLIENT_PREFACE, /* the segment starts with the 24-byte preface */
 	H2_SERVER_PREFACE, /* ... with a SETTINGS frame on stream 0 */
+	H2_MIDSTREAM,      /* ... with another frame: a connection that started before usm */
 };
 
 /* What the first bytes of a connection's segment say. */

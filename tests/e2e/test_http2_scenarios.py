@@ -454,18 +454,13 @@ class Http2ScenariosTestCase(test_http2.NginxH2, unittest.TestCase):
             self.expect(old, True)
             self.before_counts = {"tls": self.counts(), "clear": self.counts(self.plain_port)}
 
-    @unittest.expectedFailure
     def test_12_a_connection_started_before_usm_is_counted_as_such(self):
-        """Known gap (README: `http2_started_unseen`): an h2 connection the
-        late usm first sees mid-stream (a HEADERS frame first) is not
-        taken for HTTP/2 at all (h2_link_detect knows only the two
-        prefaces): HTTP/1's parser calls it garbage (http_parse_errors);
-        http2_started_unseen does not move. With a client SETTINGS frame
-        first, each end takes it for the server's preface (the wrong role):
-        the client's requests are decoded as responses with an empty table,
-        counted as http2_hpack_desync. Either way no row, no wrong row.
-        Wanted: each end of both connections counted once as started
-        unseen, nothing as desynchronised."""
+        """An h2 connection the late usm first sees mid-stream is counted
+        once per end as started unseen, nothing as desynchronised: met
+        with a HEADERS frame first (h2_link_detect: a plausible frame, no
+        side known), or with a client SETTINGS frame first, which looks
+        like a server's preface until a header block comes before any
+        request (h2_conn.c)."""
         for settings_first in (False, True):
             _, delta, _, _ = self.started_before_usm(settings_first)
             self.assertEqual((delta["http2_started_unseen"], delta["http2_hpack_desync"]), (4, 0))

@@ -362,6 +362,35 @@ static void test_a_connection_started_before_is_not_decoded(void **state)
 	assert_int_equal(f->c.counters.exchanges, 0);
 }
 
+/* A SETTINGS frame met first in the response direction looks like the
+ * server's preface; a header block there before any request means it was
+ * a connection's later SETTINGS (it started before usm, and the side
+ * guessed may be the wrong one): started unseen, not a desync, no row. */
+static void test_a_settings_frame_met_mid_connection(void **state)
+{
+	struct fixture *f = *state;
+	frame(f, RESP, H2_SETTINGS, 0, 0, NULL, 0);
+	/* the other end's request, with the table it built before usm came */
+	request(f, 1, "GET", "/before");
+	uint8_t b[256];
+	nghttp2_nv nv[] = {NV(":method", "GET"), NV(":scheme", "https"), NV(":path", "/before"),
+			   NV(":authority", "localhost")};
+	size_t n = encode(f->client, nv, 4, b, sizeof(b)); /* all indexed now */
+	struct h2_conn fresh;
+	struct h2_limits lim = {.max_path_len = 64, .max_streams = 100};
+	assert_int_equal(h2_conn_init(&fresh, HTTP_ROLE_SERVER, &lim), 0);
+	struct h2_frame_header settings = {.type = H2_SETTINGS};
+	h2_conn_frame(&fresh, RESP, &settings, NULL, 0, f->now, &sink, f);
+	struct h2_frame_header h = {.length = (uint32_t)n, .type = H2_HEADERS,
+				    .flags = H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, .stream = 3};
+	h2_conn_frame(&fresh, RESP, &h, b, n, f->now + 1, &sink, f);
+	assert_int_equal(fresh.counters.started_unseen, 1);
+	assert_int_equal(fresh.counters.hpack_desync, 0);
+	assert_int_equal(fresh.counters.exchanges, 0);
+	h2_conn_free(&fresh);
+	assert_int_equal(f->nseen, 0);
+}
+
 /* A block cut by the capture: the request direction's table is lost for
  * good; answers to streams opened before still count, nothing after. */
 static void test_a_cut_block_stops_decoding_that_direction(void **state)
@@ -464,6 +493,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_promise_is_decoded_and_ignored, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_long_paths_are_cut_and_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_settings_frame_met_mid_connection, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_a_connection_started_before_is_not_decoded,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_cut_block_stops_decoding_that_direction, setup,

@@ -152,10 +152,22 @@ static void test_detection(void **state)
 	assert_int_equal(h2_link_detect(server, ns), H2_SERVER_PREFACE);
 	static const char http1[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 	assert_int_equal(h2_link_detect((const uint8_t *)http1, sizeof(http1) - 1), H2_NOT);
+	/* frames a connection that started before usm begins with */
 	static const uint8_t ack[9] = {0, 0, 0, H2_SETTINGS, H2_FLAG_ACK, 0, 0, 0, 0};
-	assert_int_equal(h2_link_detect(ack, sizeof(ack)), H2_NOT); /* not a first frame */
+	assert_int_equal(h2_link_detect(ack, sizeof(ack)), H2_MIDSTREAM);
+	static const uint8_t headers[9] = {0, 0, 20, H2_HEADERS, H2_FLAG_END_HEADERS, 0, 0, 0, 7};
+	assert_int_equal(h2_link_detect(headers, sizeof(headers)), H2_MIDSTREAM);
+	/* and what is not a frame */
 	static const uint8_t odd[9] = {0, 0, 5, H2_SETTINGS, 0, 0, 0, 0, 0};
 	assert_int_equal(h2_link_detect(odd, sizeof(odd)), H2_NOT); /* not whole settings */
+	static const uint8_t no_stream[9] = {0, 0, 20, H2_HEADERS, 4, 0, 0, 0, 0};
+	assert_int_equal(h2_link_detect(no_stream, sizeof(no_stream)), H2_NOT);
+	static const uint8_t reserved[9] = {0, 0, 20, H2_HEADERS, 4, 0x80, 0, 0, 7};
+	assert_int_equal(h2_link_detect(reserved, sizeof(reserved)), H2_NOT);
+	static const uint8_t unknown[9] = {0, 0, 20, 0x0a, 0, 0, 0, 0, 7};
+	assert_int_equal(h2_link_detect(unknown, sizeof(unknown)), H2_NOT);
+	static const uint8_t big[9] = {0, 0x40, 1, H2_DATA, 0, 0, 0, 0, 7};
+	assert_int_equal(h2_link_detect(big, sizeof(big)), H2_NOT); /* > 16 KiB */
 }
 
 int main(void)
