@@ -342,6 +342,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct collector *c = ctx;
 	const struct usm_proc_event *e = data;
 	if (!discovery_event_valid(data, size)) {
+		/* the first one said in full: the counter says how many */
+		if (c->counters[USM_CTR_PROC_EVENTS_MALFORMED] == 0)
+			log_warn("discovery event refused (counted in proc_events_malformed): %zu "
+				 "bytes, type %u, pid %u, path_len %u, comm %.16s, path %.64s",
+				 size, size >= 4 ? e->type : 0, size >= 8 ? e->pid : 0,
+				 size == sizeof(*e) ? e->path_len : 0, size == sizeof(*e) ? e->comm : "",
+				 size == sizeof(*e) ? e->path : "");
 		c->counters[USM_CTR_PROC_EVENTS_MALFORMED]++;
 		return 0;
 	}

@@ -204,6 +204,7 @@ static void first_seen(struct h2_conn *c, enum http_dir dir, bool start)
 		return;
 	d->seen = true;
 	d->trusted = start;
+	d->started = start;
 	if (!start)
 		c->counters.started_unseen = 1; /* once per connection */
 }
@@ -360,10 +361,11 @@ static void header_frame(struct h2_conn *c, enum http_dir dir, const struct h2_f
 	if (end)
 		d->in_block = false;
 	enum http_dir other = dir == HTTP_DIR_READ ? HTTP_DIR_WRITE : HTTP_DIR_READ;
-	if (d->trusted && !requests_in(c, dir) && !c->dir[other].seen && c->nstreams == 0) {
-		/* A header block before any request: what looked like the
-		 * server's preface was a SETTINGS frame of a connection that
-		 * started before usm (a new one's server answers requests only) */
+	if (d->trusted && !requests_in(c, dir) && !c->dir[other].started && c->nstreams == 0) {
+		/* A header block before any request that could be read: what
+		 * looked like the server's preface was a SETTINGS frame of a
+		 * connection that started before usm (a new one's server
+		 * answers requests only, read from the preface on) */
 		c->counters.started_unseen = 1;
 		d->trusted = false;
 	}

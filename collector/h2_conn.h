@@ -110,6 +110,7 @@ struct h2_conn {
 		void *inflater; /* nghttp2_hd_inflater */
 		bool seen;      /* a frame or the preface came */
 		bool trusted;
+		bool started;   /* trusted from its start (it may have lost it since) */
 		bool in_block;  /* a header block awaits its CONTINUATION */
 		uint32_t block_stream;
 		uint8_t block_type;

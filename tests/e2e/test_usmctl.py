@@ -255,8 +255,15 @@ class UsmctlTestCase(unittest.TestCase):
         self.assertIn("traced files: %d, blocked files: 0\n" % traced, out)
 
     def test_traced_and_blocked_are_the_apis_documents(self):
-        api = self.usm.get("/debug/usm/traced_programs").json()
-        self.assertEqual(json.loads(self.run_ok("--json", "traced")), api)
+        # The document changes as processes on the host come and go (its
+        # PIDs): usmctl's copy must equal the API's read just before or
+        # just after it, at one of a few tries
+        def same():
+            before = self.usm.get("/debug/usm/traced_programs").json()
+            mine = json.loads(self.run_ok("--json", "traced"))
+            after = self.usm.get("/debug/usm/traced_programs").json()
+            return before if mine in (before, after) else None
+        api = wait_for(same, timeout=10, what="usmctl's document equal to the API's")
         out = self.run_ok("traced")
         libssl = [e for e in api if e["FilePath"].endswith("/libssl.so.3")]
         self.assertTrue(libssl, api)
