@@ -250,9 +250,19 @@ static __always_inline void forget_walks(__u64 conn)
 	bpf_map_delete_elem(&h2_walks, &k);
 }
 
+/* A TLS write whose session has no socket yet: the thread's next socket
+ * write, within BIND_WINDOW_NS, carries its records. Apart from the read
+ * call state: node calls SSL_read between its SSL_write and the socket
+ * write that flushes it, and a shared slot lost the pending binding. */
+struct write_bind {
+	__u64 session;	/* 0: none pending */
+	__u64 ts_ns;
+};
+
 struct thread_calls {
 	struct tls_call tls;
 	struct plain_call plain;
+	struct write_bind wbind;
 };
 
 /* Per-thread call state in task local storage rather than a hash keyed by
@@ -1004,10 +1014,8 @@ int tls_entry(struct pt_regs *ctx)
 		struct thread_calls *tc = t ? NULL : calls(true);
 		if (tc) {
 			/* Let the socket syscall this write makes bind it. */
-			tc->tls.session = session;
-			tc->tls.role = role;
-			tc->tls.bound = 0;
-			tc->tls.ts_ns = bpf_ktime_get_ns();
+			tc->wbind.session = session;
+			tc->wbind.ts_ns = bpf_ktime_get_ns();
 		}
 	} else if (role == USM_TLS_ROLE_SET_FD) {
 		struct usm_conn_tuple t = {};
@@ -1062,16 +1070,24 @@ static __always_inline void sock_enter(int fd, __u64 buf, __u64 buf_max, __u8 di
 	 * pending binding must not take the thread's next read of another
 	 * socket. A bound socket is in tls_socks, which keeps the clear-text
 	 * path below off it (also if a return probe was missed). */
-	if (c && c->role != USM_TLS_ROLE_NONE && !c->bound &&
-	    (c->role == USM_TLS_ROLE_WRITE) == (dir == USM_DIR_WRITE) &&
+	bool reading = c && (c->role == USM_TLS_ROLE_READ || c->role == USM_TLS_ROLE_READ_EX);
+	if (reading && !c->bound && dir == USM_DIR_READ &&
 	    bpf_ktime_get_ns() - c->ts_ns < BIND_WINDOW_NS &&
 	    bind_session(c->session, fd_to_sock(fd), &c->tuple)) {
 		c->bound = 1;
-		/* The session's records so far went without a tuple (a write is
-		 * emitted at entry, before this): say it now, once. */
+		/* The session's records so far went without a tuple: say it
+		 * now, once. */
 		emit(USM_EVENT_CONN_BIND, 0, 1, c->session, 0, 0, 0, &c->tuple);
-		if (c->role == USM_TLS_ROLE_WRITE)
-			c->role = USM_TLS_ROLE_NONE; /* its only use was binding */
+		return;
+	}
+	struct write_bind *w = tc && dir == USM_DIR_WRITE ? &tc->wbind : NULL;
+	struct usm_conn_tuple wt = {};
+	if (w && w->session && bpf_ktime_get_ns() - w->ts_ns < BIND_WINDOW_NS &&
+	    bind_session(w->session, fd_to_sock(fd), &wt)) {
+		/* a write is emitted at entry, before this: its records and the
+		 * session's earlier ones went without a tuple */
+		emit(USM_EVENT_CONN_BIND, 0, 1, w->session, 0, 0, 0, &wt);
+		w->session = 0; /* its only use was binding */
 		return;
 	}
 	/* Inside a TLS read the socket carries records, not HTTP: skip the

@@ -436,10 +436,12 @@ class TlsServersTestCase(unittest.TestCase):
         r = subprocess.run(["wget", "-q", "--no-check-certificate", "-O", "/dev/null",
                             base + "/index.html"], capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
-        # not node as a client here: its side of an exchange whose server
-        # closes at once (HTTP/1.0) is counted again without a tuple
-        # (issue #13 says what is left)
-        want = {key: before + 10 + 3 + 1, missing: 1}
+        # node (its own OpenSSL, memory BIOs) calls SSL_read between its
+        # SSL_write and the socket write that flushes it: the write's
+        # pending binding has a slot of its own, so its side is matched
+        # to the server's even though the server closes at once
+        self.node_client(base + "/index.html", 3)
+        want = {key: before + 10 + 3 + 1 + 3, missing: 1}
         try:
             wait_for(lambda: self.counts(port) == want, timeout=10, what="counts %s" % want)
         except AssertionError:
