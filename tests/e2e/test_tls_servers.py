@@ -1,7 +1,8 @@
 """End-to-end: the TLS servers people run, counted exactly (issue #13).
 
 Apache 2.4 with mod_ssl (Debian's apache2), under the event and the
-prefork MPM, lighttpd with mod_openssl and with mod_gnutls, haproxy
+prefork MPM, nginx, python's ssl server, lighttpd with mod_openssl and
+with mod_gnutls (HTTP/1.1, and HTTP/2 by ALPN), haproxy
 terminating TLS in front of a clear-text backend (both hops counted, each
 at its own server), node's https server (its own OpenSSL, under
 enable_nodejs_monitoring) and a BoringSSL server standing in for envoy
@@ -15,7 +16,8 @@ connections (one curl each), keep-alive (one curl for several URLs,
 node's keep-alive agent, itself traced), wget (GnuTLS) and python
 (OpenSSL), HTTP/1.1 (lighttpd would offer HTTP/2 to curl): every exchange
 counted once, at the server, with its address, port, pid and command;
-none without a tuple. Under wrk (4 keep-alive connections for a second)
+none without a tuple. Under wrk (4 keep-alive connections for a second;
+Apache, nginx, lighttpd over both libraries, node, BoringSSL)
 the truth is the server's own access log, not wrk's total: wrk drops its
 in-flight requests when its time is up, which the server still answers.
 
@@ -34,8 +36,8 @@ import time
 import unittest
 import urllib.request
 
-from usm_harness import (BUILD, Usm, free_port, make_cert, node_tls_server_args,
-                         require_privileges, wait_for)
+from usm_harness import (BUILD, NGINX, Usm, free_port, make_cert, nginx_conf,
+                         node_tls_server_args, require_privileges, wait_for)
 
 APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
@@ -76,11 +78,23 @@ backend clear
 LIGHTTPD_CONF = """server.document-root = "{dir}/www"
 server.bind = "127.0.0.1"
 server.port = {port}
-server.modules = ( "mod_{tls}" )
+server.modules = ( "mod_{tls}", "mod_accesslog" )
+accesslog.filename = "{dir}/access.log"
+accesslog.format = "%U %s"
 ssl.engine = "enable"
 ssl.pemfile = "{pem}"
 server.pid-file = "{dir}/lighttpd.pid"
 """
+
+# nginx over TLS, HTTP/1.1 (no http2 on this listener), its log as the truth
+NGINX_TLS_SERVER = """    log_format usm "$uri $status";
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        access_log {dir}/access.log usm;
+        root {dir}/www;
+    }}"""
 
 APACHE_CONF = """ServerRoot {modules}/..
 ServerName localhost
@@ -166,6 +180,14 @@ class TlsServersTestCase(unittest.TestCase):
                     "-key", self.key, "-" + option, "-quiet"]
         elif server == "boringssl":
             argv = [BORINGSSL_SERVER, str(port), self.cert, self.key, self.access_log]
+        elif server == "nginx":
+            text = nginx_conf(d, NGINX_TLS_SERVER.format(port=port, dir=d, cert=self.cert,
+                                                         key=self.key))
+            argv = [NGINX, "-c", conf, "-p", d]
+        elif server == "python":  # python's ssl (the system OpenSSL), HTTP/1.1 keep-alive
+            argv = ["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                     "http_servers.py"), "tls", str(port),
+                    self.cert, self.key]
         else:  # haproxy terminating TLS in front of python's (threading) http.server
             self.backend_port = free_port()
             backend = subprocess.Popen(["/usr/bin/python3", "-m", "http.server",
@@ -179,7 +201,7 @@ class TlsServersTestCase(unittest.TestCase):
                      timeout=15, what="the backend answering")
             text = HAPROXY_CONF.format(port=port, pem=pem, backend=self.backend_port)
             argv = [HAPROXY, "-f", conf, "-db"]
-        if server not in ("node", "boringssl", "openssl"):
+        if server not in ("node", "boringssl", "openssl", "python"):
             with open(conf, "w") as f:
                 f.write(text)
         # its own session: prefork's parent signals its whole process group
@@ -407,6 +429,15 @@ class TlsServersTestCase(unittest.TestCase):
     def test_h2_over_openssl_exact_at_lighttpd(self):
         self.h2_exact_at_lighttpd("openssl")
 
+    def test_nginx_exact_at_the_server(self):
+        self.exact_at_the_server("nginx-tls", "nginx")
+
+    def test_wrk_keep_alive_exact_at_nginx(self):
+        self.exact_under_wrk("nginx-tls", "nginx")
+
+    def test_python_ssl_server_exact_at_the_server(self):
+        self.exact_at_the_server("python-ssl", "python3")
+
     def test_node_https_server_exact_at_the_server(self):
         self.exact_at_the_server("node-https", "node")
 
@@ -461,6 +492,12 @@ class TlsServersTestCase(unittest.TestCase):
 
     def test_wrk_keep_alive_exact_at_node(self):
         self.exact_under_wrk("node-https", "node")
+
+    def test_wrk_keep_alive_exact_at_lighttpd_over_openssl(self):
+        self.exact_under_wrk("lighttpd-openssl", "lighttpd")
+
+    def test_wrk_keep_alive_exact_at_lighttpd_over_gnutls(self):
+        self.exact_under_wrk("lighttpd-gnutls", "lighttpd")
 
     def test_wrk_keep_alive_exact_at_boringssl(self):
         self.exact_under_wrk("boringssl-envoy", "https_server")
