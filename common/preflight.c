@@ -64,6 +64,22 @@ int usm_preflight_runtime_dir(const char *dir, const struct usm_config *cfg, cha
 		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 			return 0; /* what does not exist yet privd makes; what is not a
 				   * directory, runtime_dir_prepare refuses */
+		/* privd, root, makes, chowns and empties directories under these
+		 * parents by path: one another user may write (without the
+		 * sticky bit) could be swapped for a symlink to a directory of
+		 * root's meanwhile. runtime_dir itself runtime_dir_prepare checks. */
+		bool sticky = st.st_mode & S_ISVTX;
+		if (end < len && (st.st_uid != 0 || (!sticky && ((st.st_mode & S_IWOTH) ||
+								 ((st.st_mode & S_IWGRP) && st.st_gid != 0))))) {
+			snprintf(msg, cap,
+				 "runtime_dir %s: its %s %s can be written by a user other than root "
+				 "(mode %04o, owner %u:%u), who could swap what privd prepares there; "
+				 "choose a runtime_dir whose parents only root can write (the default "
+				 "/run/usm)",
+				 dir, strchr(dir + end + 1, '/') ? "ancestor" : "parent", path,
+				 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+			return USM_EXIT_RUNTIME_DIR_UNSAFE;
+		}
 		for (size_t u = 0; u < sizeof(users) / sizeof(users[0]); u++) {
 			if (searchable(&st, users[u]->uid, users[u]->gid))
 				continue;

@@ -32,6 +32,7 @@ enum usm_exit_status {
 	USM_EXIT_NO_TRACEFS = 7,          /* tracefs is not mounted and cannot be */
 	USM_EXIT_NO_UPROBES = 8,          /* no uprobe_multi, and classic uprobes are not allowed */
 	USM_EXIT_NO_LANDLOCK = 9,         /* the kernel has no Landlock */
+	USM_EXIT_RUNTIME_DIR_UNSAFE = 10, /* a parent of runtime_dir another user can write */
 };
 
 /* Every service user that reaches runtime_dir (the BPF owner binds its

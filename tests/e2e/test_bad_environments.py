@@ -128,6 +128,21 @@ class BadEnvironmentTest(unittest.TestCase):
                      + r"usm-bpf is uid \d+; mode 0700, owner 0:0\); make it 0711 or choose "
                      r"another runtime_dir")
 
+    def test_a_runtime_dir_under_a_directory_another_user_can_write(self):
+        """privd, root, prepares runtime_dir by path: a parent another user
+        may write (no sticky bit) is refused; a world-writable sticky one
+        (/tmp) is not."""
+        shared = os.path.join(self.usm.tmp, "shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o777)
+        self.usm.runtime_dir = os.path.join(shared, "run")
+        self.usm.options[0] = "runtime_dir=" + self.usm.runtime_dir
+        self.refused(10, re.escape(
+            "runtime_dir %s: its parent %s can be written by a user other than root (mode "
+            "0777, owner 0:0), who could swap what privd prepares there; choose a runtime_dir "
+            "whose parents only root can write (the default /run/usm)"
+            % (self.usm.runtime_dir, shared)))
+
     def test_a_privileged_api_port(self):
         """apid holds no capability: a port below the kernel's unprivileged
         start is refused, although privd (root) could bind it."""
