@@ -28,8 +28,9 @@ import time
 import unittest
 
 from test_boundary import elf_with_symbols
-from usm_harness import (Usm, free_port, make_cert, pid_alive, proc_status, processes_named,
-                         require_privileges, stop_processes, test_failed, wait_for)
+from usm_harness import (Usm, free_port, make_cert, nginx_conf, pid_alive, proc_status,
+                         processes_named, require_privileges, stop_processes, test_failed,
+                         wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVERS = os.path.join(HERE, "http_servers.py")
@@ -41,28 +42,15 @@ RESIDENT = {os.path.realpath("/usr/lib/x86_64-linux-gnu/" + n)
             for n in ("libssl.so.3", "libgnutls.so.30")}
 KINDS = ("ka-tls", "ka-plain", "fresh-tls", "fresh-plain")
 
-NGINX_CONF = """daemon off;
-master_process on;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    keepalive_requests 1000000;
+# nginx over TLS answering every path itself (default_type from the
+# harness's configuration; keep-alive connections never recycled)
+NGINX_SERVER = """    keepalive_requests 1000000;
     server {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
         location / {{ return 200 "ok\\n"; }}
-    }}
-}}
-"""
+    }}"""
 
 
 def fd_infos(pid):
@@ -112,7 +100,7 @@ class FaultsTestCase(unittest.TestCase):
         os.mkdir(d)
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=d, port=cls.tls_port, cert=cert, key=key))
+            f.write(nginx_conf(d, NGINX_SERVER.format(port=cls.tls_port, cert=cert, key=key)))
         cls.servers.append(subprocess.Popen([NGINX, "-c", conf, "-p", d],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                             start_new_session=True))
