@@ -165,7 +165,14 @@ class FaultsTestCase(unittest.TestCase):
                     continue
         return found
 
+    # the fault's phase lasts long enough for every kind of client to drive
+    # a request in it (a fault over in a moment left fresh-tls without one)
+    DURING_MIN_S = 2.0
+
     def set_phase(self, phase):
+        if getattr(self, "phase", None) == "during":
+            time.sleep(max(0.0, self.DURING_MIN_S - (time.monotonic() - self.phase_entered)))
+        self.phase, self.phase_entered = phase, time.monotonic()
         tmp = self.control + ".new"
         with open(tmp, "w") as f:
             f.write(phase)
