@@ -18,14 +18,13 @@ reach the collector through the kernel's frame walk. gRPC below; h2c by
 upgrade at Apache and nghttpd (nghttp2-server) at the end; Go in
 test_go_tls.py."""
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
-from usm_harness import (NGINX, Usm, free_port, make_cert, nginx_conf, require_privileges,
+from usm_harness import (NGINX, SharedUsm, Usm, free_port, nginx_conf, require_privileges,
                          stop_nginx, wait_for)
 
 H2LOAD = "/usr/bin/h2load"
@@ -42,24 +41,13 @@ NGINX_SERVER = """    server {{
     }}"""
 
 
-class NginxH2:
+class NginxH2(SharedUsm):
     """nginx serving h2 over TLS (self.port) and h2c with prior knowledge
     (self.plain_port), one per test, and the checks of what usm counted
     at it, with the class's usm (started by the test case's setUp), its
     directory and certificate (test_http2_scenarios.py uses it too)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.usm = None
-        cls.tmp = tempfile.mkdtemp(prefix="usm-h2-")
-        os.chmod(cls.tmp, 0o755)
-        cls.key, cls.cert = make_cert(cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.usm:
-            cls.usm.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    TMP_PREFIX = "usm-h2-"
 
     def start_nginx(self, locations=""):
         """nginx with NGINX_SERVER's locations and these, answering; the
@@ -239,24 +227,13 @@ GRPC_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "grpc
 DEBIAN_PYTHON = "/usr/bin/python3"  # python3-grpcio is Debian's
 
 
-class GrpcTestCase(unittest.TestCase):
+class GrpcTestCase(SharedUsm, unittest.TestCase):
     """gRPC over HTTP/2, clear text and TLS (python3-grpcio both ends; its
     TLS is the system OpenSSL, fed through memory BIOs): rows keyed by the
     method as the path, with the gRPC status from the trailers beside the
     HTTP status, counted once at the server, with its address."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.usm = None
-        cls.tmp = tempfile.mkdtemp(prefix="usm-grpc-")
-        os.chmod(cls.tmp, 0o755)
-        cls.key, cls.cert = make_cert(cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.usm:
-            cls.usm.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    TMP_PREFIX = "usm-grpc-"
 
     def setUp(self):
         require_privileges(self)
@@ -376,23 +353,12 @@ Protocols h2c http/1.1
 """
 
 
-class OtherH2ServersTestCase(unittest.TestCase):
+class OtherH2ServersTestCase(SharedUsm, unittest.TestCase):
     """h2c by upgrade at Apache (mod_http2), and nghttpd (nghttp2's own
     server) over TLS and in clear text: exact at the server, as h2."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.usm = None
-        cls.tmp = tempfile.mkdtemp(prefix="usm-h2c-")
-        os.chmod(cls.tmp, 0o755)
-        cls.key, cls.cert = make_cert(cls.tmp)
-        os.chmod(cls.key, 0o644)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.usm:
-            cls.usm.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    TMP_PREFIX = "usm-h2c-"
+    KEY_READABLE = True  # its servers read it as www-data
 
     def setUp(self):
         require_privileges(self)

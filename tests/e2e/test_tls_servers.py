@@ -26,7 +26,6 @@ traffic on the host cannot make it pass or fail; counters are compared as
 deltas."""
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
@@ -36,7 +35,7 @@ import time
 import unittest
 import urllib.request
 
-from usm_harness import (BUILD, NGINX, Usm, free_port, make_cert, nginx_conf,
+from usm_harness import (BUILD, NGINX, SharedUsm, Usm, free_port, nginx_conf,
                          node_tls_server_args, require_privileges, wait_for)
 
 APACHE = "/usr/sbin/apache2"
@@ -120,22 +119,11 @@ SSLCertificateKeyFile {key}
 """
 
 
-class TlsServersTestCase(unittest.TestCase):
+class TlsServersTestCase(SharedUsm, unittest.TestCase):
     """One usm for the class; each test runs its own server."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.usm = None
-        cls.tmp = tempfile.mkdtemp(prefix="usm-apache-")
-        os.chmod(cls.tmp, 0o755)
-        cls.key, cls.cert = make_cert(cls.tmp)
-        os.chmod(cls.key, 0o644)  # Apache's children read it as www-data
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.usm:
-            cls.usm.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    TMP_PREFIX = "usm-apache-"
+    KEY_READABLE = True  # its servers read it as www-data
 
     def setUp(self):
         require_privileges(self)

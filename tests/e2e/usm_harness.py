@@ -11,6 +11,7 @@ quietly green one.
 import json
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -381,3 +382,28 @@ def ipc_probe(path, msg_type, corruption=None, user=None, extra=()):
     if r.returncode != 0:
         raise AssertionError("ipc_probe failed (%d): %s" % (r.returncode, r.stderr))
     return r.stdout.splitlines()
+
+
+class SharedUsm:
+    """A test class's fixture: one usm for the class (a test's setUp starts
+    it into cls.usm when first needed), a directory (0755: servers' workers
+    read it) and a certificate in it. TMP_PREFIX names the directory;
+    KEY_READABLE: the key readable by all (servers that read it as
+    www-data)."""
+    TMP_PREFIX = "usm-e2e-"
+    KEY_READABLE = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.usm = None
+        cls.tmp = tempfile.mkdtemp(prefix=cls.TMP_PREFIX)
+        os.chmod(cls.tmp, 0o755)
+        cls.key, cls.cert = make_cert(cls.tmp)
+        if cls.KEY_READABLE:
+            os.chmod(cls.key, 0o644)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.usm:
+            cls.usm.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
