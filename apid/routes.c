@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_counters.h"
 #include "dashboard.h"
 #include "fetch.h"
 #include "http_query.h"
@@ -20,7 +21,6 @@
 static struct usm_ipc_client *collector;
 static bool control_enabled;
 
-#define CONTROL_BODY_MAX 1024 /* {"pid": N, "type": "..."} fits easily */
 /* One question to the collector at a time: its answers share a buffer,
  * and the collector serves one request at a time anyway. */
 static pthread_mutex_t query_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -209,6 +209,8 @@ static void on_metrics(nng_aio *aio)
 	size_t len;
 	rc = metrics_render(rows.v, rows.n, stats.counters, &text, &len);
 	http_records_free(&rows);
+	if (rc == 0 && (rc = api_counters_prometheus(&text, &len)) != 0)
+		free(text);
 	if (rc != 0) {
 		respond_error(aio, 500, NULL, "out of memory");
 		return;
@@ -240,6 +242,7 @@ static void on_health(nng_aio *aio)
 		json_object_array_add(procs, c);
 		json_object_object_add(body, "processes", procs);
 	}
+	json_object_object_add(body, "api", api_counters_json());
 	respond(aio, healthy ? 200 : 503, body, NULL);
 }
 
@@ -251,7 +254,7 @@ static bool parse_control_body(nng_aio *aio, nng_http_req *req, uint32_t *pid, i
 	size_t len;
 	nng_http_req_get_data(req, &data, &len);
 	json_tokener *tok = json_tokener_new();
-	json_object *body = len > 0 && len <= CONTROL_BODY_MAX && tok
+	json_object *body = len > 0 && len <= ROUTES_BODY_MAX && tok
 				    ? json_tokener_parse_ex(tok, data, (int)len)
 				    : NULL;
 	if (tok)
@@ -328,7 +331,7 @@ static void on_root(nng_aio *aio)
 
 static const struct route {
 	const char *path;
-	void (*handler)(nng_aio *);
+	route_handler handler;
 	bool tree; /* also answers every path below it */
 } route_table[] = {
 	{"/usm/stats", on_stats, false},
@@ -343,24 +346,25 @@ static const struct route {
 	{"/", on_root, true}, /* the dashboard; everything else: JSON 404 */
 };
 
-int routes_register(nng_http_server *srv, struct usm_ipc_client *cl, bool control)
+void routes_init(struct usm_ipc_client *cl, bool control)
 {
 	collector = cl;
 	control_enabled = control;
+}
+
+route_handler routes_find(const char *target)
+{
+	size_t n = strcspn(target, "?");
 	for (size_t i = 0; i < sizeof(route_table) / sizeof(route_table[0]); i++) {
 		const struct route *r = &route_table[i];
-		nng_http_handler *h;
-		int rv = nng_http_handler_alloc(&h, r->path, r->handler);
-		/* NULL method: every method reaches the handler, which answers
-		 * 405 itself, in JSON. */
-		if (rv == 0 && (rv = nng_http_handler_set_method(h, NULL)) == 0 &&
-		    (rv = nng_http_handler_collect_body(h, true, CONTROL_BODY_MAX)) == 0 &&
-		    (!r->tree || (rv = nng_http_handler_set_tree(h)) == 0))
-			rv = nng_http_server_add_handler(srv, h);
-		if (rv != 0) {
-			log_error("cannot register %s: %s", r->path, nng_strerror(rv));
-			return -EINVAL;
-		}
+		size_t len = strlen(r->path);
+		/* As nng's server matched: the path, or the path and a final
+		 * "/"; a tree route takes everything below it. */
+		if (r->tree && strncmp(target, r->path, len) == 0)
+			return r->handler;
+		if (strncmp(target, r->path, len) == 0 &&
+		    (n == len || (n == len + 1 && target[len] == '/')))
+			return r->handler;
 	}
-	return 0;
+	return NULL;
 }

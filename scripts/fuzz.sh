@@ -11,7 +11,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 seconds=${USM_FUZZ_SECONDS:-20}
 targets=(fuzz_http_parse fuzz_proc_event fuzz_data_event fuzz_policy_parse fuzz_elf_symbols
-	fuzz_go_tables fuzz_h2_conn fuzz_h2_link fuzz_ipc_codec fuzz_config fuzz_attach_policy)
+	fuzz_go_tables fuzz_h2_conn fuzz_h2_link fuzz_ipc_codec fuzz_config fuzz_attach_policy fuzz_api_request)
 
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz -Dtests=enabled -Db_sanitize=address,undefined \

@@ -21,7 +21,7 @@ fi
 packages=(
 	meson ninja-build pkg-config gcc clang llvm bpftool
 	libbpf-dev libelf-dev zlib1g-dev libseccomp-dev libcap-dev
-	libnng-dev libjson-c-dev libcmocka-dev libcapstone-dev libdw-dev libnghttp2-dev
+	libnng-dev libjson-c-dev libcmocka-dev libcapstone-dev libdw-dev libnghttp2-dev libhttp-parser-dev
 	libncurses-dev # usmctl top's screen
 	python3 util-linux curl binutils openssl nodejs libclang-rt-14-dev
 )
