@@ -16,13 +16,15 @@ enum api_counter {
 	API_REQUESTS,               /* requests handed to the routes */
 	API_REFUSED_BUSY,           /* 503: api_max connections already open */
 	API_REFUSED_UNANSWERED,     /* closed unanswered: even the 503s in flight were at their limit */
-	API_REFUSED_MEMORY,         /* 503: heads being read held all of their memory budget */
-	API_BAD_REQUEST,            /* 400: malformed head, no Host in HTTP/1.1, bad Content-Length */
+	API_REFUSED_MEMORY,         /* 503: requests being read held their memory budget; or a new
+				       connection closed: no memory for it */
+	API_ROUTES_BUSY,            /* 503: the routes' queue was full (route_worker.h) */
+	API_BAD_REQUEST,            /* 400: malformed request, no or two Host in HTTP/1.1 */
 	API_URI_TOO_LONG,           /* 414 */
 	API_HEADERS_TOO_LARGE,      /* 431 */
 	API_HEAD_TIMEOUT,           /* 408: head (and body) not complete in time */
 	API_BODY_TOO_LARGE,         /* 413 */
-	API_NOT_IMPLEMENTED,        /* 501: Transfer-Encoding */
+	API_NOT_IMPLEMENTED,        /* 501: unknown or CONNECT method, a transfer coding not chunked */
 	API_VERSION_NOT_SUPPORTED,  /* 505 */
 	API_IDLE_CLOSED,            /* kept-alive connections closed after idling */
 	API_SEND_FAILED,            /* answers the client did not take in time (or reset) */

@@ -9,14 +9,15 @@
 
 static const char *const route_headers[] = {"Content-Type", "Allow", NULL};
 
-/* RFC 9110's reason phrases for the answers the front makes, where nng
- * 1.5's table words them otherwise (414 "Request Entity Too Long", 431
- * "Headers Too Large", 413 "Entity Too Large"). */
+/* RFC 9110's reason phrases where nng 1.5's table words them otherwise
+ * (414 "Request Entity Too Long", 431 "Headers Too Large", 413 "Entity
+ * Too Large") or not at all (422, which the control routes answer). */
 static const char *reason_of(uint16_t status)
 {
 	switch (status) {
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 422: return "Unprocessable Content";
 	case 431: return "Request Header Fields Too Large";
 	default: return NULL;
 	}
@@ -35,7 +36,9 @@ int api_response_head(nng_http_res *res, bool close, char **head, size_t *len)
 	void *data;
 	size_t size, cap = 128;
 	nng_http_res_get_data(res, &data, &size);
-	const char *reason = nng_http_res_get_reason(res);
+	const char *reason = reason_of(nng_http_res_get_status(res));
+	if (!reason)
+		reason = nng_http_res_get_reason(res);
 	cap += strlen(reason);
 	for (size_t i = 0; route_headers[i]; i++) {
 		const char *v = nng_http_res_get_header(res, route_headers[i]);

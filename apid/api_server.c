@@ -15,6 +15,7 @@
 #include "api_counters.h"
 #include "api_response.h"
 #include "request_reader.h"
+#include "route_worker.h"
 #include "log.h"
 #include "routes.h"
 
@@ -27,9 +28,11 @@ static const struct request_limits limits = {
 	.body_max = API_BODY_MAX,
 };
 
-/* One connection. Its steps run one after another (read, route, write),
- * so at most one of its aios is busy at a time and whichever callback
- * ends it frees it. */
+/* One connection. Its steps run one after another: read (rx), route (the
+ * route aio, its handler on the route worker), write (tx). Whichever
+ * callback ends it frees it, so a step touches c no more once it has
+ * started the next, which may end the connection on another thread
+ * (dispatch hands c's route aio to the worker and returns). */
 struct conn {
 	struct conn *prev, *next;
 	nng_stream *stream;
@@ -40,8 +43,8 @@ struct conn {
 	bool served;       /* answered a request already */
 	bool close_after;  /* close once the answer is sent */
 	bool refusing;     /* only here to be told 503 */
-	nng_time deadline; /* for the head and body being read */
-	route_handler handler;
+	bool head_only;    /* the request was HEAD: the answer's head, no body */
+	nng_time deadline; /* for the request being read, then for its answer's sending */
 	nng_http_req *req;
 	nng_http_res *res;
 	char *head; /* of the answer being sent */
@@ -57,7 +60,7 @@ static struct {
 	bool stopping;
 	struct conn *conns;
 	unsigned open, refusing, max;
-	size_t memory; /* bytes of every reader's buffers */
+	size_t memory; /* bytes of readers' buffers, past each one's allowance */
 } srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void on_rx(void *arg);
@@ -111,6 +114,9 @@ static void send_answer(struct conn *c, nng_http_res *res)
 	}
 	c->res = res;
 	c->sent = 0;
+	/* One deadline for the whole answer: a client that takes a few bytes
+	 * now and then does not hold it longer. */
+	c->deadline = nng_clock() + API_SEND_TIMEOUT_MS;
 	send_rest(c);
 }
 
@@ -141,6 +147,8 @@ static void send_rest(struct conn *c)
 	void *data;
 	size_t size;
 	nng_http_res_get_data(c->res, &data, &size);
+	if (c->head_only)
+		size = 0; /* RFC 9110 9.3.2; Content-Length still says the GET's */
 	if (c->sent < c->head_len + size) {
 		nng_iov iov[2];
 		unsigned n = 0;
@@ -149,8 +157,10 @@ static void send_rest(struct conn *c)
 		size_t body_off = c->sent > c->head_len ? c->sent - c->head_len : 0;
 		if (size > body_off)
 			iov[n++] = (nng_iov){(char *)data + body_off, size - body_off};
+		nng_time now = nng_clock();
 		nng_aio_set_iov(c->tx, n, iov);
-		nng_aio_set_timeout(c->tx, API_SEND_TIMEOUT_MS);
+		nng_aio_set_timeout(c->tx, c->deadline > now ? (nng_duration)(c->deadline - now)
+							     : NNG_DURATION_ZERO);
 		nng_stream_send(c->stream, c->tx);
 		return;
 	}
@@ -167,6 +177,7 @@ static void send_rest(struct conn *c)
 	request_reader_next(&c->reader);
 	account(c);
 	c->served = true;
+	c->head_only = false;
 	c->deadline = nng_clock() + API_HEAD_TIMEOUT_MS;
 	process(c);
 }
@@ -183,11 +194,15 @@ static void recv_more(struct conn *c)
 	nng_stream_recv(c->stream, c->rx);
 }
 
-/* Brings srv.memory up to date with what c's reader holds now. False if
- * every reader together holds more than API_REQUEST_MEMORY_MAX. */
+/* Brings srv.memory up to date with what c's reader holds now beyond
+ * API_REQUEST_MEMORY_FREE, which every connection may hold without
+ * counting: so clients holding the budget with long requests cannot get
+ * ordinary ones refused. False if all readers together hold more than
+ * API_REQUEST_MEMORY_MAX beyond that. */
 static bool account(struct conn *c)
 {
-	size_t now = request_reader_memory(&c->reader);
+	size_t held = request_reader_memory(&c->reader);
+	size_t now = held > API_REQUEST_MEMORY_FREE ? held - API_REQUEST_MEMORY_FREE : 0;
 	pthread_mutex_lock(&srv.lock);
 	srv.memory = srv.memory - c->accounted + now;
 	bool ok = srv.memory <= API_REQUEST_MEMORY_MAX;
@@ -213,11 +228,14 @@ static void on_rx(void *arg)
 	}
 }
 
-/* Hands the complete request to its route. */
+/* Hands the complete request to its route, on the route worker. */
 static void dispatch(struct conn *c)
 {
 	struct request_reader *r = &c->reader;
-	c->close_after = !r->keep_alive;
+	/* HTTP/1.0 is answered and closed: a 1.0 client that asked to keep
+	 * the connection would need Connection: keep-alive in the answer. */
+	c->close_after = !r->keep_alive || request_reader_minor(r) == 0;
+	c->head_only = strcmp(request_reader_method(r), "HEAD") == 0;
 	if (nng_http_req_alloc(&c->req, NULL) != 0 ||
 	    nng_http_req_set_method(c->req, request_reader_method(r)) != 0 ||
 	    nng_http_req_set_uri(c->req, r->target) != 0 ||
@@ -227,7 +245,6 @@ static void dispatch(struct conn *c)
 		return;
 	}
 	route_handler handler = routes_find(r->target);
-	api_counter_add(API_REQUESTS);
 	nng_aio_set_input(c->route, 0, c->req);
 	nng_aio_set_output(c->route, 0, NULL);
 	/* The route finishes the aio itself, as nng's server had it do. */
@@ -235,18 +252,24 @@ static void dispatch(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	if (handler)
-		handler(c->route);
-	else
+	api_counter_add(API_REQUESTS);
+	if (!handler)
 		nng_aio_finish(c->route, NNG_ENOENT);
+	else if (!route_worker_submit(handler, c->route))
+		nng_aio_finish(c->route, NNG_EBUSY); /* on_routed answers 503 */
 }
 
 static void on_routed(void *arg)
 {
 	struct conn *c = arg;
-	nng_http_res *res = nng_aio_result(c->route) == 0 ? nng_aio_get_output(c->route, 0) : NULL;
+	int rv = nng_aio_result(c->route);
+	nng_http_res *res = rv == 0 ? nng_aio_get_output(c->route, 0) : NULL;
 	nng_http_req_free(c->req);
 	c->req = NULL;
+	if (rv == NNG_EBUSY) {
+		refuse(c, API_ROUTES_BUSY, 503, "the API is busy");
+		return;
+	}
 	send_answer(c, res ? res : api_response_error(500, "the route failed"));
 }
 
@@ -263,8 +286,8 @@ static void refuse_request(struct conn *c, enum request_verdict v)
 	case REQUEST_BODY_TOO_LARGE:
 		refuse(c, API_BODY_TOO_LARGE, 413, "the body is too large");
 		break;
-	case REQUEST_METHOD_UNKNOWN:
-		refuse(c, API_NOT_IMPLEMENTED, 501, "unknown method");
+	case REQUEST_NOT_IMPLEMENTED:
+		refuse(c, API_NOT_IMPLEMENTED, 501, "method or transfer coding not implemented");
 		break;
 	case REQUEST_VERSION:
 		refuse(c, API_VERSION_NOT_SUPPORTED, 505, "only HTTP/1.0 and HTTP/1.1 are served");
@@ -411,6 +434,11 @@ int api_server_start(const char *listen, unsigned max_connections)
 		log_error("cannot listen on %s: %s", listen, nng_strerror(rv));
 		return rv == NNG_EADDRINUSE ? -EADDRINUSE : -EINVAL;
 	}
+	int rc = route_worker_start();
+	if (rc != 0) {
+		log_error("cannot start the route worker: %s", strerror(-rc));
+		return rc;
+	}
 	nng_stream_listener_accept(srv.listener, srv.accept);
 	return 0;
 }
@@ -424,8 +452,12 @@ void api_server_stop(void)
 	pthread_mutex_unlock(&srv.lock);
 	nng_stream_listener_close(srv.listener);
 	nng_aio_stop(srv.accept);
-	/* A handler waiting for the collector ends within ipc_timeout_ms;
-	 * do not wait longer than a stop should take. */
+	/* A route waiting for the collector ends within ipc_timeout_ms; after
+	 * this no route runs, so the caller may close the collector's
+	 * client. */
+	route_worker_stop();
+	/* The connections end in their callbacks, on nng's threads, once
+	 * their closed streams fail them. */
 	for (int i = 0; i < 500; i++) {
 		pthread_mutex_lock(&srv.lock);
 		bool empty = srv.conns == NULL;

@@ -24,18 +24,25 @@
  *   connection opened or its previous answer was sent: 408, except a
  *   kept-alive connection that sent nothing of a next request, which is
  *   closed silently (RFC 9112 9.5);
- * - a body over API_BODY_MAX: 413; a method http-parser does not know:
- *   501; not HTTP/1.0 or 1.1: 505; anything else malformed, a target
- *   that is not "/...", no Host in HTTP/1.1: 400;
- * - an answer the client does not take within API_SEND_TIMEOUT_MS:
- *   closed.
+ * - a body over API_BODY_MAX: 413; a method http-parser does not know,
+ *   CONNECT, or a transfer coding other than chunked: 501; not HTTP/1.0
+ *   or 1.1: 505; anything else malformed (request_reader.h), a target
+ *   that is not "/...", no Host or two in HTTP/1.1: 400;
+ * - an answer the client does not take within API_SEND_TIMEOUT_MS of its
+ *   first byte's sending: closed;
+ * - more than ROUTE_QUEUE_MAX requests waiting for their routes
+ *   (route_worker.h): 503, the connection closed.
  * Memory: a connection holds its state with a receive buffer of
  * API_RECV_BUF bytes, and buffers for the target and body that grow only
- * as far as its request needs; those buffers of all connections together
- * at most API_REQUEST_MEMORY_MAX (beyond: 503). Field lines are never
- * kept. Connections are kept alive (HTTP/1.1 without Connection: close;
- * pipelined requests answered in order, one at a time); handlers run on
- * nng's threads, as they did under nng's server. No thread of its own. */
+ * as far as its request needs; of those buffers, what a connection holds
+ * beyond API_REQUEST_MEMORY_FREE counts against API_REQUEST_MEMORY_MAX
+ * for all connections together (beyond: 503), so clients that hold the
+ * budget with long requests cannot get ordinary ones refused. Field lines
+ * are never kept. Connections are kept alive (HTTP/1.1 without
+ * Connection: close; HTTP/1.0 is closed after its answer); pipelined
+ * requests are answered in order, one at a time; a HEAD is answered with
+ * the head of the GET's answer. Callbacks run on nng's threads, routes on
+ * the route worker's (route_worker.h). */
 #ifndef USM_APID_API_SERVER_H
 #define USM_APID_API_SERVER_H
 
@@ -49,6 +56,7 @@
 #define API_HEAD_TIMEOUT_MS 10000
 #define API_SEND_TIMEOUT_MS 10000
 #define API_RECV_BUF 2048
+#define API_REQUEST_MEMORY_FREE 512
 #define API_REQUEST_MEMORY_MAX (16u << 20)
 #define API_BODY_MAX ROUTES_BODY_MAX
 
@@ -62,8 +70,9 @@ unsigned api_server_fit_fds(unsigned want);
  * must be set up (routes_init). 0 or -errno (logged). */
 int api_server_start(const char *listen, unsigned max_connections);
 
-/* Stops accepting, closes every connection and waits (a few seconds at
- * most) for their handlers to return. */
+/* Stops accepting, closes every connection, stops the route worker
+ * (waiting for a route that runs, ipc_timeout_ms at most) and waits a few
+ * seconds at most for the connections to end. No route runs after it. */
 void api_server_stop(void);
 
 #endif

@@ -71,6 +71,11 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 	/* Saturates at 5 bytes: a name that long is not Host. */
 	for (size_t i = 0; i < n && r->name_len < sizeof(r->name); i++)
 		r->name[r->name_len++] = (char)tolower((unsigned char)at[i]);
+	/* Debian builds http-parser lenient, which lets a space into a name
+	 * ("Transfer-Encoding : chunked" would count as chunked); RFC 9112
+	 * 5.1 says 400. */
+	if (memchr(at, ' ', n))
+		return stop(r, REQUEST_BAD);
 	return count_field_bytes(r, n);
 }
 
@@ -80,7 +85,11 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 	struct request_reader *r = p->data;
 	if (!r->in_value) {
 		r->in_value = true;
-		r->host |= r->name_len == 4 && memcmp(r->name, "host", 4) == 0;
+		if (r->name_len == 4 && memcmp(r->name, "host", 4) == 0) {
+			if (r->host)
+				return stop(r, REQUEST_BAD); /* two Host fields: RFC 9112 3.2 */
+			r->host = true;
+		}
 	}
 	return count_field_bytes(r, n);
 }
@@ -92,6 +101,10 @@ static int on_headers_complete(http_parser *p)
 	struct request_reader *r = p->data;
 	if (p->http_major != 1 || p->http_minor > 1)
 		return stop(r, REQUEST_VERSION);
+	/* http-parser ends a CONNECT at its head and leaves what follows to
+	 * the tunnel: apid tunnels nothing. */
+	if (p->method == HTTP_CONNECT)
+		return stop(r, REQUEST_NOT_IMPLEMENTED);
 	if (!r->target || r->target[0] != '/')
 		return stop(r, REQUEST_BAD); /* only origin-form is served */
 	if (p->http_minor == 1 && !r->host)
@@ -153,7 +166,8 @@ static enum request_verdict verdict_of(enum http_errno e)
 	case HPE_HEADER_OVERFLOW:
 		return REQUEST_FIELDS_TOO_LARGE;
 	case HPE_INVALID_METHOD:
-		return REQUEST_METHOD_UNKNOWN;
+	case HPE_INVALID_TRANSFER_ENCODING: /* a coding other than chunked: RFC 9112 6.1 */
+		return REQUEST_NOT_IMPLEMENTED;
 	default:
 		return REQUEST_BAD;
 	}

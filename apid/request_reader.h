@@ -21,11 +21,14 @@
  *   http-parser's own bound (request_reader_setup);
  * - REQUEST_BODY_TOO_LARGE (413): a Content-Length or a chunked body over
  *   body_max;
- * - REQUEST_METHOD_UNKNOWN (501): a method http-parser does not know;
+ * - REQUEST_NOT_IMPLEMENTED (501): a method http-parser does not know,
+ *   CONNECT, a transfer coding other than chunked;
  * - REQUEST_VERSION (505): HTTP/<major>.<minor> but not 1.0 or 1.1;
  * - REQUEST_BAD (400): anything else http-parser refuses (a control
- *   character, a bad Content-Length, Content-Length with chunked, ...), a
- *   target that is not origin-form ("/..."), no Host in HTTP/1.1;
+ *   character, a bad or repeated Content-Length, Content-Length with
+ *   chunked, ...), a space in a field name (Debian's http-parser is built
+ *   lenient and would take it), a target that is not origin-form
+ *   ("/..."), no Host in HTTP/1.1, two Host fields;
  * - REQUEST_NO_MEMORY (503): malloc failed;
  * - REQUEST_COMPLETE: a whole request; bytes after *used are the next's.
  *
@@ -52,7 +55,7 @@ enum request_verdict {
 	REQUEST_URI_TOO_LONG,
 	REQUEST_FIELDS_TOO_LARGE,
 	REQUEST_BODY_TOO_LARGE,
-	REQUEST_METHOD_UNKNOWN,
+	REQUEST_NOT_IMPLEMENTED,
 	REQUEST_VERSION,
 	REQUEST_NO_MEMORY,
 };

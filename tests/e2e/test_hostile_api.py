@@ -12,6 +12,7 @@ Figures are printed (RSS from /proc/PID/status VmRSS).
 import os
 import resource
 import socket
+import threading
 import time
 import unittest
 
@@ -214,6 +215,76 @@ class HostileApiTest(unittest.TestCase):
         print("after: apid VmRSS %d kB, %d fds" % (rss_kb(self.apid),
                                                  len(os.listdir("/proc/%d/fd" % self.apid))))
         self.assertLessEqual(self.metric("usm_api_connections"), 1)
+
+    def test_routes_waiting_for_the_collector_leave_others_served(self):
+        """Routes that ask the collector run on a thread of their own: under
+        nng's server, 8 concurrent GET /usm/stats held all of nng's task
+        threads, which also deliver the collector's answers, so most
+        waited out the IPC timeout (503) and nothing else moved."""
+        results = []
+        lock = threading.Lock()
+
+        def ask(n):
+            for _ in range(n):
+                r = self.usm.get("/usm/stats")
+                with lock:
+                    results.append(r.status)
+
+        workers = [threading.Thread(target=ask, args=(20,)) for _ in range(16)]
+        for w in workers:
+            w.start()
+        others = []
+        while any(w.is_alive() for w in workers):
+            others.append(self.usm.get("/nothing").status)
+        for w in workers:
+            w.join()
+        print("\n16 clients x 20 GET /usm/stats: %s; other requests meanwhile: %d, %s"
+              % (sorted(set(results)), len(others), sorted(set(others))))
+        self.assertEqual(results, [200] * 320)
+        self.assertGreater(len(others), 0)
+        self.assertEqual(set(others), {404})
+
+    def test_head_is_answered_without_a_body(self):
+        with self.connect() as s:
+            send_all(s, b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                        b"GET /usm/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            _, text = read_answer(s, timeout=5)
+        first, _, rest = text.partition("\r\n\r\n")
+        self.assertIn("Content-Length: ", first)
+        self.assertNotEqual(first.split("\r\n")[0].split()[1], "200", first)  # GET only: 405
+        # What follows the first head is the second answer, not a body.
+        self.assertTrue(rest.startswith("HTTP/1.1 404 "), rest[:200])
+
+    def test_http10_keep_alive_is_answered_and_closed(self):
+        """An HTTP/1.0 client that asks to keep the connection is told
+        Connection: close and the connection closes (it would otherwise
+        wait for the idle timeout: apid does not answer keep-alive)."""
+        with self.connect() as s:
+            send_all(s, b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            status, text = read_answer(s, timeout=5)  # returns once apid closed
+        self.assertEqual(status, 200, text[:300])
+        self.assertIn("Connection: close", text)
+
+    def test_long_requests_cannot_lock_out_ordinary_ones(self):
+        """Connections holding 8 KiB targets use up the shared request
+        budget; requests of ordinary size are still served."""
+        before = self.metric("usm_api_refused_memory_total")
+        holders = []
+        try:
+            holders = self.open_paced(2300)  # 2,300 x (8 KiB - 512 B) > 16 MiB
+            for h in holders:
+                send_all(h, b"GET /" + b"a" * 8100)
+            time.sleep(1)
+            statuses = [self.usm.get("/health").status for _ in range(20)]
+            refused = self.metric("usm_api_refused_memory_total") - before
+            print("\n2,300 connections holding 8 KiB targets: %d refused for memory; "
+                  "20 GET /health: %s; apid VmRSS %d kB" % (refused, sorted(set(statuses)),
+                                                           rss_kb(self.apid)))
+            self.assertGreater(refused, 0)  # the budget was reached
+            self.assertEqual(statuses, [200] * 20)
+        finally:
+            for h in holders:
+                h.close()
 
 
 if __name__ == "__main__":

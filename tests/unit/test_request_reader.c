@@ -293,7 +293,7 @@ static void test_refusals(void **state)
 		const char *req;
 		enum request_verdict v;
 	} cases[] = {
-		{"FOO / HTTP/1.1\r\nHost: x\r\n\r\n", REQUEST_METHOD_UNKNOWN},
+		{"FOO / HTTP/1.1\r\nHost: x\r\n\r\n", REQUEST_NOT_IMPLEMENTED},
 		{"GET / HTTP/2.0\r\nHost: x\r\n\r\n", REQUEST_VERSION},
 		{"GET / HTTP/1.2\r\nHost: x\r\n\r\n", REQUEST_VERSION},
 		{"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", REQUEST_BAD},
@@ -304,6 +304,13 @@ static void test_refusals(void **state)
 		{"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n", REQUEST_BAD},
 		{"GET / HTTP/1.1\r\nHo st: x\r\n\r\n", REQUEST_BAD},
 		{"GET / HTTP/x.y\r\nHost: x\r\n\r\n", REQUEST_BAD},
+		{"CONNECT / HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n", REQUEST_NOT_IMPLEMENTED},
+		{"CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n", REQUEST_NOT_IMPLEMENTED},
+		{"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", REQUEST_NOT_IMPLEMENTED},
+		{"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+		 REQUEST_BAD},
+		{"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", REQUEST_BAD},
+		{"GET / HTTP/1.0\r\nhost: x\r\nHOST: y\r\n\r\n", REQUEST_BAD},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum request_verdict v = verdict_of(cases[i].req, strlen(cases[i].req));
