@@ -112,14 +112,24 @@ def usm_links(owner):
     return len(kernel_links(usm_prog_ids(owner))), len(owner_link_paths(owner))
 
 
-def timed_get(usm, path):
-    """Milliseconds /path takes to answer 200 (None if it does not)."""
+def timed_get(usm, path, rows=False):
+    """Milliseconds /path takes to answer 200 (None if it does not); with
+    rows, also how many rows its JSON answer has (a list, or the list in
+    an object)."""
     t0 = time.monotonic()
     try:
-        status, _ = benchlib.http_get(usm.port, path)
+        status, body = benchlib.http_get(usm.port, path)
     except OSError:
-        return None
-    return round((time.monotonic() - t0) * 1000, 2) if status == 200 else None
+        return (None, None) if rows else None
+    ms = round((time.monotonic() - t0) * 1000, 2) if status == 200 else None
+    if not rows:
+        return ms
+    n = None
+    if status == 200:
+        doc = json.loads(body)
+        lists = [doc] if isinstance(doc, list) else [v for v in doc.values() if isinstance(v, list)]
+        n = len(lists[0]) if lists else None
+    return ms, n
 
 
 def other_privd():
@@ -141,7 +151,9 @@ def sample(usm, t, phase):
     if pids.get("bpf_owner"):
         row["kernel_links"], row["owner_link_fds"] = usm_links(pids["bpf_owner"])
     row["api_stats_ms"] = timed_get(usm, "/usm/stats")
-    row["api_http_stats_ms"] = timed_get(usm, "/usm/http_stats")
+    # The collector's statistics rows: its memory follows them (each
+    # phase adds paths, a sketch grows with the latencies it has seen).
+    row["api_http_stats_ms"], row["http_rows"] = timed_get(usm, "/usm/http_stats", rows=True)
     with open("/proc/loadavg") as f:
         row["loadavg"] = float(f.read().split()[0])
     row["other_usm_privd"] = other_privd()
@@ -284,7 +296,8 @@ METRICS = ([("%s_%s" % (r, m), "%s %s" % (r.replace("_", " "), label), unit)
             for m, label, unit in (("rss_kib", "RSS KiB", 4), ("fds", "fds", 1),
                                    ("threads", "threads", 1))]
            + [("kernel_links", "kernel links", 1), ("owner_link_fds", "owner's link fds", 1),
-              ("api_stats_ms", "/usm/stats ms", 1), ("api_http_stats_ms", "/usm/http_stats ms", 1)])
+              ("api_stats_ms", "/usm/stats ms", 1), ("api_http_stats_ms", "/usm/http_stats ms", 1),
+              ("http_rows", "/usm/http_stats rows", 1)])
 
 
 def summarise(samples, duration):
