@@ -252,11 +252,13 @@ static void dispatch(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	if (handler && !route_worker_submit(handler, c->route)) {
+		nng_aio_finish(c->route, NNG_EBUSY); /* on_routed answers 503 */
+		return;
+	}
 	api_counter_add(API_REQUESTS);
 	if (!handler)
 		nng_aio_finish(c->route, NNG_ENOENT);
-	else if (!route_worker_submit(handler, c->route))
-		nng_aio_finish(c->route, NNG_EBUSY); /* on_routed answers 503 */
 }
 
 static void on_routed(void *arg)

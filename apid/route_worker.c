@@ -38,6 +38,7 @@ static void *run(void *arg)
 
 int route_worker_start(void)
 {
+	w.stopping = false; /* no thread yet: nothing else reads it */
 	int rc = pthread_create(&w.thread, NULL, run, NULL);
 	if (rc != 0)
 		return -rc;

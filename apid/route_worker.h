@@ -29,8 +29,9 @@ int route_worker_start(void);
  * the queue is full or the worker is stopping: aio untouched. */
 bool route_worker_submit(route_handler handler, nng_aio *aio);
 
-/* Finishes every queued aio with NNG_ECLOSED, waits for the running
- * route to return and joins the thread. After it, no route runs. */
+/* Waits for the running route to return, joins the thread and finishes
+ * every aio still queued with NNG_ECLOSED, unrun. After it, no route
+ * runs. */
 void route_worker_stop(void);
 
 #endif
