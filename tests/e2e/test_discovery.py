@@ -453,9 +453,12 @@ class TestRestartAndControl(DiscoveryTestCase):
         r = self.usm.request("POST", "/debug/usm/clear_blocked", body=b"")
         self.assertEqual((r.status, r.json()["affected"]), (200, 0))
         for bad in (b"", b"{}", b'{"pid": "x"}', b'{"pid": -3}', b'{"pid": 5, "type": "java"}',
-                    b"[1, 2]", b"{" * 2000):
+                    b"[1, 2]", b"{" * 1000):
             r = self.usm.request("POST", "/debug/usm/attach-pid", body=bad)
             self.assertEqual(r.status, 400, bad)
+        # Over the 1 KiB a control body may have: refused before any route.
+        r = self.usm.request("POST", "/debug/usm/attach-pid", body=b"{" * 2000)
+        self.assertEqual((r.status, r.json()["status"]), (413, 413), r.body)
         own = self.usm.pid_of("usm-collector")
         r = self.usm.request("POST", "/debug/usm/attach-pid",
                              body=('{"pid": %d}' % own).encode())
