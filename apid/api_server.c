@@ -120,7 +120,7 @@ static void send_answer(struct conn *c, nng_http_res *res)
 	send_rest(c);
 }
 
-/* Answers an error and closes: after a refused head nothing that follows
+/* Answers an error and closes: after a refused request nothing that follows
  * on the connection can be trusted to be a request. */
 static void refuse(struct conn *c, enum api_counter counter, uint16_t status, const char *message)
 {
