@@ -275,32 +275,29 @@ static void on_routed(void *arg)
 	send_answer(c, res ? res : api_response_error(500, "the route failed"));
 }
 
-/* The answer to a request the reader refused, and its counter. */
+/* The answer to each verdict of the reader's that refuses, and its
+ * counter; REQUEST_BAD's row answers whatever is not listed. */
+static const struct {
+	enum request_verdict verdict;
+	enum api_counter counter;
+	uint16_t status;
+	const char *message;
+} refusals[] = {
+	{REQUEST_URI_TOO_LONG, API_URI_TOO_LONG, 414, "the request target is too long"},
+	{REQUEST_FIELDS_TOO_LARGE, API_HEADERS_TOO_LARGE, 431, "the header section is too large"},
+	{REQUEST_BODY_TOO_LARGE, API_BODY_TOO_LARGE, 413, "the body is too large"},
+	{REQUEST_NOT_IMPLEMENTED, API_NOT_IMPLEMENTED, 501, "method or transfer coding not implemented"},
+	{REQUEST_VERSION, API_VERSION_NOT_SUPPORTED, 505, "only HTTP/1.0 and HTTP/1.1 are served"},
+	{REQUEST_NO_MEMORY, API_REFUSED_MEMORY, 503, "out of memory"},
+	{REQUEST_BAD, API_BAD_REQUEST, 400, "malformed request"},
+};
+
 static void refuse_request(struct conn *c, enum request_verdict v)
 {
-	switch (v) {
-	case REQUEST_URI_TOO_LONG:
-		refuse(c, API_URI_TOO_LONG, 414, "the request target is too long");
-		break;
-	case REQUEST_FIELDS_TOO_LARGE:
-		refuse(c, API_HEADERS_TOO_LARGE, 431, "the header section is too large");
-		break;
-	case REQUEST_BODY_TOO_LARGE:
-		refuse(c, API_BODY_TOO_LARGE, 413, "the body is too large");
-		break;
-	case REQUEST_NOT_IMPLEMENTED:
-		refuse(c, API_NOT_IMPLEMENTED, 501, "method or transfer coding not implemented");
-		break;
-	case REQUEST_VERSION:
-		refuse(c, API_VERSION_NOT_SUPPORTED, 505, "only HTTP/1.0 and HTTP/1.1 are served");
-		break;
-	case REQUEST_NO_MEMORY:
-		refuse(c, API_REFUSED_MEMORY, 503, "out of memory");
-		break;
-	default:
-		refuse(c, API_BAD_REQUEST, 400, "malformed request");
-		break;
-	}
+	size_t i = 0, last = sizeof(refusals) / sizeof(refusals[0]) - 1;
+	while (i < last && refusals[i].verdict != v)
+		i++;
+	refuse(c, refusals[i].counter, refusals[i].status, refusals[i].message);
 }
 
 /* Reads what arrived: refuse, route a complete request, or read more. */
